@@ -1,0 +1,221 @@
+"""The ``anobench`` command line. The CLI owns the terminal: tables, progress bars."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tabulate import tabulate
+
+from anobench import __version__
+from anobench.registry import Registry, UnknownNameError, dataset_registry, detector_registry
+from anobench.suite import Suite, SuiteError, builtin_suites, load_suite
+
+logger = logging.getLogger("anobench")
+
+
+def _names(values: Sequence[str] | None) -> list[str] | None:
+    """``["a,b", "c"]`` -> ``["a", "b", "c"]``."""
+    if values is None:
+        return None
+    return [v for item in values for v in item.split(",") if v]
+
+
+def _seeds(values: Sequence[str] | None) -> list[int] | None:
+    names = _names(values)
+    if names is None:
+        return None
+    try:
+        return [int(v) for v in names]
+    except ValueError as exc:
+        raise SuiteError(f"--seeds takes integers, got {values}") from exc
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from exc
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _override(suite: Suite, args: argparse.Namespace) -> Suite:
+    """Apply --detectors/--datasets/--seeds: they replace the suite's lists, keeping the
+    suite's settings for names it already has."""
+    update: dict[str, object] = {}
+    if (names := _names(args.detectors)) is not None:
+        update["detectors"] = {n: suite.detectors.get(n, {}) for n in names}
+    if (names := _names(args.datasets)) is not None:
+        update["datasets"] = {
+            n: suite.datasets[n].model_dump() if n in suite.datasets else {} for n in names
+        }
+    if (seeds := _seeds(args.seeds)) is not None:
+        update["seeds"] = seeds
+    if not update:
+        return suite
+    return Suite.model_validate({**suite.model_dump(), **update})
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    if args.what == "suites":
+        rows = []
+        for name in builtin_suites():
+            suite = load_suite(name)
+            rows.append([name, len(suite.detectors), len(suite.datasets), suite.description])
+        print(tabulate(rows, headers=["suite", "detectors", "datasets", "description"]))
+        return 0
+    registry: Registry = detector_registry() if args.what == "detectors" else dataset_registry()
+    rows = []
+    for name in registry.names():
+        entry = registry.entry(name)
+        problem = registry.availability(name)
+        if problem is not None:
+            rows.append([name, "-", "-", entry.distribution, f"UNAVAILABLE: {problem}"])
+            continue
+        obj = registry.load(name)
+        if args.what == "detectors":
+            rows.append([name, obj.family, ",".join(obj.modalities), entry.distribution,
+                         obj.summary()])
+        else:
+            rows.append([name, obj.modality, obj.licence, entry.distribution, obj.description])
+    headers = (
+        ["detector", "family", "modalities", "from", "summary"] if args.what == "detectors"
+        else ["dataset", "modality", "licence", "from", "description"]
+    )
+    print(tabulate(rows, headers=headers, maxcolwidths=[None, None, None, None, 70]))
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from anobench.report import format_leaderboard, leaderboard, write_report
+    from anobench.runner import run_suite
+    from anobench.store import RunStore, results_frame
+
+    suite = _override(load_suite(args.suite), args)
+    detectors, datasets = detector_registry(), dataset_registry()
+    out = Path(args.out or Path("results") / "runs" / suite.name)
+    bar: tqdm | None = None
+    failed = 0
+
+    def on_start(n: int) -> None:
+        nonlocal bar
+        bar = tqdm(total=n, unit="cell", desc=suite.name, dynamic_ncols=True,
+                   disable=args.quiet or None)
+
+    def on_result(record: dict) -> None:
+        nonlocal failed
+        if record["status"] not in ("ok", "skipped"):
+            failed += 1
+            logger.debug("%s on %s failed: %s", record["label"], record["dataset"], record["error"])
+        assert bar is not None
+        bar.set_postfix(failed=failed, refresh=False)
+        bar.update(1)
+
+    logger.info("running suite %r into %s with %d job(s)", suite.name, out, args.jobs)
+    try:
+        summary = run_suite(
+            suite, out, detectors, datasets, jobs=args.jobs, force=args.force,
+            retry_failed=args.retry_failed, on_start=on_start, on_result=on_result,
+        )
+    except KeyboardInterrupt:
+        if bar is not None:
+            bar.close()
+        print(f"\ninterrupted: finished cells are kept in {out}; run the same command again "
+              "to finish the rest", file=sys.stderr)
+        return 130
+    if bar is not None:
+        bar.close()
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.by_status.items())) or "nothing new"
+    print(f"{summary.total} cells: {summary.cached} already done, ran {summary.ran} ({counts}) "
+          f"in {summary.seconds:.1f} s")
+    report_dir = write_report(out)
+    frame = results_frame(RunStore(out).records())
+    for protocol in sorted(frame["protocol"].unique()):
+        print(f"\nROC-AUC, protocol {protocol} (mean ± std over seeds)")
+        print(format_leaderboard(leaderboard(frame, "roc_auc", protocol)))
+    print(f"\nreport: {report_dir}")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from anobench.report import format_leaderboard, leaderboard, metric_title, write_report
+    from anobench.store import RunStore, results_frame
+
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"run directory {run_dir} does not exist")
+    report_dir = write_report(run_dir)
+    frame = results_frame(RunStore(run_dir).records())
+    for protocol in sorted(frame["protocol"].unique()):
+        print(f"\n{metric_title(args.metric)}, protocol {protocol} (mean ± std over seeds)")
+        print(format_leaderboard(leaderboard(frame, args.metric, protocol)))
+    print(f"\nreport: {report_dir}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from anobench.report import METRICS
+
+    parser = argparse.ArgumentParser(
+        prog="anobench",
+        description="Run anomaly detectors across data sets with fixed seeds and build leaderboards.",
+    )
+    parser.add_argument("--version", action="version", version=f"anobench {__version__}")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p_list = sub.add_parser("list", help="list detectors, datasets or suites",
+                            description="List registered detectors or data sets (with their "
+                            "availability), or the built-in suites.")
+    p_list.add_argument("what", choices=["detectors", "datasets", "suites"])
+    p_list.set_defaults(func=cmd_list)
+
+    p_run = sub.add_parser("run", help="run a suite", description="Run a suite: every cell not "
+                           "already stored in the output directory, then print the leaderboard.")
+    p_run.add_argument("suite", help="built-in suite name (see `anobench list suites`) or a .toml path")
+    p_run.add_argument("--out", help="run directory (default: results/runs/<suite>)")
+    p_run.add_argument("--jobs", "-j", type=_positive_int, default=min(2, os.cpu_count() or 1),
+                       help="worker processes (default: %(default)s)")
+    p_run.add_argument("--detectors", nargs="+", metavar="NAME",
+                       help="run only these detectors (comma or space separated)")
+    p_run.add_argument("--datasets", nargs="+", metavar="NAME",
+                       help="run only these data sets (comma or space separated)")
+    p_run.add_argument("--seeds", nargs="+", metavar="SEED", help="replace the suite's seeds")
+    p_run.add_argument("--force", action="store_true", help="rerun cells already stored")
+    p_run.add_argument("--retry-failed", action="store_true",
+                       help="rerun stored cells whose status is not ok")
+    p_run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p_run.set_defaults(func=cmd_run)
+
+    p_report = sub.add_parser("report", help="write the report of a run directory",
+                              description="Write RUN_DIR/report (tidy CSV/Parquet table, Markdown "
+                              "and CSV leaderboards) and print a leaderboard.")
+    p_report.add_argument("run_dir", help="a run directory written by `anobench run`")
+    p_report.add_argument("--metric", choices=METRICS, default="roc_auc",
+                          help="metric to print (default: %(default)s)")
+    p_report.set_defaults(func=cmd_report)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except (SuiteError, UnknownNameError, FileNotFoundError, ValueError) as exc:
+        print(f"anobench: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,234 @@
+"""Running cells and suites.
+
+:func:`run_cell` is pure and catches everything: it loads the split, fits, scores and
+computes metrics, and always returns a record. :func:`run_suite` expands a suite, skips
+cells already stored, hands the rest to an executor and stores each record as it
+arrives.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from anobench import __version__
+from anobench.environment import environment
+from anobench.executors import Executor, ProcessExecutor
+from anobench.metrics import evaluate, score_sanity
+from anobench.registry import Registry, import_ref
+from anobench.resources import PeakMemory
+from anobench.store import RunStore
+from anobench.suite import Suite, expand
+from anobench.types import Cell, Status
+
+logger = logging.getLogger(__name__)
+
+Record = dict[str, Any]
+
+
+class DetectorOutputError(RuntimeError):
+    """A detector returned unusable scores (non-finite or all equal)."""
+
+
+def base_record(cell: Cell) -> Record:
+    """The fields every record has, whatever its status."""
+    return {
+        "cell_id": cell.cell_id,
+        "suite": cell.suite,
+        "detector": cell.detector,
+        "label": cell.label,
+        "params": cell.params,
+        "dataset": cell.dataset,
+        "data_fingerprint": cell.data_fingerprint,
+        "protocol": cell.protocol,
+        "seed": cell.seed,
+        "split_seed": cell.split_seed,
+        "model_seed": cell.model_seed,
+        "time_budget": cell.time_budget,
+        "max_train": cell.max_train,
+        "max_test": cell.max_test,
+        "anobench_version": __version__,
+        "environment": environment(),
+        "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+def failure_record(cell: Cell, status: Status, message: str) -> Record:
+    """Record of a cell that produced no result (error, timeout or skipped)."""
+    return {**base_record(cell), "status": str(status), "error": message}
+
+
+def make_detector(cell: Cell) -> Any:
+    """Instantiate the cell's detector with its parameters and derived seed."""
+    cls = import_ref(cell.detector_ref)
+    params = dict(cell.params)
+    if "random_state" in cls.param_names():
+        params.setdefault("random_state", cell.model_seed)
+    return cls(**params)
+
+
+def run_cell(cell: Cell) -> Record:
+    """Run one cell; never raises (any failure becomes a record with status ``error``).
+
+    Records fit / score / total seconds (score time is for the test set; scoring the
+    training set for label-free thresholds is timed apart), peak memory, score sanity,
+    split sizes and all metrics.
+    """
+    if cell.skip_reason:
+        return failure_record(cell, Status.SKIPPED, cell.skip_reason)
+    start = time.perf_counter()
+    record = base_record(cell)
+    try:
+        spec = import_ref(cell.dataset_ref)
+        split = spec.split(
+            cell.protocol, cell.split_seed, test_size=cell.test_size,
+            max_train=cell.max_train, max_test=cell.max_test,
+        )
+        record["split"] = split.metadata
+        detector = make_detector(cell)
+        with PeakMemory() as memory:
+            t0 = time.perf_counter()
+            detector.fit(split.X_train)
+            t1 = time.perf_counter()
+            test_scores = np.asarray(detector.anomaly_score(split.X_test), dtype=np.float64)
+            t2 = time.perf_counter()
+            train_scores = np.asarray(detector.anomaly_score(split.X_train), dtype=np.float64)
+            t3 = time.perf_counter()
+        record.update(
+            fit_seconds=t1 - t0, score_seconds=t2 - t1, train_score_seconds=t3 - t2,
+            peak_rss_mb=memory.peak_mb, peak_rss_delta_mb=memory.peak_mb - memory.start_mb,
+            memory_method=memory.method,
+        )
+        if test_scores.shape != (len(split.X_test),):
+            raise DetectorOutputError(
+                f"expected {len(split.X_test)} test scores, got shape {test_scores.shape}"
+            )
+        sanity = score_sanity(test_scores)
+        sanity["n_nonfinite_train"] = int(np.sum(~np.isfinite(train_scores)))
+        record["sanity"] = sanity
+        if sanity["n_nonfinite"] or sanity["n_nonfinite_train"]:
+            raise DetectorOutputError(
+                f"non-finite scores: {sanity['n_nonfinite']} of {len(test_scores)} test, "
+                f"{sanity['n_nonfinite_train']} of {len(train_scores)} train"
+            )
+        if sanity["constant"]:
+            raise DetectorOutputError("all test scores are equal: the detector ranks nothing")
+        record.update(
+            evaluate(split.y_test, test_scores, train_scores, cell.expected_contamination)
+        )
+        record["status"] = str(Status.OK)
+        record["error"] = None
+    except Exception as exc:
+        record["status"] = str(Status.ERROR)
+        record["error"] = f"{type(exc).__name__}: {exc}"
+        record["traceback"] = traceback.format_exc(limit=-8)
+    record["total_seconds"] = time.perf_counter() - start
+    return record
+
+
+def warm_up(detector_refs: Sequence[str]) -> Callable[[], None]:
+    """A per-worker warm-up that fits each detector once on tiny data, so one-off costs
+    (numba compilation in PyOD, lazy imports) stay out of cell timings."""
+    return _WarmUp(tuple(detector_refs))
+
+
+@dataclass(frozen=True)
+class _WarmUp:
+    refs: tuple[str, ...]
+
+    def __call__(self) -> None:
+        rng = np.random.default_rng(0)
+        X = rng.normal(size=(64, 4))
+        for ref in self.refs:
+            try:
+                cls = import_ref(ref)
+                cls(**cls.test_params()).fit(X).anomaly_score(X)
+            except Exception as exc:  # the real cell will report it properly
+                logger.debug("warm-up of %s failed: %s", ref, exc)
+
+
+@dataclass
+class RunSummary:
+    """Counts of one invocation of :func:`run_suite`."""
+
+    out_dir: Path
+    total: int
+    cached: int
+    ran: int
+    by_status: dict[str, int]
+    seconds: float
+
+
+def run_suite(
+    suite: Suite,
+    out_dir: Path | str,
+    detectors: Registry,
+    datasets: Registry,
+    *,
+    jobs: int = 1,
+    executor: Executor | None = None,
+    force: bool = False,
+    retry_failed: bool = False,
+    on_start: Callable[[int], None] | None = None,
+    on_result: Callable[[Record], None] | None = None,
+) -> RunSummary:
+    """Run every cell of ``suite`` not already stored in ``out_dir``.
+
+    Parameters
+    ----------
+    jobs : worker processes of the default :class:`ProcessExecutor` (which warms up each
+        worker on the suite's detectors). executor : any other :class:`Executor`.
+    force : rerun every cell. retry_failed : rerun cells stored with a status other than
+        ``ok`` (errors, timeouts, skips).
+    on_start : called with the number of cells to run. on_result : called with each
+        record after it is stored (progress reporting).
+    """
+    started = time.perf_counter()
+    cells = expand(suite, detectors, datasets)
+    store = RunStore(out_dir)
+    store.write_manifest(
+        {
+            "suite": suite.model_dump(mode="json"),
+            "anobench_version": __version__,
+            "environment": environment(),
+            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "n_cells": len(cells),
+        }
+    )
+    todo: list[Cell] = []
+    for cell in cells:
+        old = None if force else store.get(cell.cell_id)
+        if old is None or (retry_failed and old.get("status") != Status.OK):
+            todo.append(cell)
+    by_status: dict[str, int] = {}
+    if on_start:
+        on_start(len(todo))
+
+    def keep(record: Record) -> None:
+        store.put(record)
+        by_status[record["status"]] = by_status.get(record["status"], 0) + 1
+        if on_result:
+            on_result(record)
+
+    runnable = [c for c in todo if not c.skip_reason]
+    for cell in todo:
+        if cell.skip_reason:
+            keep(run_cell(cell))
+    if runnable:
+        refs = sorted({c.detector_ref for c in runnable})
+        executor = executor or ProcessExecutor(jobs=jobs, warmup=warm_up(refs))
+        for _cell, record in executor.run(runnable, run_cell, failure_record):
+            keep(record)
+    return RunSummary(
+        out_dir=Path(out_dir), total=len(cells), cached=len(cells) - len(todo), ran=len(todo),
+        by_status=by_status, seconds=time.perf_counter() - started,
+    )
+

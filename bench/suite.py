@@ -1,0 +1,247 @@
+"""Suites: TOML files naming detectors (with parameter grids), data sets, protocols,
+seeds and budgets, expanded into cells.
+
+Example::
+
+    name = "mine"
+    protocols = ["novelty", "unsupervised"]
+    seeds = [0, 1, 2]
+    time_budget = 60             # seconds per cell
+
+    [detectors.iforest]          # defaults
+    [detectors.pyod-knn]
+    n_neighbors = [5, 10]        # a list is a grid: one configuration per value
+    method = "largest"           # a scalar is a fixed value ([[1, 2]] passes a list)
+
+    [datasets.bumps]
+    max_train = 1000             # stratified, seeded subsampling, recorded per cell
+    [datasets.wine]
+
+    [[exclude]]                  # recorded as `skipped` with the reason
+    detector = "pyod-mcd"
+    dataset = "bumps"
+    reason = "..."
+
+``detectors`` and ``datasets`` may also be plain lists of names.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import itertools
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from anobench import __version__
+from anobench.registry import Registry, UnavailableError, did_you_mean
+from anobench.seeding import derive_seed, stable_hash
+from anobench.types import Cell, Protocol
+
+
+class SuiteError(ValueError):
+    """A suite file is missing, malformed or names something unknown."""
+
+
+class DatasetOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_train: int | None = Field(default=None, ge=2)
+    max_test: int | None = Field(default=None, ge=2)
+
+
+class Exclusion(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    detector: str = "*"
+    dataset: str = "*"
+    protocol: str = "*"
+    reason: str
+
+
+class Suite(BaseModel):
+    """A parsed, validated suite file."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    description: str = ""
+    detectors: dict[str, dict[str, Any]]
+    datasets: dict[str, DatasetOptions]
+    protocols: list[Protocol] = Field(default=[Protocol.NOVELTY, Protocol.UNSUPERVISED], min_length=1)
+    seeds: list[int] = Field(default=[0, 1, 2], min_length=1)
+    time_budget: float = Field(default=120.0, gt=0)
+    test_size: float = Field(default=0.4, gt=0, lt=1)
+    expected_contamination: float = Field(default=0.1, gt=0, lt=0.5)
+    exclude: list[Exclusion] = []
+
+    @field_validator("detectors", "datasets", mode="before")
+    @classmethod
+    def _names_to_tables(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return {str(name): {} for name in value}
+        return value
+
+    @field_validator("detectors", "datasets")
+    @classmethod
+    def _not_empty(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if not value:
+            raise ValueError("must name at least one entry")
+        return value
+
+
+def builtin_suites() -> list[str]:
+    """Names of the suites shipped in ``anobench/suites``."""
+    folder = resources.files("anobench") / "suites"
+    return sorted(p.name[:-5] for p in folder.iterdir() if p.name.endswith(".toml"))
+
+
+def load_suite(name_or_path: str | Path) -> Suite:
+    """Load a built-in suite by name, or a suite file by path.
+
+    Raises
+    ------
+    SuiteError
+        Unknown name (with suggestions), unreadable file, bad TOML or bad values.
+    """
+    text_path = str(name_or_path)
+    if text_path.endswith(".toml") or Path(text_path).is_file():
+        path = Path(text_path)
+        if not path.is_file():
+            raise SuiteError(f"suite file {path} does not exist")
+        source, text = str(path), path.read_text()
+    else:
+        names = builtin_suites()
+        if text_path not in names:
+            raise SuiteError(
+                f"unknown suite {text_path!r}." + did_you_mean(text_path, names)
+                + f" Built-in suites: {', '.join(names)}; or give a path to a .toml file."
+            )
+        resource = resources.files("anobench") / "suites" / f"{text_path}.toml"
+        source, text = f"built-in suite {text_path!r}", resource.read_text()
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SuiteError(f"{source}: invalid TOML: {exc}") from exc
+    try:
+        return Suite.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise SuiteError(f"{source}: {problems}") from exc
+
+
+def expand_grid(params: dict[str, Any]) -> list[dict[str, Any]]:
+    """All parameter combinations: list values are alternatives, scalars are fixed.
+
+    >>> expand_grid({"k": [5, 10], "method": "mean"})
+    [{'k': 5, 'method': 'mean'}, {'k': 10, 'method': 'mean'}]
+    """
+    keys = sorted(params)
+    choices = [params[k] if isinstance(params[k], list) else [params[k]] for k in keys]
+    for key, options in zip(keys, choices, strict=True):
+        if not options:
+            raise SuiteError(f"parameter {key!r} has an empty list of values")
+    return [dict(zip(keys, combo, strict=True)) for combo in itertools.product(*choices)]
+
+
+def _excluded(suite: Suite, detector: str, dataset: str, protocol: str) -> str | None:
+    for rule in suite.exclude:
+        if (
+            fnmatch.fnmatchcase(detector, rule.detector)
+            and fnmatch.fnmatchcase(dataset, rule.dataset)
+            and fnmatch.fnmatchcase(protocol, rule.protocol)
+        ):
+            return f"excluded by suite: {rule.reason}"
+    return None
+
+
+def cell_id(payload: dict[str, Any]) -> str:
+    """Content hash of a cell's defining fields (see :func:`expand`)."""
+    return stable_hash(payload)
+
+
+def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
+    """Expand a suite into cells: detector configs x data sets x protocols x seeds.
+
+    A cell's id hashes detector, parameters, data set, data fingerprint, protocol, seed,
+    split options and the anobench version. Seeds are derived by hashing: the split seed
+    from (seed, data set) so every detector sees the same split; the model seed also from
+    the detector and its parameters. An unavailable detector or data set (a plugin that
+    fails to import) gives ``skipped`` cells carrying the reason.
+
+    Raises
+    ------
+    SuiteError
+        Unknown names (with suggestions) or unknown parameters.
+    """
+    problems = []
+    for name in suite.detectors:
+        if name not in detectors.names():
+            problems.append(f"unknown detector {name!r}." + did_you_mean(name, detectors.names()))
+    for name in suite.datasets:
+        if name not in datasets.names():
+            problems.append(f"unknown dataset {name!r}." + did_you_mean(name, datasets.names()))
+    if problems:
+        raise SuiteError(f"suite {suite.name!r}: " + " ".join(problems))
+
+    configs: list[tuple[str, str, dict[str, Any], str | None]] = []
+    for name, grid in suite.detectors.items():
+        ref = detectors.entry(name).ref
+        try:
+            cls = detectors.load(name)
+        except UnavailableError as exc:
+            configs.extend((name, ref, p, f"unavailable: {exc}") for p in expand_grid(grid))
+            continue
+        accepted = cls.param_names()
+        for key in grid:
+            if key not in accepted:
+                raise SuiteError(
+                    f"suite {suite.name!r}: detector {name!r} has no parameter {key!r}."
+                    + did_you_mean(key, accepted) + f" Parameters: {', '.join(accepted)}"
+                )
+        configs.extend((name, ref, p, None) for p in expand_grid(grid))
+
+    data: list[tuple[str, str, str, DatasetOptions, str | None]] = []
+    for name, options in suite.datasets.items():
+        ref = datasets.entry(name).ref
+        try:
+            spec = datasets.load(name)
+            data.append((name, ref, spec.fingerprint(), options, None))
+        except UnavailableError as exc:
+            data.append((name, ref, "unavailable", options, f"unavailable: {exc}"))
+
+    cells = []
+    for (det, det_ref, params, det_skip), (ds, ds_ref, fingerprint, options, ds_skip), protocol, seed in (
+        itertools.product(configs, data, suite.protocols, suite.seeds)
+    ):
+        payload = {
+            "detector": det, "params": params, "dataset": ds, "data": fingerprint,
+            "protocol": str(protocol), "seed": seed, "max_train": options.max_train,
+            "max_test": options.max_test, "test_size": suite.test_size,
+            "expected_contamination": suite.expected_contamination, "version": __version__,
+        }
+        cells.append(
+            Cell(
+                cell_id=cell_id(payload),
+                suite=suite.name,
+                detector=det,
+                detector_ref=det_ref,
+                params=params,
+                dataset=ds,
+                dataset_ref=ds_ref,
+                data_fingerprint=fingerprint,
+                protocol=str(protocol),
+                seed=seed,
+                split_seed=derive_seed(seed, ds),
+                model_seed=derive_seed(seed, ds, det, params),
+                time_budget=suite.time_budget,
+                max_train=options.max_train,
+                max_test=options.max_test,
+                test_size=suite.test_size,
+                expected_contamination=suite.expected_contamination,
+                skip_reason=det_skip or ds_skip or _excluded(suite, det, ds, str(protocol)),
+            )
+        )
+    return cells

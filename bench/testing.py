@@ -1,0 +1,124 @@
+"""Contract checks for detectors, reusable by plugin authors.
+
+>>> from anobench.testing import check_detector
+>>> check_detector(MyDetector)            # raises AssertionError naming the broken rule
+
+Each ``check_*`` function takes a detector class (and optional parameters) and raises
+``AssertionError`` with a clear message when the contract is broken.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+
+
+def toy_data(seed: int = 0, n_features: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A separable toy task.
+
+    Returns
+    -------
+    X_train : (300, n_features) standard normal points (normal data only).
+    X_test : (120, n_features): 100 normal points then 20 anomalies shifted by 6 in every
+        feature (far outside the normal cloud).
+    y_test : (120,) 0/1 labels, 1 = anomaly.
+    """
+    rng = np.random.default_rng(seed)
+    X_train = rng.normal(size=(300, n_features))
+    X_test = np.vstack([rng.normal(size=(100, n_features)), rng.normal(6.0, 1.0, size=(20, n_features))])
+    y_test = np.r_[np.zeros(100, dtype=int), np.ones(20, dtype=int)]
+    return X_train, X_test, y_test
+
+
+def _make(cls: type, params: dict[str, Any] | None, seed: int | None = 0) -> Any:
+    kwargs = {**cls.test_params(), **(params or {})}
+    if seed is not None and "random_state" in cls.param_names():
+        kwargs["random_state"] = seed
+    return cls(**kwargs)
+
+
+def check_fit_returns_self(cls: type, params: dict[str, Any] | None = None) -> None:
+    X_train, _, _ = toy_data()
+    det = _make(cls, params)
+    assert det.fit(X_train) is det, f"{cls.__name__}.fit must return self"
+
+
+def check_scores_shape_and_finite(cls: type, params: dict[str, Any] | None = None) -> None:
+    X_train, X_test, _ = toy_data()
+    scores = _make(cls, params).fit(X_train).anomaly_score(X_test)
+    assert isinstance(scores, np.ndarray), f"{cls.__name__}.anomaly_score must return an ndarray"
+    assert scores.shape == (len(X_test),), (
+        f"{cls.__name__}.anomaly_score must return shape ({len(X_test)},), got {scores.shape}"
+    )
+    assert np.all(np.isfinite(scores)), f"{cls.__name__} returned non-finite scores"
+
+
+def check_clone_round_trip(cls: type, params: dict[str, Any] | None = None) -> None:
+    det = _make(cls, params)
+    twin = clone(det)
+    assert type(twin) is type(det), f"clone of {cls.__name__} changed its type"
+    assert twin.get_params() == det.get_params(), f"clone of {cls.__name__} lost parameters"
+    X_train, _, _ = toy_data()
+    det.fit(X_train)
+    assert not any(k.endswith("_") and not k.startswith("_") for k in vars(clone(det))), (
+        f"clone of a fitted {cls.__name__} carries fitted attributes: __init__ must only "
+        "store parameters"
+    )
+
+
+def check_deterministic(cls: type, params: dict[str, Any] | None = None) -> None:
+    X_train, X_test, _ = toy_data()
+    a = _make(cls, params, seed=7).fit(X_train).anomaly_score(X_test)
+    b = _make(cls, params, seed=7).fit(X_train).anomaly_score(X_test)
+    assert np.array_equal(a, b), f"{cls.__name__}: the same seed gave different scores"
+
+
+def check_separates_toy_data(cls: type, params: dict[str, Any] | None = None) -> None:
+    """AUC >= 0.9 on a task any working detector solves; catches a flipped sign."""
+    X_train, X_test, y_test = toy_data()
+    scores = _make(cls, params).fit(X_train).anomaly_score(X_test)
+    auc = roc_auc_score(y_test, scores)
+    assert auc >= 0.9, (
+        f"{cls.__name__} has ROC-AUC {auc:.3f} < 0.9 on separable toy data "
+        "(are higher scores more anomalous?)"
+    )
+
+
+def check_rejects_bad_input(cls: type, params: dict[str, Any] | None = None) -> None:
+    X_train, X_test, _ = toy_data()
+    bad = X_train.copy()
+    bad[3, 1] = np.nan
+    try:
+        _make(cls, params).fit(bad)
+    except ValueError:
+        pass
+    else:
+        raise AssertionError(f"{cls.__name__}.fit accepted NaN input; it must raise ValueError")
+    det = _make(cls, params).fit(X_train)
+    try:
+        det.anomaly_score(X_test[:, :-1])
+    except ValueError:
+        pass
+    else:
+        raise AssertionError(
+            f"{cls.__name__}.anomaly_score accepted a different number of features"
+        )
+
+
+CHECKS = (
+    check_fit_returns_self,
+    check_scores_shape_and_finite,
+    check_clone_round_trip,
+    check_deterministic,
+    check_separates_toy_data,
+    check_rejects_bad_input,
+)
+
+
+def check_detector(cls: type, params: dict[str, Any] | None = None) -> None:
+    """Run every contract check on ``cls`` (with its ``test_params()`` and ``params``)."""
+    for check in CHECKS:
+        check(cls, params)

@@ -1,0 +1,1 @@
+"""Detector adapters. Reach them through the registry, not by importing them here."""
