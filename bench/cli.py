@@ -80,12 +80,14 @@ def cmd_list(args: argparse.Namespace) -> int:
             continue
         obj = registry.load(name)
         if args.what == "detectors":
-            rows.append([name, obj.family, ",".join(obj.modalities), entry.distribution,
-                         obj.summary()])
+            rows.append(
+                [name, obj.family, ",".join(obj.modalities), entry.distribution, obj.summary()]
+            )
         else:
             rows.append([name, obj.modality, obj.licence, entry.distribution, obj.description])
     headers = (
-        ["detector", "family", "modalities", "from", "summary"] if args.what == "detectors"
+        ["detector", "family", "modalities", "from", "summary"]
+        if args.what == "detectors"
         else ["dataset", "modality", "licence", "from", "description"]
     )
     print(tabulate(rows, headers=headers, maxcolwidths=[None, None, None, None, 70]))
@@ -107,8 +109,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     def on_start(n: int) -> None:
         nonlocal bar
-        bar = tqdm(total=n, unit="cell", desc=suite.name, dynamic_ncols=True,
-                   disable=args.quiet or None)
+        bar = tqdm(
+            total=n, unit="cell", desc=suite.name, dynamic_ncols=True, disable=args.quiet or None
+        )
 
     def on_result(record: dict) -> None:
         nonlocal failed
@@ -122,20 +125,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     logger.info("running suite %r into %s with %d job(s)", suite.name, out, args.jobs)
     try:
         summary = run_suite(
-            suite, out, detectors, datasets, jobs=args.jobs, force=args.force,
-            retry_failed=args.retry_failed, on_start=on_start, on_result=on_result,
+            suite,
+            out,
+            detectors,
+            datasets,
+            jobs=args.jobs,
+            force=args.force,
+            retry_failed=args.retry_failed,
+            on_start=on_start,
+            on_result=on_result,
         )
     except KeyboardInterrupt:
         if bar is not None:
             bar.close()
-        print(f"\ninterrupted: finished cells are kept in {out}; run the same command again "
-              "to finish the rest", file=sys.stderr)
+        print(
+            f"\ninterrupted: finished cells are kept in {out}; run the same command again "
+            "to finish the rest",
+            file=sys.stderr,
+        )
         return 130
     if bar is not None:
         bar.close()
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.by_status.items())) or "nothing new"
-    print(f"{summary.total} cells: {summary.cached} already done, ran {summary.ran} ({counts}) "
-          f"in {summary.seconds:.1f} s")
+    print(
+        f"{summary.total} cells: {summary.cached} already done, ran {summary.ran} ({counts}) "
+        f"in {summary.seconds:.1f} s"
+    )
     report_dir = write_report(out)
     frame = results_frame(RunStore(out).records())
     for protocol in sorted(frame["protocol"].unique()):
@@ -166,41 +181,73 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = argparse.ArgumentParser(
         prog="anobench",
-        description="Run anomaly detectors across data sets with fixed seeds and build leaderboards.",
+        description="Run anomaly detectors across data sets with fixed seeds; build leaderboards.",
     )
     parser.add_argument("--version", action="version", version=f"anobench {__version__}")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)")
+    parser.add_argument(
+        "-v", "--verbose", action="count", default=0, help="more logging (-vv: debug)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p_list = sub.add_parser("list", help="list detectors, datasets or suites",
-                            description="List registered detectors or data sets (with their "
-                            "availability), or the built-in suites.")
+    p_list = sub.add_parser(
+        "list",
+        help="list detectors, datasets or suites",
+        description="List registered detectors or data sets (with their "
+        "availability), or the built-in suites.",
+    )
     p_list.add_argument("what", choices=["detectors", "datasets", "suites"])
     p_list.set_defaults(func=cmd_list)
 
-    p_run = sub.add_parser("run", help="run a suite", description="Run a suite: every cell not "
-                           "already stored in the output directory, then print the leaderboard.")
-    p_run.add_argument("suite", help="built-in suite name (see `anobench list suites`) or a .toml path")
+    p_run = sub.add_parser(
+        "run",
+        help="run a suite",
+        description="Run a suite: every cell not "
+        "already stored in the output directory, then print the leaderboard.",
+    )
+    p_run.add_argument(
+        "suite", help="built-in suite name (see `anobench list suites`) or a .toml path"
+    )
     p_run.add_argument("--out", help="run directory (default: results/runs/<suite>)")
-    p_run.add_argument("--jobs", "-j", type=_positive_int, default=min(2, os.cpu_count() or 1),
-                       help="worker processes (default: %(default)s)")
-    p_run.add_argument("--detectors", nargs="+", metavar="NAME",
-                       help="run only these detectors (comma or space separated)")
-    p_run.add_argument("--datasets", nargs="+", metavar="NAME",
-                       help="run only these data sets (comma or space separated)")
+    p_run.add_argument(
+        "--jobs",
+        "-j",
+        type=_positive_int,
+        default=min(2, os.cpu_count() or 1),
+        help="worker processes (default: %(default)s)",
+    )
+    p_run.add_argument(
+        "--detectors",
+        nargs="+",
+        metavar="NAME",
+        help="run only these detectors (comma or space separated)",
+    )
+    p_run.add_argument(
+        "--datasets",
+        nargs="+",
+        metavar="NAME",
+        help="run only these data sets (comma or space separated)",
+    )
     p_run.add_argument("--seeds", nargs="+", metavar="SEED", help="replace the suite's seeds")
     p_run.add_argument("--force", action="store_true", help="rerun cells already stored")
-    p_run.add_argument("--retry-failed", action="store_true",
-                       help="rerun stored cells whose status is not ok")
+    p_run.add_argument(
+        "--retry-failed", action="store_true", help="rerun stored cells whose status is not ok"
+    )
     p_run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p_run.set_defaults(func=cmd_run)
 
-    p_report = sub.add_parser("report", help="write the report of a run directory",
-                              description="Write RUN_DIR/report (tidy CSV/Parquet table, Markdown "
-                              "and CSV leaderboards) and print a leaderboard.")
+    p_report = sub.add_parser(
+        "report",
+        help="write the report of a run directory",
+        description="Write RUN_DIR/report (tidy CSV/Parquet table, Markdown "
+        "and CSV leaderboards) and print a leaderboard.",
+    )
     p_report.add_argument("run_dir", help="a run directory written by `anobench run`")
-    p_report.add_argument("--metric", choices=METRICS, default="roc_auc",
-                          help="metric to print (default: %(default)s)")
+    p_report.add_argument(
+        "--metric",
+        choices=METRICS,
+        default="roc_auc",
+        help="metric to print (default: %(default)s)",
+    )
     p_report.set_defaults(func=cmd_report)
     return parser
 

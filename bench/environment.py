@@ -10,8 +10,17 @@ from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
 _PACKAGES = (
-    "anobench", "numpy", "scipy", "scikit-learn", "pandas", "pyod", "numba",
-    "jax", "jaxlib", "flax", "optax",
+    "anobench",
+    "numpy",
+    "scipy",
+    "scikit-learn",
+    "pandas",
+    "pyod",
+    "numba",
+    "jax",
+    "jaxlib",
+    "flax",
+    "optax",
 )
 
 

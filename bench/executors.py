@@ -39,8 +39,8 @@ class Executor(Protocol):
     ) -> Iterator[tuple[Cell, Record]]: ...
 
 
-def _init_worker(threads: int, warmup: Callable[[], None] | None) -> None:
-    """Limit native thread pools, so ``jobs`` workers share the cores, then warm up."""
+def _init_worker(threads: int) -> None:
+    """Limit native thread pools, so ``jobs`` workers share the cores."""
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[var] = str(threads)
     os.environ.setdefault(
@@ -49,8 +49,6 @@ def _init_worker(threads: int, warmup: Callable[[], None] | None) -> None:
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=threads)
-    if warmup is not None:
-        warmup()
 
 
 class ProcessExecutor:
@@ -60,15 +58,12 @@ class ProcessExecutor:
     Parameters
     ----------
     jobs : number of worker processes (>= 1).
-    warmup : optional picklable callable run once per worker before its first cell (e.g.
-        to pay numba compilation outside any cell's timing).
     """
 
-    def __init__(self, jobs: int = 1, warmup: Callable[[], None] | None = None) -> None:
+    def __init__(self, jobs: int = 1) -> None:
         if jobs < 1:
             raise ValueError(f"jobs must be >= 1, got {jobs}")
         self.jobs = jobs
-        self.warmup = warmup
         self.threads = max(1, (os.cpu_count() or 1) // jobs)
 
     def run(
@@ -79,11 +74,13 @@ class ProcessExecutor:
         pool = ProcessPool(
             max_workers=min(self.jobs, len(cells)),
             initializer=_init_worker,
-            initargs=(self.threads, self.warmup),
+            initargs=(self.threads,),
             context=multiprocessing.get_context("spawn"),
         )
         try:
-            futures = {pool.schedule(fn, args=(cell,), timeout=cell.time_budget): cell for cell in cells}
+            futures: dict[Any, Cell] = {
+                pool.schedule(fn, args=(cell,), timeout=cell.time_budget): cell for cell in cells
+            }
             for future in as_completed(futures):
                 cell = futures[future]
                 try:

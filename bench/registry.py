@@ -82,16 +82,24 @@ class Registry:
                 entry = Entry(ep.name, ep.value, dist)
                 if ep.name in entries:
                     kept = entries[ep.name][0]
+                    if (kept.distribution, kept.ref) == (dist, ep.value):
+                        continue  # the same distribution seen twice on sys.path
                     # A plugin must not silently replace a built-in.
                     if kept.distribution == "anobench" or dist != "anobench":
                         logger.warning(
                             "%s %r is declared by both %s and %s; keeping %s",
-                            self.group, ep.name, kept.distribution, dist, kept.distribution,
+                            self.group,
+                            ep.name,
+                            kept.distribution,
+                            dist,
+                            kept.distribution,
                         )
                         continue
                     logger.warning(
                         "%s %r is declared by both %s and anobench; keeping anobench",
-                        self.group, ep.name, kept.distribution,
+                        self.group,
+                        ep.name,
+                        kept.distribution,
                     )
                 entries[ep.name] = (entry, ep)
             self._entries = dict(sorted(entries.items()))

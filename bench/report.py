@@ -50,8 +50,10 @@ def leaderboard(frame: pd.DataFrame, metric: str, protocol: str) -> pd.DataFrame
     counts = part.groupby(["label", "dataset"]).size().unstack("dataset")
     oks = ok.groupby(["label", "dataset"]).size().unstack("dataset")
     failures = (
-        part[part["status"] != "ok"].groupby(["label", "dataset"])["status"]
-        .agg(lambda s: s.value_counts().index[0]).unstack("dataset")
+        part[part["status"] != "ok"]
+        .groupby(["label", "dataset"])["status"]
+        .agg(lambda s: s.value_counts().index[0])
+        .unstack("dataset")
     )
     labels = sorted(part["label"].unique())
     datasets = sorted(part["dataset"].unique())
@@ -127,7 +129,8 @@ def write_report(run_dir: Path | str) -> Path:
                 f"# {metric_title(metric)}, protocol {protocol}\n\n"
                 "Mean ± std over seeds; failures are shown as such, never as 0; "
                 "avg rank is over the data sets where the detector ran.\n\n"
-                + format_leaderboard(table) + "\n"
+                + format_leaderboard(table)
+                + "\n"
             )
     logger.info("report written to %s", out)
     return out
@@ -135,4 +138,6 @@ def write_report(run_dir: Path | str) -> Path:
 
 def status_counts(frame: pd.DataFrame) -> pd.DataFrame:
     """Cells per detector and status (for the end-of-run summary)."""
-    return frame.pivot_table(index="label", columns="status", values="cell_id", aggfunc="count", fill_value=0)
+    return frame.pivot_table(
+        index="label", columns="status", values="cell_id", aggfunc="count", fill_value=0
+    )

@@ -11,7 +11,8 @@ from __future__ import annotations
 import logging
 import time
 import traceback
-from collections.abc import Callable, Sequence
+import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,6 +33,9 @@ from anobench.types import Cell, Status
 logger = logging.getLogger(__name__)
 
 Record = dict[str, Any]
+
+#: distinct warning messages kept per record
+MAX_WARNINGS = 10
 
 
 class DetectorOutputError(RuntimeError):
@@ -80,79 +84,94 @@ def run_cell(cell: Cell) -> Record:
 
     Records fit / score / total seconds (score time is for the test set; scoring the
     training set for label-free thresholds is timed apart), peak memory, score sanity,
-    split sizes and all metrics.
+    split sizes, all metrics and the distinct warnings raised on the way.
     """
     if cell.skip_reason:
         return failure_record(cell, Status.SKIPPED, cell.skip_reason)
     start = time.perf_counter()
     record = base_record(cell)
-    try:
-        spec = import_ref(cell.dataset_ref)
-        split = spec.split(
-            cell.protocol, cell.split_seed, test_size=cell.test_size,
-            max_train=cell.max_train, max_test=cell.max_test,
-        )
-        record["split"] = split.metadata
-        detector = make_detector(cell)
-        with PeakMemory() as memory:
-            t0 = time.perf_counter()
-            detector.fit(split.X_train)
-            t1 = time.perf_counter()
-            test_scores = np.asarray(detector.anomaly_score(split.X_test), dtype=np.float64)
-            t2 = time.perf_counter()
-            train_scores = np.asarray(detector.anomaly_score(split.X_train), dtype=np.float64)
-            t3 = time.perf_counter()
-        record.update(
-            fit_seconds=t1 - t0, score_seconds=t2 - t1, train_score_seconds=t3 - t2,
-            peak_rss_mb=memory.peak_mb, peak_rss_delta_mb=memory.peak_mb - memory.start_mb,
-            memory_method=memory.method,
-        )
-        if test_scores.shape != (len(split.X_test),):
-            raise DetectorOutputError(
-                f"expected {len(split.X_test)} test scores, got shape {test_scores.shape}"
-            )
-        sanity = score_sanity(test_scores)
-        sanity["n_nonfinite_train"] = int(np.sum(~np.isfinite(train_scores)))
-        record["sanity"] = sanity
-        if sanity["n_nonfinite"] or sanity["n_nonfinite_train"]:
-            raise DetectorOutputError(
-                f"non-finite scores: {sanity['n_nonfinite']} of {len(test_scores)} test, "
-                f"{sanity['n_nonfinite_train']} of {len(train_scores)} train"
-            )
-        if sanity["constant"]:
-            raise DetectorOutputError("all test scores are equal: the detector ranks nothing")
-        record.update(
-            evaluate(split.y_test, test_scores, train_scores, cell.expected_contamination)
-        )
-        record["status"] = str(Status.OK)
-        record["error"] = None
-    except Exception as exc:
-        record["status"] = str(Status.ERROR)
-        record["error"] = f"{type(exc).__name__}: {exc}"
-        record["traceback"] = traceback.format_exc(limit=-8)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            _fit_and_evaluate(cell, record)
+            record["status"] = str(Status.OK)
+            record["error"] = None
+        except Exception as exc:
+            record["status"] = str(Status.ERROR)
+            record["error"] = f"{type(exc).__name__}: {exc}"
+            record["traceback"] = traceback.format_exc(limit=-8)
+    if caught:
+        messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
+        record["warnings"] = messages[:MAX_WARNINGS]
     record["total_seconds"] = time.perf_counter() - start
     return record
 
 
-def warm_up(detector_refs: Sequence[str]) -> Callable[[], None]:
-    """A per-worker warm-up that fits each detector once on tiny data, so one-off costs
-    (numba compilation in PyOD, lazy imports) stay out of cell timings."""
-    return _WarmUp(tuple(detector_refs))
+_WARMED: set[str] = set()
 
 
-@dataclass(frozen=True)
-class _WarmUp:
-    refs: tuple[str, ...]
+def _warm_up(cell: Cell) -> float:
+    """Fit the cell's detector class once on tiny data, the first time this process meets
+    it, so one-off costs (numba compilation in PyOD, lazy imports) stay out of
+    ``fit_seconds``. It runs inside the cell, under its time budget and isolation, and
+    its seconds are recorded apart. Returns the seconds spent (0 when already warm)."""
+    if cell.detector_ref in _WARMED:
+        return 0.0
+    start = time.perf_counter()
+    cls = import_ref(cell.detector_ref)
+    X = np.random.default_rng(0).normal(size=(64, 4))
+    try:
+        cls(**cls.test_params()).fit(X).anomaly_score(X)
+    except Exception as exc:  # e.g. an image-only model; the real fit reports problems
+        logger.debug("warm-up of %s failed: %s", cell.detector_ref, exc)
+    _WARMED.add(cell.detector_ref)
+    return time.perf_counter() - start
 
-    def __call__(self) -> None:
-        rng = np.random.default_rng(0)
-        X = rng.normal(size=(64, 4))
-        for ref in self.refs:
-            try:
-                cls = import_ref(ref)
-                cls(**cls.test_params()).fit(X).anomaly_score(X)
-            except Exception as exc:  # the real cell will report it properly
-                logger.debug("warm-up of %s failed: %s", ref, exc)
+
+def _fit_and_evaluate(cell: Cell, record: Record) -> None:
+    """The body of :func:`run_cell`; fills ``record`` and raises on any failure."""
+    spec = import_ref(cell.dataset_ref)
+    split = spec.split(
+        cell.protocol,
+        cell.split_seed,
+        test_size=cell.test_size,
+        max_train=cell.max_train,
+        max_test=cell.max_test,
+    )
+    record["split"] = split.metadata
+    record["warmup_seconds"] = _warm_up(cell)
+    detector = make_detector(cell)
+    with PeakMemory() as memory:
+        t0 = time.perf_counter()
+        detector.fit(split.X_train)
+        t1 = time.perf_counter()
+        test_scores = np.asarray(detector.anomaly_score(split.X_test), dtype=np.float64)
+        t2 = time.perf_counter()
+        train_scores = np.asarray(detector.anomaly_score(split.X_train), dtype=np.float64)
+        t3 = time.perf_counter()
+    record.update(
+        fit_seconds=t1 - t0,
+        score_seconds=t2 - t1,
+        train_score_seconds=t3 - t2,
+        peak_rss_mb=memory.peak_mb,
+        peak_rss_delta_mb=memory.peak_mb - memory.start_mb,
+        memory_method=memory.method,
+    )
+    if test_scores.shape != (len(split.X_test),):
+        raise DetectorOutputError(
+            f"expected {len(split.X_test)} test scores, got shape {test_scores.shape}"
+        )
+    sanity = score_sanity(test_scores)
+    sanity["n_nonfinite_train"] = int(np.sum(~np.isfinite(train_scores)))
+    record["sanity"] = sanity
+    if sanity["n_nonfinite"] or sanity["n_nonfinite_train"]:
+        raise DetectorOutputError(
+            f"non-finite scores: {sanity['n_nonfinite']} of {len(test_scores)} test, "
+            f"{sanity['n_nonfinite_train']} of {len(train_scores)} train"
+        )
+    if sanity["constant"]:
+        raise DetectorOutputError("all test scores are equal: the detector ranks nothing")
+    record.update(evaluate(split.y_test, test_scores, train_scores, cell.expected_contamination))
 
 
 @dataclass
@@ -184,8 +203,8 @@ def run_suite(
 
     Parameters
     ----------
-    jobs : worker processes of the default :class:`ProcessExecutor` (which warms up each
-        worker on the suite's detectors). executor : any other :class:`Executor`.
+    jobs : worker processes of the default :class:`ProcessExecutor`.
+    executor : any other :class:`Executor`.
     force : rerun every cell. retry_failed : rerun cells stored with a status other than
         ``ok`` (errors, timeouts, skips).
     on_start : called with the number of cells to run. on_result : called with each
@@ -223,12 +242,14 @@ def run_suite(
         if cell.skip_reason:
             keep(run_cell(cell))
     if runnable:
-        refs = sorted({c.detector_ref for c in runnable})
-        executor = executor or ProcessExecutor(jobs=jobs, warmup=warm_up(refs))
+        executor = executor or ProcessExecutor(jobs=jobs)
         for _cell, record in executor.run(runnable, run_cell, failure_record):
             keep(record)
     return RunSummary(
-        out_dir=Path(out_dir), total=len(cells), cached=len(cells) - len(todo), ran=len(todo),
-        by_status=by_status, seconds=time.perf_counter() - started,
+        out_dir=Path(out_dir),
+        total=len(cells),
+        cached=len(cells) - len(todo),
+        ran=len(todo),
+        by_status=by_status,
+        seconds=time.perf_counter() - started,
     )
-

@@ -88,9 +88,24 @@ class RunStore:
 
 
 _SCALARS = (
-    "cell_id", "suite", "detector", "label", "dataset", "protocol", "seed", "status", "error",
-    "roc_auc", "ap", "precision_at_n", "fit_seconds", "score_seconds", "train_score_seconds",
-    "total_seconds", "peak_rss_mb", "peak_rss_delta_mb",
+    "cell_id",
+    "suite",
+    "detector",
+    "label",
+    "dataset",
+    "protocol",
+    "seed",
+    "status",
+    "error",
+    "roc_auc",
+    "ap",
+    "precision_at_n",
+    "fit_seconds",
+    "score_seconds",
+    "train_score_seconds",
+    "total_seconds",
+    "peak_rss_mb",
+    "peak_rss_delta_mb",
 )
 
 

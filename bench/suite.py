@@ -68,7 +68,9 @@ class Suite(BaseModel):
     description: str = ""
     detectors: dict[str, dict[str, Any]]
     datasets: dict[str, DatasetOptions]
-    protocols: list[Protocol] = Field(default=[Protocol.NOVELTY, Protocol.UNSUPERVISED], min_length=1)
+    protocols: list[Protocol] = Field(
+        default=[Protocol.NOVELTY, Protocol.UNSUPERVISED], min_length=1
+    )
     seeds: list[int] = Field(default=[0, 1, 2], min_length=1)
     time_budget: float = Field(default=120.0, gt=0)
     test_size: float = Field(default=0.4, gt=0, lt=1)
@@ -114,7 +116,8 @@ def load_suite(name_or_path: str | Path) -> Suite:
         names = builtin_suites()
         if text_path not in names:
             raise SuiteError(
-                f"unknown suite {text_path!r}." + did_you_mean(text_path, names)
+                f"unknown suite {text_path!r}."
+                + did_you_mean(text_path, names)
                 + f" Built-in suites: {', '.join(names)}; or give a path to a .toml file."
             )
         resource = resources.files("anobench") / "suites" / f"{text_path}.toml"
@@ -199,7 +202,8 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
             if key not in accepted:
                 raise SuiteError(
                     f"suite {suite.name!r}: detector {name!r} has no parameter {key!r}."
-                    + did_you_mean(key, accepted) + f" Parameters: {', '.join(accepted)}"
+                    + did_you_mean(key, accepted)
+                    + f" Parameters: {', '.join(accepted)}"
                 )
         configs.extend((name, ref, p, None) for p in expand_grid(grid))
 
@@ -213,14 +217,25 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
             data.append((name, ref, "unavailable", options, f"unavailable: {exc}"))
 
     cells = []
-    for (det, det_ref, params, det_skip), (ds, ds_ref, fingerprint, options, ds_skip), protocol, seed in (
-        itertools.product(configs, data, suite.protocols, suite.seeds)
-    ):
+    for (det, det_ref, params, det_skip), (
+        ds,
+        ds_ref,
+        fingerprint,
+        options,
+        ds_skip,
+    ), protocol, seed in itertools.product(configs, data, suite.protocols, suite.seeds):
         payload = {
-            "detector": det, "params": params, "dataset": ds, "data": fingerprint,
-            "protocol": str(protocol), "seed": seed, "max_train": options.max_train,
-            "max_test": options.max_test, "test_size": suite.test_size,
-            "expected_contamination": suite.expected_contamination, "version": __version__,
+            "detector": det,
+            "params": params,
+            "dataset": ds,
+            "data": fingerprint,
+            "protocol": str(protocol),
+            "seed": seed,
+            "max_train": options.max_train,
+            "max_test": options.max_test,
+            "test_size": suite.test_size,
+            "expected_contamination": suite.expected_contamination,
+            "version": __version__,
         }
         cells.append(
             Cell(

@@ -17,23 +17,31 @@ from sklearn.metrics import roc_auc_score
 
 
 def toy_data(seed: int = 0, n_features: int = 8) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A separable toy task.
+    """A separable toy task that density, distance and subspace methods all solve.
+
+    Normal points lie near a random 3-D linear subspace (latent standard normal, mapped
+    linearly, plus noise of std 0.1); anomalies are uniform in the cube [-6, 6]^d, so
+    they are both far from the normal mass and off its subspace.
 
     Returns
     -------
-    X_train : (300, n_features) standard normal points (normal data only).
-    X_test : (120, n_features): 100 normal points then 20 anomalies shifted by 6 in every
-        feature (far outside the normal cloud).
+    X_train : (300, n_features) normal points only.
+    X_test : (120, n_features): 100 normal points then 20 anomalies.
     y_test : (120,) 0/1 labels, 1 = anomaly.
     """
     rng = np.random.default_rng(seed)
-    X_train = rng.normal(size=(300, n_features))
-    X_test = np.vstack([rng.normal(size=(100, n_features)), rng.normal(6.0, 1.0, size=(20, n_features))])
+    mixing = rng.normal(size=(3, n_features))
+
+    def normal(n: int) -> np.ndarray:
+        return np.asarray(rng.normal(size=(n, 3)) @ mixing + 0.1 * rng.normal(size=(n, n_features)))
+
+    X_train = normal(300)
+    X_test = np.vstack([normal(100), rng.uniform(-6.0, 6.0, size=(20, n_features))])
     y_test = np.r_[np.zeros(100, dtype=int), np.ones(20, dtype=int)]
     return X_train, X_test, y_test
 
 
-def _make(cls: type, params: dict[str, Any] | None, seed: int | None = 0) -> Any:
+def _make(cls: Any, params: dict[str, Any] | None, seed: int | None = 0) -> Any:
     kwargs = {**cls.test_params(), **(params or {})}
     if seed is not None and "random_state" in cls.param_names():
         kwargs["random_state"] = seed

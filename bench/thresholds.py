@@ -49,8 +49,12 @@ def _best_f1(train: np.ndarray, test: np.ndarray, y: np.ndarray, c: float) -> fl
 POLICIES: dict[str, Policy] = {
     p.name: p
     for p in (
-        Policy("train-quantile", False, _train_quantile,
-               "the (1 - c) quantile of training scores, c = expected contamination"),
+        Policy(
+            "train-quantile",
+            False,
+            _train_quantile,
+            "the (1 - c) quantile of training scores, c = expected contamination",
+        ),
         Policy("mean+std", False, _mean_std, "mean + 1 std of training scores"),
         Policy("max-train", False, _max_train, "the largest training score"),
         Policy("top-k", True, _top_k, "flag the k highest test scores, k = true anomaly count"),

@@ -19,7 +19,11 @@ DATA_SEED = 20221128
 
 
 def _anomalies_to_ratio(
-    X: np.ndarray, is_anomaly: np.ndarray, ratio: float | None, count: int | None, strata: np.ndarray
+    X: np.ndarray,
+    is_anomaly: np.ndarray,
+    ratio: float | None,
+    count: int | None,
+    strata: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Keep every normal row and a seeded, stratified subsample of the anomalies."""
     rng = np.random.default_rng(DATA_SEED)
@@ -27,7 +31,7 @@ def _anomalies_to_ratio(
     anomalous = np.flatnonzero(is_anomaly)
     if count is None:
         assert ratio is not None
-        count = int(round(ratio * len(normal) / (1 - ratio)))
+        count = round(ratio * len(normal) / (1 - ratio))
     picked: list[int] = []
     groups = np.unique(strata[anomalous])
     # round-robin over strata so every anomalous class is represented

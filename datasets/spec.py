@@ -66,8 +66,14 @@ class DatasetSpec:
         """Load the data and return a checked split (see :func:`make_split`)."""
         X, y = self.load()
         return make_split(
-            X, y, protocol, seed, name=self.name, test_size=test_size,
-            max_train=max_train, max_test=max_test,
+            X,
+            y,
+            protocol,
+            seed,
+            name=self.name,
+            test_size=test_size,
+            max_train=max_train,
+            max_test=max_test,
         )
 
 
@@ -102,7 +108,7 @@ def _subsample(
     keep: list[np.ndarray] = []
     for label in np.unique(y):
         idx = np.flatnonzero(y == label)
-        k = max(1, int(round(limit * len(idx) / len(X))))
+        k = max(1, round(limit * len(idx) / len(X)))
         keep.append(rng.choice(idx, size=min(k, len(idx)), replace=False))
     chosen = np.sort(np.concatenate(keep))
     return X[chosen], y[chosen]
@@ -124,7 +130,9 @@ def check_split(split: Split, name: str) -> None:
         raise SplitError(f"{name}: empty training set")
     for part, arr in (("train", split.X_train), ("test", split.X_test)):
         if not np.all(np.isfinite(arr)):
-            raise SplitError(f"{name}: {part} set holds {int(np.sum(~np.isfinite(arr)))} non-finite values")
+            raise SplitError(
+                f"{name}: {part} set holds {int(np.sum(~np.isfinite(arr)))} non-finite values"
+            )
     shared = np.intersect1d(_row_keys(split.X_train), _row_keys(split.X_test))
     if len(shared):
         raise SplitError(f"{name}: {len(shared)} row(s) appear in both train and test")
@@ -170,7 +178,9 @@ def make_split(
         logger.info("%s: removed %d duplicate rows before splitting", name, n_dup)
     counts = np.bincount(y, minlength=2)
     if counts.min() < 2:
-        raise SplitError(f"{name}: need at least 2 normal and 2 anomalous rows, got {counts.tolist()}")
+        raise SplitError(
+            f"{name}: need at least 2 normal and 2 anomalous rows, got {counts.tolist()}"
+        )
     idx_train, idx_test = train_test_split(
         np.arange(len(y)), test_size=test_size, stratify=y, random_state=seed % (2**32)
     )

@@ -18,7 +18,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_array, check_is_fitted
 
 
-class BaseDetector(BaseEstimator):  # type: ignore[misc]
+class BaseDetector(BaseEstimator):
     """Base class for tabular detectors.
 
     Subclasses implement :meth:`_fit` and :meth:`_score` on validated 2-D float arrays.

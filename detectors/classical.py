@@ -196,7 +196,9 @@ class KDE(BaseDetector):
         self.centres_ = X
         if isinstance(self.bandwidth, str):
             if self.bandwidth != "loo":
-                raise ValueError(f"bandwidth must be a positive float or 'loo', got {self.bandwidth!r}")
+                raise ValueError(
+                    f"bandwidth must be a positive float or 'loo', got {self.bandwidth!r}"
+                )
             self.bandwidth_ = self._loo_bandwidth(X)
         else:
             if not self.bandwidth > 0:
