@@ -1,0 +1,65 @@
+"""Leaderboards: means, ranks and failures shown as failures."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from anobench.report import format_leaderboard, leaderboard, write_report
+from anobench.store import RunStore
+
+
+def frame() -> pd.DataFrame:
+    rows = []
+    for seed in (0, 1):
+        rows += [
+            dict(label="a", dataset="d1", protocol="novelty", seed=seed, status="ok", roc_auc=0.9 + seed * 0.02),
+            dict(label="b", dataset="d1", protocol="novelty", seed=seed, status="ok", roc_auc=0.7),
+            dict(label="a", dataset="d2", protocol="novelty", seed=seed, status="ok", roc_auc=0.6),
+            dict(label="b", dataset="d2", protocol="novelty", seed=seed, status="ok", roc_auc=0.8),
+            dict(label="c", dataset="d1", protocol="novelty", seed=seed, status="timeout", roc_auc=None),
+            dict(label="c", dataset="d2", protocol="novelty", seed=seed,
+                 status="ok" if seed == 0 else "error", roc_auc=0.95 if seed == 0 else None),
+        ]
+    df = pd.DataFrame(rows)
+    df["cell_id"] = range(len(df))
+    return df
+
+
+def test_leaderboard_means_ranks_and_coverage() -> None:
+    table = leaderboard(frame(), "roc_auc", "novelty")
+    assert table.loc["a", "d1"] == pytest.approx(0.91)
+    assert table.loc["a", "d1:std"] == pytest.approx(0.01)
+    # d1: a=1, b=2 (c failed); d2: c=1, b=2, a=3
+    assert table.loc["a", "avg_rank"] == pytest.approx(2.0)
+    assert table.loc["b", "avg_rank"] == pytest.approx(2.0)
+    assert table.loc["c", "avg_rank"] == pytest.approx(1.0)
+    assert table.loc["c", "n_datasets"] == 1
+    assert list(table.index) == ["c", "a", "b"]
+
+
+def test_failures_are_shown_never_as_zero() -> None:
+    text = format_leaderboard(leaderboard(frame(), "roc_auc", "novelty"))
+    line = next(row for row in text.splitlines() if row.startswith("| c "))
+    assert "timeout (2/2)" in line
+    assert "0.950 ± 0.000 (1/2 ok)" in line
+    assert "0.000" not in line.replace("0.950 ± 0.000", "")
+
+
+def test_write_report_files(tmp_path) -> None:
+    store = RunStore(tmp_path)
+    base = dict(suite="s", params={}, split={"n_train": 5}, sanity={"constant": False},
+                thresholds={"top-k": {"f1": 0.5, "precision": 0.5, "recall": 0.5, "oracle": True}})
+    store.put(dict(base, cell_id="1", detector="x", label="x", dataset="d", protocol="novelty",
+                   seed=0, status="ok", roc_auc=0.8, ap=0.5))
+    store.put(dict(base, cell_id="2", detector="y", label="y", dataset="d", protocol="novelty",
+                   seed=0, status="error", error="boom"))
+    out = write_report(tmp_path)
+    assert (out / "results.parquet").is_file()
+    results = pd.read_csv(out / "results.csv")
+    assert set(results["status"]) == {"ok", "error"}
+    md = (out / "leaderboard_novelty_roc_auc.md").read_text()
+    assert "0.800 ± 0.000" in md and "| error " in md
+    assert "oracle" in (out / "leaderboard_novelty_f1_at_top-k.md").read_text()
+    with pytest.raises(FileNotFoundError):
+        write_report(tmp_path / "empty")
