@@ -65,8 +65,12 @@ def make_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[...
     a pip-installed plugin; worker processes inherit ``sys.path`` and import it too.
     """
 
-    def make(name: str, detectors: dict[str, str], datasets: dict[str, str] | None = None,
-             source: str = BAD_DETECTORS) -> str:
+    def make(
+        name: str,
+        detectors: dict[str, str],
+        datasets: dict[str, str] | None = None,
+        source: str = BAD_DETECTORS,
+    ) -> str:
         root = tmp_path / f"site-{name}"
         (root / name).mkdir(parents=True)
         (root / name / "__init__.py").write_text(textwrap.dedent(source))

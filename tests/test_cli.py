@@ -9,7 +9,9 @@ from anobench.cli import main
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "anobench.cli", *args], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-m", "anobench.cli", *args], capture_output=True, text=True
+    )
 
 
 def test_help_everywhere() -> None:
@@ -41,8 +43,19 @@ def test_clear_errors_for_unknown_names_and_bad_values(tmp_path, capsys) -> None
 
 
 def test_run_subset_prints_leaderboard_then_report(tmp_path) -> None:
-    out = run("run", "quick", "--detectors", "iforest,pca", "--datasets", "wine",
-              "--seeds", "0", "--out", str(tmp_path), "--quiet")
+    out = run(
+        "run",
+        "quick",
+        "--detectors",
+        "iforest,pca",
+        "--datasets",
+        "wine",
+        "--seeds",
+        "0",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+    )
     assert out.returncode == 0, out.stderr
     assert "4 cells: 0 already done, ran 4 (4 ok)" in out.stdout
     assert "ROC-AUC, protocol novelty" in out.stdout and "| iforest" in out.stdout

@@ -49,6 +49,8 @@ def test_policies_are_labelled_and_oracle_marked() -> None:
 
 def test_score_sanity() -> None:
     assert score_sanity(np.array([1.0, 1.0, 2.0, np.nan])) == {
-        "n_nonfinite": 1, "constant": False, "tie_fraction": pytest.approx(1 / 3)
+        "n_nonfinite": 1,
+        "constant": False,
+        "tie_fraction": pytest.approx(1 / 3),
     }
     assert score_sanity(np.ones(4))["constant"] is True

@@ -12,24 +12,50 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_wheel_holds_only_anobench(tmp_path: Path) -> None:
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(tmp_path), str(ROOT)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
     )
     wheel = next(tmp_path.glob("anobench-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names}
-    assert tops == {"anobench", wheel.name.split("-")[0] + "-" + wheel.name.split("-")[1] + ".dist-info"}
-    for needed in ("anobench/py.typed", "anobench/suites/quick.toml", "anobench/detectors/base.py",
-                   "anobench/datasets/spec.py"):
+    assert tops == {
+        "anobench",
+        wheel.name.split("-")[0] + "-" + wheel.name.split("-")[1] + ".dist-info",
+    }
+    for needed in (
+        "anobench/py.typed",
+        "anobench/suites/quick.toml",
+        "anobench/detectors/base.py",
+        "anobench/datasets/spec.py",
+    ):
         assert needed in names
-    entry_points = zipfile.ZipFile(wheel).read(next(n for n in names if n.endswith("entry_points.txt")))
+    entry_points = zipfile.ZipFile(wheel).read(
+        next(n for n in names if n.endswith("entry_points.txt"))
+    )
     assert b"[anobench.detectors]" in entry_points and b"[anobench.datasets]" in entry_points
 
 
 def test_package_imports_only_itself() -> None:
     for path in (ROOT / "bench").rglob("*.py"):
         text = path.read_text()
-        for bad in ("from bench", "import bench", "from detectors", "import detectors",
-                    "from datasets", "import datasets\n"):
+        for bad in (
+            "from bench",
+            "import bench",
+            "from detectors",
+            "import detectors",
+            "from datasets",
+            "import datasets\n",
+        ):
             assert bad not in text, f"{path}: {bad!r}"

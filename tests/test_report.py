@@ -13,13 +13,33 @@ def frame() -> pd.DataFrame:
     rows = []
     for seed in (0, 1):
         rows += [
-            dict(label="a", dataset="d1", protocol="novelty", seed=seed, status="ok", roc_auc=0.9 + seed * 0.02),
+            dict(
+                label="a",
+                dataset="d1",
+                protocol="novelty",
+                seed=seed,
+                status="ok",
+                roc_auc=0.9 + seed * 0.02,
+            ),
             dict(label="b", dataset="d1", protocol="novelty", seed=seed, status="ok", roc_auc=0.7),
             dict(label="a", dataset="d2", protocol="novelty", seed=seed, status="ok", roc_auc=0.6),
             dict(label="b", dataset="d2", protocol="novelty", seed=seed, status="ok", roc_auc=0.8),
-            dict(label="c", dataset="d1", protocol="novelty", seed=seed, status="timeout", roc_auc=None),
-            dict(label="c", dataset="d2", protocol="novelty", seed=seed,
-                 status="ok" if seed == 0 else "error", roc_auc=0.95 if seed == 0 else None),
+            dict(
+                label="c",
+                dataset="d1",
+                protocol="novelty",
+                seed=seed,
+                status="timeout",
+                roc_auc=None,
+            ),
+            dict(
+                label="c",
+                dataset="d2",
+                protocol="novelty",
+                seed=seed,
+                status="ok" if seed == 0 else "error",
+                roc_auc=0.95 if seed == 0 else None,
+            ),
         ]
     df = pd.DataFrame(rows)
     df["cell_id"] = range(len(df))
@@ -48,12 +68,40 @@ def test_failures_are_shown_never_as_zero() -> None:
 
 def test_write_report_files(tmp_path) -> None:
     store = RunStore(tmp_path)
-    base = dict(suite="s", params={}, split={"n_train": 5}, sanity={"constant": False},
-                thresholds={"top-k": {"f1": 0.5, "precision": 0.5, "recall": 0.5, "oracle": True}})
-    store.put(dict(base, cell_id="1", detector="x", label="x", dataset="d", protocol="novelty",
-                   seed=0, status="ok", roc_auc=0.8, ap=0.5))
-    store.put(dict(base, cell_id="2", detector="y", label="y", dataset="d", protocol="novelty",
-                   seed=0, status="error", error="boom"))
+    base = dict(
+        suite="s",
+        params={},
+        split={"n_train": 5},
+        sanity={"constant": False},
+        thresholds={"top-k": {"f1": 0.5, "precision": 0.5, "recall": 0.5, "oracle": True}},
+    )
+    store.put(
+        dict(
+            base,
+            cell_id="1",
+            detector="x",
+            label="x",
+            dataset="d",
+            protocol="novelty",
+            seed=0,
+            status="ok",
+            roc_auc=0.8,
+            ap=0.5,
+        )
+    )
+    store.put(
+        dict(
+            base,
+            cell_id="2",
+            detector="y",
+            label="y",
+            dataset="d",
+            protocol="novelty",
+            seed=0,
+            status="error",
+            error="boom",
+        )
+    )
     out = write_report(tmp_path)
     assert (out / "results.parquet").is_file()
     results = pd.read_csv(out / "results.csv")

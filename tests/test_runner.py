@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from anobench.registry import DETECTOR_GROUP, dataset_registry, detector_registry
+from anobench.registry import dataset_registry, detector_registry
 from anobench.runner import run_cell, run_suite
 from anobench.store import RunStore, write_json_atomic
 from anobench.suite import Suite, expand
@@ -32,8 +32,14 @@ def test_raising_hanging_nan_and_crashing_detectors_are_recorded(
 ) -> None:
     make_plugin("anobench_bad_plugin", PLUGIN)
     detectors = detector_registry()  # found on sys.path like any installed plugin
-    suite = Suite(name="bad", detectors=list(PLUGIN), datasets=["wine", "breast-cancer"],
-                  protocols=["novelty"], seeds=[0], time_budget=3)
+    suite = Suite(
+        name="bad",
+        detectors=list(PLUGIN),
+        datasets=["wine", "breast-cancer"],
+        protocols=["novelty"],
+        seeds=[0],
+        time_budget=3,
+    )
     summary = run_suite(suite, tmp_path / "run", detectors, dataset_registry(), jobs=2)
     records = {(r["detector"], r["dataset"]): r for r in RunStore(tmp_path / "run").records()}
     assert len(records) == 12 and summary.ran == 12
@@ -52,11 +58,24 @@ def test_raising_hanging_nan_and_crashing_detectors_are_recorded(
 
 
 def test_record_contents(tmp_path: Path) -> None:
-    suite = Suite(name="one", detectors=["iforest"], datasets=["wine"], protocols=["novelty"], seeds=[0])
+    suite = Suite(
+        name="one", detectors=["iforest"], datasets=["wine"], protocols=["novelty"], seeds=[0]
+    )
     record = run_cell(expand(suite, detector_registry(), dataset_registry())[0])
     assert record["status"] == "ok", record.get("error")
-    for key in ("roc_auc", "ap", "precision_at_n", "fit_seconds", "score_seconds",
-                "total_seconds", "peak_rss_mb", "sanity", "split", "environment", "thresholds"):
+    for key in (
+        "roc_auc",
+        "ap",
+        "precision_at_n",
+        "fit_seconds",
+        "score_seconds",
+        "total_seconds",
+        "peak_rss_mb",
+        "sanity",
+        "split",
+        "environment",
+        "thresholds",
+    ):
         assert key in record, key
     assert record["split"]["n_train_anomalies"] == 0
     assert record["environment"]["packages"]["scikit-learn"]
@@ -65,7 +84,9 @@ def test_record_contents(tmp_path: Path) -> None:
 
 
 def test_cache_hit_force_and_retry_failed(tmp_path: Path) -> None:
-    suite = Suite(name="c", detectors=["pca"], datasets=["wine"], protocols=["novelty"], seeds=[0, 1])
+    suite = Suite(
+        name="c", detectors=["pca"], datasets=["wine"], protocols=["novelty"], seeds=[0, 1]
+    )
     det, ds = detector_registry(), dataset_registry()
     first = run_suite(suite, tmp_path, det, ds)
     assert (first.ran, first.cached) == (2, 0)
@@ -90,8 +111,12 @@ def test_atomic_write_leaves_no_partial_file(tmp_path: Path) -> None:
 
 def _metrics(run_dir: Path) -> dict[str, tuple]:
     return {
-        r["cell_id"]: (r["status"], r.get("roc_auc"), r.get("ap"),
-                       r.get("thresholds", {}).get("train-quantile", {}).get("f1"))
+        r["cell_id"]: (
+            r["status"],
+            r.get("roc_auc"),
+            r.get("ap"),
+            r.get("thresholds", {}).get("train-quantile", {}).get("f1"),
+        )
         for r in RunStore(run_dir).records()
     }
 
@@ -105,8 +130,12 @@ def test_killed_run_resumes_to_the_same_results(tmp_path: Path) -> None:
     )
     cli = [sys.executable, "-m", "anobench.cli", "run", str(suite_file), "--jobs", "2", "--quiet"]
     killed = tmp_path / "killed"
-    proc = subprocess.Popen([*cli, "--out", str(killed)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [*cli, "--out", str(killed)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.time() + 240
     while time.time() < deadline and len(list((killed / "cells").glob("*.json"))) < 20:
         time.sleep(0.2)

@@ -36,8 +36,12 @@ def test_grid_expansion_and_list_values() -> None:
 
 
 def test_cell_ids_and_seeds_are_content_derived() -> None:
-    suite = Suite(name="a", detectors={"pyod-knn": {"n_neighbors": [5, 10]}, "iforest": {}},
-                  datasets=["wine", "bumps"], seeds=[0, 1])
+    suite = Suite(
+        name="a",
+        detectors={"pyod-knn": {"n_neighbors": [5, 10]}, "iforest": {}},
+        datasets=["wine", "bumps"],
+        seeds=[0, 1],
+    )
     cells = expand(suite, DET, DS)
     again = expand(suite.model_copy(update={"name": "renamed"}), DET, DS)
     assert [c.cell_id for c in cells] == [c.cell_id for c in again]
@@ -51,8 +55,13 @@ def test_cell_ids_and_seeds_are_content_derived() -> None:
 
 
 def test_exclusions_become_skipped_cells() -> None:
-    suite = Suite(name="x", detectors=["iforest", "pca"], datasets=["wine"], seeds=[0],
-                  exclude=[{"detector": "p*", "dataset": "wine", "reason": "too slow"}])
+    suite = Suite(
+        name="x",
+        detectors=["iforest", "pca"],
+        datasets=["wine"],
+        seeds=[0],
+        exclude=[{"detector": "p*", "dataset": "wine", "reason": "too slow"}],
+    )
     skipped = {c.detector: c.skip_reason for c in expand(suite, DET, DS)}
     assert skipped == {"iforest": None, "pca": "excluded by suite: too slow"}
 
