@@ -167,12 +167,14 @@ class PCAReconstruction(BaseDetector):
 class KDE(BaseDetector):
     """Gaussian kernel density; score = negative log density.
 
-    Exact brute-force evaluation through blocked pairwise distances (BLAS), which on wide
-    data is orders of magnitude faster than sklearn's tree-based ``KernelDensity``
-    (the trees degrade to scanning every point beyond ~20 dimensions) and gives the same
-    values. The bandwidth maximises the leave-one-out log-likelihood of the training data
-    over a grid around the median nearest-neighbour distance: training data only. At
-    most ``max_samples`` training rows (seeded subsample) are kept as kernel centres.
+    Exact brute-force evaluation through blocked pairwise distances (BLAS). On wide data
+    this is faster than sklearn's tree-based ``KernelDensity`` (5x on 2000 x 784 queries
+    against 6000 centres) and exact: on 784-D data sklearn's estimate was seen up to 21
+    nats away from the direct computation, which this class matches. The bandwidth
+    maximises the leave-one-out log-likelihood of the training data over a grid around
+    the median nearest-neighbour distance: training data only. At most ``max_samples``
+    training rows (seeded subsample) are kept as kernel centres, which bounds both the
+    bandwidth search (quadratic) and scoring.
     """
 
     name = "kde"
