@@ -48,7 +48,7 @@ def test_raising_hanging_nan_and_crashing_detectors_are_recorded(
         assert records[("plugin-raises", ds)]["status"] == "error"
         assert "boom from the plugin" in records[("plugin-raises", ds)]["error"]
         assert records[("plugin-hangs", ds)]["status"] == "timeout"
-        assert "time budget of 3 s" in records[("plugin-hangs", ds)]["error"]
+        assert "time budget of 5 s" in records[("plugin-hangs", ds)]["error"]
         assert records[("plugin-nan", ds)]["status"] == "error"
         assert "non-finite scores" in records[("plugin-nan", ds)]["error"]
         assert records[("plugin-crashes", ds)]["status"] == "error"
