@@ -38,7 +38,7 @@ def test_raising_hanging_nan_and_crashing_detectors_are_recorded(
         datasets=["wine", "breast-cancer"],
         protocols=["novelty"],
         seeds=[0],
-        time_budget=3,
+        time_budget=5,
     )
     summary = run_suite(suite, tmp_path / "run", detectors, dataset_registry(), jobs=2)
     records = {(r["detector"], r["dataset"]): r for r in RunStore(tmp_path / "run").records()}
