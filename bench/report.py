@@ -135,9 +135,3 @@ def write_report(run_dir: Path | str) -> Path:
     logger.info("report written to %s", out)
     return out
 
-
-def status_counts(frame: pd.DataFrame) -> pd.DataFrame:
-    """Cells per detector and status (for the end-of-run summary)."""
-    return frame.pivot_table(
-        index="label", columns="status", values="cell_id", aggfunc="count", fill_value=0
-    )

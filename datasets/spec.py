@@ -5,8 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -44,7 +43,6 @@ class DatasetSpec:
     urls: tuple[str, ...] = ()
     sha256: tuple[str, ...] = ()
     version: str = "1"
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def fingerprint(self) -> str:
         """Identity of the data for cell ids: source checksums, or name + version.
