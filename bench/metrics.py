@@ -40,6 +40,26 @@ def score_sanity(scores: np.ndarray) -> dict[str, Any]:
     }
 
 
+def roc_auc_by_group(
+    y: np.ndarray, scores: np.ndarray, groups: np.ndarray
+) -> dict[str, float]:
+    """ROC-AUC of the normal rows against each anomalous group alone.
+
+    Parameters
+    ----------
+    y : (n,) 0/1 labels. scores : (n,) higher = more anomalous.
+    groups : (n,) str, what each row is (e.g. ``"rotate"``, ``"fashion"``).
+
+    Returns ``{group: auc}`` for every group that holds anomalies.
+    """
+    normal = y == 0
+    out = {}
+    for group in np.unique(groups[y == 1]):
+        rows = normal | ((groups == group) & (y == 1))
+        out[str(group)] = float(roc_auc_score(y[rows], scores[rows]))
+    return out
+
+
 def evaluate(
     y_test: np.ndarray,
     test_scores: np.ndarray,

@@ -37,7 +37,8 @@ def leaderboard(frame: pd.DataFrame, metric: str, protocol: str) -> pd.DataFrame
     DataFrame indexed by detector label, sorted by average rank (1 = best), with columns
     ``<dataset>`` (mean over ok seeds, NaN where none), ``<dataset>:std``,
     ``<dataset>:ok`` / ``<dataset>:n`` (ok and total seeds), ``<dataset>:status`` (the
-    most common failure status when no seed is ok), ``avg_rank``, ``mean`` and
+    most common failure status when no seed is ok), ``<dataset>:subsampled`` (train or
+    test rows were subsampled by ``max_train`` / ``max_test``), ``avg_rank``, ``mean`` and
     ``n_datasets`` (data sets with a value).
     """
     part = frame[frame["protocol"] == protocol]
@@ -55,6 +56,10 @@ def leaderboard(frame: pd.DataFrame, metric: str, protocol: str) -> pd.DataFrame
         .agg(lambda s: s.value_counts().index[0])
         .unstack("dataset")
     )
+    if "subsampled" in part.columns:
+        subsampled = part.groupby(["label", "dataset"])["subsampled"].any().unstack("dataset")
+    else:
+        subsampled = pd.DataFrame()
     labels = sorted(part["label"].unique())
     datasets = sorted(part["dataset"].unique())
     means = means.reindex(index=labels, columns=datasets)
@@ -66,12 +71,19 @@ def leaderboard(frame: pd.DataFrame, metric: str, protocol: str) -> pd.DataFrame
         table[f"{ds}:ok"] = oks.reindex(index=labels, columns=datasets)[ds].fillna(0).astype(int)
         table[f"{ds}:n"] = counts.reindex(index=labels, columns=datasets)[ds].fillna(0).astype(int)
         table[f"{ds}:status"] = failures.reindex(index=labels, columns=datasets)[ds]
+        table[f"{ds}:subsampled"] = (
+            subsampled.reindex(index=labels, columns=datasets)[ds].astype("boolean").fillna(False).astype(bool)
+        )
     table["avg_rank"] = ranks.mean(axis=1)
     table["mean"] = means.mean(axis=1)
     table["n_datasets"] = means.notna().sum(axis=1)
     table.attrs["datasets"] = datasets
     table.index.name = "detector"
     return table.sort_values(["avg_rank", "mean"], ascending=[True, False], na_position="last")
+
+
+#: appended to a leaderboard value whose cells ran on subsampled train or test rows
+SUBSAMPLED_MARK = " †"
 
 
 def _cell_text(row: pd.Series, ds: str) -> str:
@@ -82,6 +94,8 @@ def _cell_text(row: pd.Series, ds: str) -> str:
         status = row[f"{ds}:status"]
         return f"{status} ({n}/{n})" if n > 1 else str(status)
     text = f"{row[ds]:.3f} ± {row[f'{ds}:std']:.3f}"
+    if row.get(f"{ds}:subsampled", False):
+        text += SUBSAMPLED_MARK
     if n_ok < n:
         text += f" ({n_ok}/{n} ok)"
     return text
@@ -101,7 +115,10 @@ def format_leaderboard(table: pd.DataFrame, tablefmt: str = "github") -> str:
             + [_cell_text(row, ds) for ds in datasets]
         )
     headers = ["detector", "avg rank", "mean", "sets", *datasets]
-    return str(tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True))
+    text = str(tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True))
+    if any(SUBSAMPLED_MARK in cell for row in rows for cell in row):
+        text += f"\n\n{SUBSAMPLED_MARK.strip()} ran on subsampled rows (the suite's max_train / max_test)"
+    return text
 
 
 def write_report(run_dir: Path | str) -> Path:

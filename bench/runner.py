@@ -23,7 +23,7 @@ import numpy as np
 from anobench import __version__
 from anobench.environment import environment
 from anobench.executors import Executor, ProcessExecutor
-from anobench.metrics import evaluate, score_sanity
+from anobench.metrics import evaluate, roc_auc_by_group, score_sanity
 from anobench.registry import Registry, import_ref
 from anobench.resources import PeakMemory
 from anobench.store import RunStore
@@ -51,6 +51,8 @@ def base_record(cell: Cell) -> Record:
         "label": cell.label,
         "params": cell.params,
         "dataset": cell.dataset,
+        "dataset_params": cell.dataset_params,
+        "dataset_label": cell.dataset_label,
         "data_fingerprint": cell.data_fingerprint,
         "protocol": cell.protocol,
         "seed": cell.seed,
@@ -134,6 +136,7 @@ def _fit_and_evaluate(cell: Cell, record: Record) -> None:
     split = spec.split(
         cell.protocol,
         cell.split_seed,
+        params=cell.dataset_params,
         test_size=cell.test_size,
         max_train=cell.max_train,
         max_test=cell.max_test,
@@ -172,6 +175,36 @@ def _fit_and_evaluate(cell: Cell, record: Record) -> None:
     if sanity["constant"]:
         raise DetectorOutputError("all test scores are equal: the detector ranks nothing")
     record.update(evaluate(split.y_test, test_scores, train_scores, cell.expected_contamination))
+    if split.groups_test is not None:
+        record["roc_auc_by_group"] = roc_auc_by_group(split.y_test, test_scores, split.groups_test)
+
+
+def _prepare_data(cells: list[Cell]) -> dict[str, tuple[Status, str]]:
+    """Fetch and verify each data set's files once, before any cell runs.
+
+    Returns ``{dataset_ref: (status, message)}`` for data sets that cannot be used:
+    ``skipped`` when files are missing and cannot be downloaded, ``error`` when a file is
+    corrupt. Their cells are recorded as such (and retried by the next run) while the
+    rest of the suite runs.
+    """
+    from anobench.datasets.files import DataFileError, DataMissingError
+
+    problems: dict[str, tuple[Status, str]] = {}
+    for ref in sorted({c.dataset_ref for c in cells}):
+        try:
+            spec = import_ref(ref)
+            fetch = getattr(spec, "fetch", None)
+            if fetch is not None:
+                fetch()
+        except DataMissingError as exc:
+            problems[ref] = (Status.SKIPPED, f"data not available: {exc}")
+        except DataFileError as exc:
+            problems[ref] = (Status.ERROR, f"bad data file: {exc}")
+        except Exception as exc:
+            problems[ref] = (Status.ERROR, f"data set failed to load: {type(exc).__name__}: {exc}")
+        if ref in problems:
+            logger.warning("%s: %s", ref, problems[ref][1])
+    return problems
 
 
 @dataclass
@@ -225,7 +258,11 @@ def run_suite(
     todo: list[Cell] = []
     for cell in cells:
         old = None if force else store.get(cell.cell_id)
-        if old is None or (retry_failed and old.get("status") != Status.OK):
+        if (
+            old is None
+            or old.get("transient")  # e.g. its data were missing: try again
+            or (retry_failed and old.get("status") != Status.OK)
+        ):
             todo.append(cell)
     by_status: dict[str, int] = {}
     if on_start:
@@ -237,10 +274,16 @@ def run_suite(
         if on_result:
             on_result(record)
 
-    runnable = [c for c in todo if not c.skip_reason]
+    problems = _prepare_data([c for c in todo if not c.skip_reason])
+    runnable = []
     for cell in todo:
         if cell.skip_reason:
             keep(run_cell(cell))
+        elif cell.dataset_ref in problems:
+            status, message = problems[cell.dataset_ref]
+            keep({**failure_record(cell, status, message), "transient": True})
+        else:
+            runnable.append(cell)
     if runnable:
         executor = executor or ProcessExecutor(jobs=jobs)
         for _cell, record in executor.run(runnable, run_cell, failure_record):

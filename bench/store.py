@@ -120,6 +120,9 @@ def results_frame(records: list[dict[str, Any]] | Iterator[dict[str, Any]]) -> p
     rows = []
     for rec in records:
         row = {key: rec.get(key) for key in _SCALARS}
+        # the leaderboard's data set column: the name with its parameters, if any
+        row["dataset_name"] = rec.get("dataset")
+        row["dataset"] = rec.get("dataset_label") or rec.get("dataset")
         row["params"] = json.dumps(rec.get("params", {}), sort_keys=True)
         split = rec.get("split") or {}
         for key in ("n_train", "n_test", "n_train_anomalies", "n_test_anomalies"):

@@ -16,6 +16,8 @@ Example::
     [datasets.bumps]
     max_train = 1000             # stratified, seeded subsampling, recorded per cell
     [datasets.wine]
+    [datasets.mnist-test-pair]
+    pair = [[7, 5], [2, 6]]      # other keys are loader parameters (lists are grids)
 
     [[exclude]]                  # recorded as `skipped` with the reason
     detector = "pyod-mcd"
@@ -39,7 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from anobench import __version__
 from anobench.registry import Registry, UnavailableError, did_you_mean
 from anobench.seeding import derive_seed, stable_hash
-from anobench.types import Cell, Protocol
+from anobench.types import Cell, Protocol, labelled
 
 
 class SuiteError(ValueError):
@@ -47,9 +49,17 @@ class SuiteError(ValueError):
 
 
 class DatasetOptions(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """Split options of one data set; any other key is a loader parameter (a list is a
+    grid of alternatives, as for detectors)."""
+
+    model_config = ConfigDict(extra="allow")
     max_train: int | None = Field(default=None, ge=2)
     max_test: int | None = Field(default=None, ge=2)
+
+    @property
+    def params(self) -> dict[str, Any]:
+        """The loader parameters given in the suite."""
+        return dict(self.model_extra or {})
 
 
 class Exclusion(BaseModel):
@@ -207,27 +217,39 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
                 )
         configs.extend((name, ref, p, None) for p in expand_grid(grid))
 
-    data: list[tuple[str, str, str, DatasetOptions, str | None]] = []
+    data: list[tuple[str, str, dict[str, Any], str, DatasetOptions, str | None]] = []
     for name, options in suite.datasets.items():
         ref = datasets.entry(name).ref
+        grid = expand_grid(options.params)
         try:
             spec = datasets.load(name)
-            data.append((name, ref, spec.fingerprint(), options, None))
         except UnavailableError as exc:
-            data.append((name, ref, "unavailable", options, f"unavailable: {exc}"))
+            data.extend(
+                (name, ref, p, "unavailable", options, f"unavailable: {exc}") for p in grid
+            )
+            continue
+        for params in grid:
+            try:
+                spec.resolve_params(params)
+            except ValueError as exc:
+                raise SuiteError(f"suite {suite.name!r}: {exc}") from None
+            data.append((name, ref, params, spec.fingerprint(params), options, None))
 
     cells = []
     for (det, det_ref, params, det_skip), (
         ds,
         ds_ref,
+        ds_params,
         fingerprint,
         options,
         ds_skip,
     ), protocol, seed in itertools.product(configs, data, suite.protocols, suite.seeds):
+        ds_label = labelled(ds, ds_params)
         payload = {
             "detector": det,
             "params": params,
             "dataset": ds,
+            "dataset_params": ds_params,
             "data": fingerprint,
             "protocol": str(protocol),
             "seed": seed,
@@ -249,8 +271,9 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
                 data_fingerprint=fingerprint,
                 protocol=str(protocol),
                 seed=seed,
-                split_seed=derive_seed(seed, ds),
-                model_seed=derive_seed(seed, ds, det, params),
+                split_seed=derive_seed(seed, ds_label),
+                model_seed=derive_seed(seed, ds_label, det, params),
+                dataset_params=ds_params,
                 time_budget=suite.time_budget,
                 max_train=options.max_train,
                 max_test=options.max_test,

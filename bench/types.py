@@ -43,7 +43,10 @@ class Split:
     X_test, y_test : ndarrays, shapes (n_test, ...) and (n_test,)
         Test inputs and labels (1 = anomaly).
     metadata : dict
-        Sizes, anomaly counts, subsampling and de-duplication applied.
+        Sizes, anomaly counts, subsampling and de-duplication applied, file checksums.
+    groups_test : ndarray of str, shape (n_test,), optional
+        What each test row is (e.g. ``"normal"``, ``"rotate"``, ``"fashion"``), for
+        per-group metrics.
     """
 
     X_train: np.ndarray
@@ -51,6 +54,14 @@ class Split:
     X_test: np.ndarray
     y_test: np.ndarray
     metadata: dict[str, Any] = field(default_factory=dict)
+    groups_test: np.ndarray | None = None
+
+
+def labelled(name: str, params: dict[str, Any]) -> str:
+    """``name`` with its parameters, e.g. ``pyod-knn(n_neighbors=5)``; bare without."""
+    if not params:
+        return name
+    return f"{name}({', '.join(f'{k}={v!r}' for k, v in sorted(params.items()))})"
 
 
 @dataclass(frozen=True)
@@ -79,11 +90,14 @@ class Cell:
     test_size: float = 0.4
     expected_contamination: float = 0.1
     skip_reason: str | None = None
+    dataset_params: dict[str, Any] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
         """Detector name with its parameters, e.g. ``pyod-knn(n_neighbors=5)``."""
-        if not self.params:
-            return self.detector
-        inner = ", ".join(f"{k}={v!r}" for k, v in sorted(self.params.items()))
-        return f"{self.detector}({inner})"
+        return labelled(self.detector, self.params)
+
+    @property
+    def dataset_label(self) -> str:
+        """Data set name with its parameters, e.g. ``mnist-test-pair(pair=[7, 5])``."""
+        return labelled(self.dataset, self.dataset_params)

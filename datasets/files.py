@@ -1,0 +1,179 @@
+"""Data files: where they come from, where they are kept, and checking them.
+
+Each public data set names its :class:`RemoteFile` s: a mirror folder (``source``), the
+original file name, canonical URL(s) and a checksum. :func:`locate` finds a file in
+this order:
+
+1. the **mirror directory**, when set (``ANOBENCH_DATA_DIR``, or ``--data-dir`` on the
+   command line), laid out as ``<mirror>/<source>/<file name>``; a file found there is
+   used in place and never downloaded;
+2. the **download cache** (``ANOBENCH_CACHE_DIR``, default the platform's user cache
+   folder, e.g. ``~/.cache/anobench``), same layout;
+3. a **download** with :mod:`pooch` into the cache, unless ``ANOBENCH_OFFLINE=1``.
+
+Every file is checked against its checksum wherever it comes from. A mismatch, a missing
+file or a failed download raises a :class:`DataFileError` naming the file and what to
+do; nothing is silently re-downloaded in a loop. A file without a published checksum is
+"unpinned": it is used, and the sha256 of what was read is still recorded with every
+result.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+DATA_DIR_ENV = "ANOBENCH_DATA_DIR"
+CACHE_DIR_ENV = "ANOBENCH_CACHE_DIR"
+OFFLINE_ENV = "ANOBENCH_OFFLINE"
+
+
+class DataFileError(RuntimeError):
+    """A data file is corrupt, has the wrong checksum, or cannot be read."""
+
+
+class DataMissingError(DataFileError):
+    """A data file is neither in the mirror nor in the cache, and cannot be downloaded."""
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One public file.
+
+    Parameters
+    ----------
+    source : mirror sub-folder, e.g. ``"adbench"``.
+    name : the original file name, e.g. ``"6_cardio.npz"``.
+    urls : canonical location first, then mirrors.
+    known_hash : ``"sha256:<hex>"`` or ``"md5:<hex>"``; ``None`` when no checksum is
+        published (the file is then "unpinned").
+    """
+
+    source: str
+    name: str
+    urls: tuple[str, ...]
+    known_hash: str | None = None
+
+    @property
+    def relpath(self) -> str:
+        """``<source>/<name>``, the path inside a mirror or the cache."""
+        return f"{self.source}/{self.name}"
+
+
+def data_dir() -> Path | None:
+    """The local mirror directory (``ANOBENCH_DATA_DIR``), or ``None`` when unset."""
+    value = os.environ.get(DATA_DIR_ENV, "").strip()
+    return Path(value).expanduser() if value else None
+
+
+def cache_dir() -> Path:
+    """Where downloads are kept (``ANOBENCH_CACHE_DIR`` or the user cache folder)."""
+    value = os.environ.get(CACHE_DIR_ENV, "").strip()
+    if value:
+        return Path(value).expanduser()
+    import pooch
+
+    return Path(pooch.os_cache("anobench"))
+
+
+def offline() -> bool:
+    """True when ``ANOBENCH_OFFLINE`` forbids downloads."""
+    return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+@functools.lru_cache(maxsize=512)
+def _digest(path: str, alg: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.new(alg)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_hash(path: Path, alg: str = "sha256") -> str:
+    """Hex digest of a file (memoised per path, size and modification time)."""
+    st = path.stat()
+    return _digest(str(path), alg, st.st_size, st.st_mtime_ns)
+
+
+def check_file(file: RemoteFile, path: Path) -> None:
+    """Raise :class:`DataFileError` unless ``path`` matches ``file``'s checksum."""
+    if file.known_hash is None:
+        return
+    alg, _, expected = file.known_hash.partition(":")
+    actual = file_hash(path, alg)
+    if actual != expected.lower():
+        raise DataFileError(
+            f"{path}: {alg} is {actual}, expected {expected} for {file.relpath}. The file is "
+            "corrupt, truncated or a different version: delete it and copy the original "
+            f"from {file.urls[0]} (or run `anobench data fetch` where the internet is "
+            "reachable)."
+        )
+
+
+def find_local(file: RemoteFile) -> Path | None:
+    """The file's path in the mirror or the cache, or ``None`` (no checksum check)."""
+    roots = [d for d in (data_dir(), cache_dir()) if d is not None]
+    for root in roots:
+        path = root / file.source / file.name
+        if path.is_file():
+            return path
+    return None
+
+
+def _download(file: RemoteFile) -> Path:
+    import pooch
+
+    target = cache_dir() / file.source
+    errors = []
+    for url in file.urls:
+        try:
+            logger.info("downloading %s from %s", file.name, url)
+            return Path(
+                pooch.retrieve(
+                    url, known_hash=file.known_hash, fname=file.name, path=target, progressbar=False
+                )
+            )
+        except ValueError as exc:  # pooch: checksum of the download does not match
+            raise DataFileError(f"{file.relpath} downloaded from {url}: {exc}") from exc
+        except Exception as exc:  # network errors of any kind: try the next URL
+            errors.append(f"{url}: {type(exc).__name__}: {exc}")
+    raise DataMissingError(
+        f"{file.relpath} could not be downloaded ({'; '.join(errors)}). Copy it to "
+        f"<data dir>/{file.relpath} and set {DATA_DIR_ENV}, or run `anobench data fetch` "
+        "where the internet is reachable."
+    )
+
+
+def locate(file: RemoteFile, *, download: bool = True) -> Path:
+    """Path of a verified local copy of ``file``: mirror, then cache, then download.
+
+    Raises
+    ------
+    DataFileError
+        A local copy fails its checksum, or a download does.
+    DataMissingError
+        No local copy, and downloading is off (``download=False`` or
+        ``ANOBENCH_OFFLINE=1``) or failed.
+    """
+    mirror = data_dir()
+    if mirror is not None and not mirror.is_dir():
+        raise DataMissingError(f"{DATA_DIR_ENV}={mirror} is not a directory")
+    path = find_local(file)
+    if path is not None:
+        check_file(file, path)
+        return path
+    if not download or offline():
+        where = f"{mirror / file.relpath} or " if mirror else ""
+        raise DataMissingError(
+            f"{file.relpath} is not present (looked in {where}{cache_dir() / file.relpath}) "
+            "and downloading is off. Run `anobench data fetch` where the internet is "
+            f"reachable, or copy the file from {file.urls[0]}."
+        )
+    return _download(file)
