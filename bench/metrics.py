@@ -40,9 +40,7 @@ def score_sanity(scores: np.ndarray) -> dict[str, Any]:
     }
 
 
-def roc_auc_by_group(
-    y: np.ndarray, scores: np.ndarray, groups: np.ndarray
-) -> dict[str, float]:
+def roc_auc_by_group(y: np.ndarray, scores: np.ndarray, groups: np.ndarray) -> dict[str, float]:
     """ROC-AUC of the normal rows against each anomalous group alone.
 
     Parameters

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
+from anobench.reference import Reference, write_comparisons
 from anobench.store import RunStore, results_frame
 from anobench.thresholds import POLICIES
 
@@ -64,19 +65,25 @@ def leaderboard(frame: pd.DataFrame, metric: str, protocol: str) -> pd.DataFrame
     datasets = sorted(part["dataset"].unique())
     means = means.reindex(index=labels, columns=datasets)
     ranks = means.rank(axis=0, ascending=False, method="average")
-    table = pd.DataFrame(index=labels)
+    columns: dict[str, pd.Series] = {}
     for ds in datasets:
-        table[ds] = means[ds]
-        table[f"{ds}:std"] = stds.reindex(index=labels, columns=datasets)[ds]
-        table[f"{ds}:ok"] = oks.reindex(index=labels, columns=datasets)[ds].fillna(0).astype(int)
-        table[f"{ds}:n"] = counts.reindex(index=labels, columns=datasets)[ds].fillna(0).astype(int)
-        table[f"{ds}:status"] = failures.reindex(index=labels, columns=datasets)[ds]
-        table[f"{ds}:subsampled"] = (
-            subsampled.reindex(index=labels, columns=datasets)[ds].astype("boolean").fillna(False).astype(bool)
+        columns[ds] = means[ds]
+        columns[f"{ds}:std"] = stds.reindex(index=labels, columns=datasets)[ds]
+        columns[f"{ds}:ok"] = oks.reindex(index=labels, columns=datasets)[ds].fillna(0).astype(int)
+        columns[f"{ds}:n"] = (
+            counts.reindex(index=labels, columns=datasets)[ds].fillna(0).astype(int)
         )
-    table["avg_rank"] = ranks.mean(axis=1)
-    table["mean"] = means.mean(axis=1)
-    table["n_datasets"] = means.notna().sum(axis=1)
+        columns[f"{ds}:status"] = failures.reindex(index=labels, columns=datasets)[ds]
+        columns[f"{ds}:subsampled"] = (
+            subsampled.reindex(index=labels, columns=datasets)[ds]
+            .astype("boolean")
+            .fillna(False)
+            .astype(bool)
+        )
+    columns["avg_rank"] = ranks.mean(axis=1)
+    columns["mean"] = means.mean(axis=1)
+    columns["n_datasets"] = means.notna().sum(axis=1)
+    table = pd.DataFrame(columns, index=labels)
     table.attrs["datasets"] = datasets
     table.index.name = "detector"
     return table.sort_values(["avg_rank", "mean"], ascending=[True, False], na_position="last")
@@ -117,7 +124,8 @@ def format_leaderboard(table: pd.DataFrame, tablefmt: str = "github") -> str:
     headers = ["detector", "avg rank", "mean", "sets", *datasets]
     text = str(tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True))
     if any(SUBSAMPLED_MARK in cell for row in rows for cell in row):
-        text += f"\n\n{SUBSAMPLED_MARK.strip()} ran on subsampled rows (the suite's max_train / max_test)"
+        mark = SUBSAMPLED_MARK.strip()
+        text += f"\n\n{mark} ran on subsampled rows (the suite's max_train / max_test)"
     return text
 
 
@@ -149,6 +157,8 @@ def write_report(run_dir: Path | str) -> Path:
                 + format_leaderboard(table)
                 + "\n"
             )
+    suite = RunStore(run_dir).manifest().get("suite") or {}
+    if suite.get("reference"):
+        write_comparisons(frame, Reference.model_validate(suite["reference"]), out)
     logger.info("report written to %s", out)
     return out
-

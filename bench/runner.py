@@ -174,7 +174,11 @@ def _fit_and_evaluate(cell: Cell, record: Record) -> None:
         )
     if sanity["constant"]:
         raise DetectorOutputError("all test scores are equal: the detector ranks nothing")
-    record.update(evaluate(split.y_test, test_scores, train_scores, cell.expected_contamination))
+    contamination = cell.expected_contamination
+    if contamination == "data":  # the true fraction (PyOD's protocol); the test split is
+        contamination = float(np.mean(split.y_test))  # stratified, so it is the data's
+    record["expected_contamination"] = contamination
+    record.update(evaluate(split.y_test, test_scores, train_scores, float(contamination)))
     if split.groups_test is not None:
         record["roc_auc_by_group"] = roc_auc_by_group(split.y_test, test_scores, split.groups_test)
 

@@ -34,11 +34,12 @@ import itertools
 import tomllib
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from anobench import __version__
+from anobench.reference import Reference
 from anobench.registry import Registry, UnavailableError, did_you_mean
 from anobench.seeding import derive_seed, stable_hash
 from anobench.types import Cell, Protocol, labelled
@@ -84,8 +85,11 @@ class Suite(BaseModel):
     seeds: list[int] = Field(default=[0, 1, 2], min_length=1)
     time_budget: float = Field(default=120.0, gt=0)
     test_size: float = Field(default=0.4, gt=0, lt=1)
-    expected_contamination: float = Field(default=0.1, gt=0, lt=0.5)
+    #: prior anomaly fraction for the ``train-quantile`` threshold; ``"data"`` uses each
+    #: data set's true fraction (PyOD's benchmark protocol; label-informed, recorded so)
+    expected_contamination: Annotated[float, Field(gt=0, lt=0.5)] | Literal["data"] = 0.1
     exclude: list[Exclusion] = []
+    reference: Reference | None = None
 
     @field_validator("detectors", "datasets", mode="before")
     @classmethod
@@ -220,15 +224,15 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
     data: list[tuple[str, str, dict[str, Any], str, DatasetOptions, str | None]] = []
     for name, options in suite.datasets.items():
         ref = datasets.entry(name).ref
-        grid = expand_grid(options.params)
+        ds_grid = expand_grid(options.params)
         try:
             spec = datasets.load(name)
         except UnavailableError as exc:
             data.extend(
-                (name, ref, p, "unavailable", options, f"unavailable: {exc}") for p in grid
+                (name, ref, p, "unavailable", options, f"unavailable: {exc}") for p in ds_grid
             )
             continue
-        for params in grid:
+        for params in ds_grid:
             try:
                 spec.resolve_params(params)
             except ValueError as exc:

@@ -88,7 +88,7 @@ class Cell:
     max_train: int | None = None
     max_test: int | None = None
     test_size: float = 0.4
-    expected_contamination: float = 0.1
+    expected_contamination: float | str = 0.1
     skip_reason: str | None = None
     dataset_params: dict[str, Any] = field(default_factory=dict)
 

@@ -53,12 +53,15 @@ class RemoteFile:
     urls : canonical location first, then mirrors.
     known_hash : ``"sha256:<hex>"`` or ``"md5:<hex>"``; ``None`` when no checksum is
         published (the file is then "unpinned").
+    member : when the URLs point at a zip archive, the file's path inside it (the
+        archive is downloaded once into the cache and the member extracted).
     """
 
     source: str
     name: str
     urls: tuple[str, ...]
     known_hash: str | None = None
+    member: str | None = None
 
     @property
     def relpath(self) -> str:
@@ -135,11 +138,30 @@ def _download(file: RemoteFile) -> Path:
     for url in file.urls:
         try:
             logger.info("downloading %s from %s", file.name, url)
-            return Path(
-                pooch.retrieve(
-                    url, known_hash=file.known_hash, fname=file.name, path=target, progressbar=False
+            if file.member is None:
+                return Path(
+                    pooch.retrieve(
+                        url,
+                        known_hash=file.known_hash,
+                        fname=file.name,
+                        path=target,
+                        progressbar=False,
+                    )
                 )
+            extracted = pooch.retrieve(
+                url,
+                known_hash=None,
+                path=cache_dir() / "archives",
+                progressbar=False,
+                processor=pooch.Unzip(members=[file.member]),
             )
+            target.mkdir(parents=True, exist_ok=True)
+            path = target / file.name
+            Path(extracted[0]).replace(path)
+            check_file(file, path)
+            return path
+        except DataFileError:
+            raise
         except ValueError as exc:  # pooch: checksum of the download does not match
             raise DataFileError(f"{file.relpath} downloaded from {url}: {exc}") from exc
         except Exception as exc:  # network errors of any kind: try the next URL

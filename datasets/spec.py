@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,6 +46,29 @@ class Data:
     y: np.ndarray
     groups: np.ndarray | None = None
     train_mask: np.ndarray | None = None
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """A namespace of specs that entry points reach as ``module:CATALOG.<identifier>``."""
+
+    specs: dict[str, DatasetSpec]
+
+    def __getattr__(self, attr: str) -> DatasetSpec:
+        try:
+            return self.specs[attr]
+        except KeyError:
+            raise AttributeError(attr) from None
+
+    def names(self) -> list[str]:
+        """Registry ids of the specs, e.g. ``adbench/cardio``."""
+        return sorted(spec.name for spec in self.specs.values())
+
+
+def identifier(name: str) -> str:
+    """``satimage-2`` -> ``satimage_2``: a name as an attribute that an entry point can
+    reference."""
+    return re.sub(r"\W", "_", name)
 
 
 Loader = Callable[..., "Data | tuple[np.ndarray, np.ndarray]"]
@@ -89,8 +113,9 @@ class DatasetSpec:
         unknown = sorted(set(params) - set(self.params))
         if unknown:
             accepted = ", ".join(self.param_names()) or "none"
-            raise ValueError(f"data set {self.name!r} has no parameter {unknown[0]!r} "
-                             f"(parameters: {accepted})")
+            raise ValueError(
+                f"data set {self.name!r} has no parameter {unknown[0]!r} (parameters: {accepted})"
+            )
         return {**self.params, **params}
 
     def fingerprint(self, params: Mapping[str, Any] | None = None) -> str:

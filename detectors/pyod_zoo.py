@@ -176,3 +176,12 @@ class LMDD(PyODDetector):
         # The default 'aad' measure ranks the toy task at AUC ~0.86 only; 'var' exercises
         # the same code path and orientation.
         return {"dis_measure": "var", "n_iter": 10}
+
+
+class PCA(PyODDetector):
+    """PyOD's PCA: the sum of squared projections on every principal axis, each divided by
+    its eigenvalue (a Mahalanobis-type distance), unlike anobench's ``pca`` (the
+    reconstruction error from the leading components)."""
+
+    name = "pyod-pca"
+    pyod_model = "pyod.models.pca:PCA"
