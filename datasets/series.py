@@ -322,27 +322,24 @@ def _load_ims(
     return windowed(values, labels, round(train_fraction * len(values)), window, stride)
 
 
-IMS = Catalog(
-    {
-        f"run_{k}": DatasetSpec(
-            name=f"ims-bearing/run-{k}",
-            modality="series",
-            load=functools.partial(
-                _load_ims,
-                RemoteFile("ims_bearing", name, (_IMS_URL,), f"sha256:{digest}"),
-            ),
-            params={"train_fraction": 0.5, "failure_fraction": 0.1, "window": 12, "stride": 1},
-            description=f"NASA/IMS bearing run {k} to failure (10-minute means of every channel). "
-            "Unlabelled: the final failure_fraction of the run is labelled anomalous (proxy "
-            "label); train on the first train_fraction.",
-            licence="NASA Prognostics Data Repository (public)",
-            citation="Qiu, Lee, Lin, Yu (2006). Wavelet filter-based weak signature detection "
-            "method and its application on rolling element bearing prognostics. J. Sound Vib.",
-            files=(RemoteFile("ims_bearing", name, (_IMS_URL,), f"sha256:{digest}"),),
-        )
-        for k, (name, digest) in _IMS_FILES.items()
-    }
-)
+def _ims_spec(run: int, name: str, digest: str) -> DatasetSpec:
+    file = RemoteFile("ims_bearing", name, (_IMS_URL,), f"sha256:{digest}")
+    return DatasetSpec(
+        name=f"ims-bearing/run-{run}",
+        modality="series",
+        load=functools.partial(_load_ims, file),
+        params={"train_fraction": 0.5, "failure_fraction": 0.1, "window": 12, "stride": 1},
+        description=f"NASA/IMS bearing run {run} to failure (10-minute means of every channel). "
+        "Unlabelled: the final failure_fraction of the run is labelled anomalous (proxy "
+        "label); train on the first train_fraction.",
+        licence="NASA Prognostics Data Repository (public)",
+        citation="Qiu, Lee, Lin, Yu (2006). Wavelet filter-based weak signature detection "
+        "method and its application on rolling element bearing prognostics. J. Sound Vib.",
+        files=(file,),
+    )
+
+
+IMS = Catalog({f"run_{k}": _ims_spec(k, name, digest) for k, (name, digest) in _IMS_FILES.items()})
 
 # --- ECG5000 --------------------------------------------------------------------------
 
