@@ -101,6 +101,7 @@ _SCALARS = (
     "ap",
     "precision_at_n",
     "fit_seconds",
+    "compile_seconds",
     "score_seconds",
     "train_score_seconds",
     "total_seconds",

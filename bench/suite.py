@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import fnmatch
 import itertools
+import logging
 import tomllib
 from importlib import resources
 from pathlib import Path
@@ -43,6 +44,8 @@ from anobench.reference import Reference
 from anobench.registry import Registry, UnavailableError, did_you_mean
 from anobench.seeding import derive_seed, stable_hash
 from anobench.types import Cell, Protocol, labelled
+
+logger = logging.getLogger(__name__)
 
 
 class SuiteError(ValueError):
@@ -174,6 +177,28 @@ def _excluded(suite: Suite, detector: str, dataset: str, protocol: str) -> str |
     return None
 
 
+def _modalities(suite: Suite, detectors: Registry, datasets: Registry) -> set[tuple[str, str]]:
+    """(detector, data set) pairs to leave out because the detector does not take that
+    data set's modality (e.g. ``cae`` on tabular data). They are not cells at all, so
+    they never count as missing in leaderboards. Unavailable entries are kept (their
+    cells are recorded as skipped)."""
+    pairs = set()
+    for det in suite.detectors:
+        try:
+            accepted = detectors.load(det).modalities
+        except UnavailableError:
+            continue
+        for ds in suite.datasets:
+            try:
+                modality = datasets.load(ds).modality
+            except UnavailableError:
+                continue
+            if modality not in accepted:
+                logger.debug("suite %s: %s does not take %s data (%s)", suite.name, det, modality, ds)
+                pairs.add((det, ds))
+    return pairs
+
+
 def cell_id(payload: dict[str, Any]) -> str:
     """Content hash of a cell's defining fields (see :func:`expand`)."""
     return stable_hash(payload)
@@ -239,6 +264,7 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
                 raise SuiteError(f"suite {suite.name!r}: {exc}") from None
             data.append((name, ref, params, spec.fingerprint(params), options, None))
 
+    modalities = _modalities(suite, detectors, datasets)
     cells = []
     for (det, det_ref, params, det_skip), (
         ds,
@@ -248,6 +274,8 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
         options,
         ds_skip,
     ), protocol, seed in itertools.product(configs, data, suite.protocols, suite.seeds):
+        if (det, ds) in modalities:
+            continue
         ds_label = labelled(ds, ds_params)
         payload = {
             "detector": det,

@@ -41,6 +41,28 @@ def toy_data(seed: int = 0, n_features: int = 8) -> tuple[np.ndarray, np.ndarray
     return X_train, X_test, y_test
 
 
+def toy_images(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`toy_data` with 64 features laid out as 8 x 8 one-channel images, for
+    detectors that take images only.
+
+    Returns ``X_train`` (300, 8, 8, 1), ``X_test`` (120, 8, 8, 1), ``y_test`` (120,).
+    """
+    X_train, X_test, y_test = toy_data(seed, n_features=64)
+    return X_train.reshape(-1, 8, 8, 1), X_test.reshape(-1, 8, 8, 1), y_test
+
+
+def toy_for(cls: Any, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The toy task in a form ``cls`` accepts: tabular unless it takes images only."""
+    if "tabular" not in getattr(cls, "modalities", ("tabular",)):
+        return toy_images(seed)
+    return toy_data(seed)
+
+
+def _drop_feature(X: np.ndarray) -> np.ndarray:
+    """``X`` with one feature (tabular) or one image column removed."""
+    return X[:, :-1] if X.ndim == 2 else X[:, :, :-1]
+
+
 def _make(cls: Any, params: dict[str, Any] | None, seed: int | None = 0) -> Any:
     kwargs = {**cls.test_params(), **(params or {})}
     if seed is not None and "random_state" in cls.param_names():
@@ -49,13 +71,13 @@ def _make(cls: Any, params: dict[str, Any] | None, seed: int | None = 0) -> Any:
 
 
 def check_fit_returns_self(cls: type, params: dict[str, Any] | None = None) -> None:
-    X_train, _, _ = toy_data()
+    X_train, _, _ = toy_for(cls)
     det = _make(cls, params)
     assert det.fit(X_train) is det, f"{cls.__name__}.fit must return self"
 
 
 def check_scores_shape_and_finite(cls: type, params: dict[str, Any] | None = None) -> None:
-    X_train, X_test, _ = toy_data()
+    X_train, X_test, _ = toy_for(cls)
     scores = _make(cls, params).fit(X_train).anomaly_score(X_test)
     assert isinstance(scores, np.ndarray), f"{cls.__name__}.anomaly_score must return an ndarray"
     assert scores.shape == (len(X_test),), (
@@ -69,7 +91,7 @@ def check_clone_round_trip(cls: type, params: dict[str, Any] | None = None) -> N
     twin = clone(det)
     assert type(twin) is type(det), f"clone of {cls.__name__} changed its type"
     assert twin.get_params() == det.get_params(), f"clone of {cls.__name__} lost parameters"
-    X_train, _, _ = toy_data()
+    X_train, _, _ = toy_for(cls)
     det.fit(X_train)
     assert not any(k.endswith("_") and not k.startswith("_") for k in vars(clone(det))), (
         f"clone of a fitted {cls.__name__} carries fitted attributes: __init__ must only "
@@ -78,7 +100,7 @@ def check_clone_round_trip(cls: type, params: dict[str, Any] | None = None) -> N
 
 
 def check_deterministic(cls: type, params: dict[str, Any] | None = None) -> None:
-    X_train, X_test, _ = toy_data()
+    X_train, X_test, _ = toy_for(cls)
     a = _make(cls, params, seed=7).fit(X_train).anomaly_score(X_test)
     b = _make(cls, params, seed=7).fit(X_train).anomaly_score(X_test)
     assert np.array_equal(a, b), f"{cls.__name__}: the same seed gave different scores"
@@ -86,7 +108,7 @@ def check_deterministic(cls: type, params: dict[str, Any] | None = None) -> None
 
 def check_separates_toy_data(cls: type, params: dict[str, Any] | None = None) -> None:
     """AUC >= 0.9 on a task any working detector solves; catches a flipped sign."""
-    X_train, X_test, y_test = toy_data()
+    X_train, X_test, y_test = toy_for(cls)
     scores = _make(cls, params).fit(X_train).anomaly_score(X_test)
     auc = roc_auc_score(y_test, scores)
     assert auc >= 0.9, (
@@ -96,9 +118,9 @@ def check_separates_toy_data(cls: type, params: dict[str, Any] | None = None) ->
 
 
 def check_rejects_bad_input(cls: type, params: dict[str, Any] | None = None) -> None:
-    X_train, X_test, _ = toy_data()
+    X_train, X_test, _ = toy_for(cls)
     bad = X_train.copy()
-    bad[3, 1] = np.nan
+    bad.reshape(len(bad), -1)[3, 1] = np.nan
     try:
         _make(cls, params).fit(bad)
     except ValueError:
@@ -107,7 +129,7 @@ def check_rejects_bad_input(cls: type, params: dict[str, Any] | None = None) -> 
         raise AssertionError(f"{cls.__name__}.fit accepted NaN input; it must raise ValueError")
     det = _make(cls, params).fit(X_train)
     try:
-        det.anomaly_score(X_test[:, :-1])
+        det.anomaly_score(_drop_feature(X_test))
     except ValueError:
         pass
     else:

@@ -1,0 +1,93 @@
+"""One-class Deep SVDD (Ruff et al., 2018): a bias-free network maps normal data close to
+a fixed centre; score = squared distance to the centre (higher = more anomalous)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from anobench.detectors.deep.autoencoders import optimiser
+from anobench.detectors.deep.base import DeepDetector, ScoreFn
+from anobench.detectors.deep.networks import MLP
+from anobench.detectors.deep.training import Init, Step, TrainingError, TrainState, gradient_step, masked_mean
+
+
+class DeepSVDD(DeepDetector):
+    """One-class Deep SVDD (JAX); score = squared distance of the embedding to the centre.
+
+    Guards against the trivial solution (every input mapped to the centre): the network
+    has no bias terms, LeakyReLU keeps it unbounded, and the centre ``c`` is fixed from
+    the untrained network's mean embedding of the training data (coordinates with
+    ``|c| < eps`` are pushed to ``+-eps``). A model whose training embeddings still end up
+    all equal raises :class:`~anobench.detectors.deep.training.TrainingError`.
+
+    Parameters
+    ----------
+    hidden : widths of the bias-free network; the last is the embedding size.
+    eps : minimum magnitude of each centre coordinate.
+    weight_decay : AdamW weight decay (the paper's L2 term).
+    Others as in :class:`~anobench.detectors.deep.autoencoders.AE`.
+    """
+
+    name = "deepsvdd"
+
+    def __init__(
+        self,
+        hidden: tuple[int, ...] = (64, 32),
+        eps: float = 0.1,
+        epochs: int = 100,
+        batch_size: int = 128,
+        learning_rate: float = 1e-3,
+        weight_decay: float = 1e-6,
+        n_seeds: int = 1,
+        standardize: bool = True,
+        random_state: int | None = None,
+    ) -> None:
+        self.hidden = hidden
+        self.eps = eps
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.weight_decay = weight_decay
+        self.n_seeds = n_seeds
+        self.standardize = standardize
+        self.random_state = random_state
+
+    def network(self) -> MLP:
+        return MLP(tuple(self.hidden), use_bias=False)
+
+    def _programs(self, shape: tuple[int, ...]) -> tuple[Init, Step]:
+        net = self.network()
+        tx = optimiser(self.learning_rate, self.weight_decay)
+        eps = self.eps
+
+        def init(key: jax.Array, X: jax.Array, context: Any) -> TrainState:
+            params = net.init(key, X[:1])
+            centre = jnp.mean(net.apply(params, X), axis=0)
+            centre = jnp.where(jnp.abs(centre) < eps, jnp.where(centre < 0, -eps, eps), centre)
+            return TrainState(params, tx.init(params), frozen=centre)
+
+        def loss(params: Any, xb: jax.Array, mask: jax.Array, key: jax.Array, centre: Any) -> jax.Array:
+            return masked_mean(jnp.sum((net.apply(params, xb) - centre) ** 2, axis=1), mask)
+
+        return init, gradient_step(loss, tx)
+
+    def _score_one(self, shape: tuple[int, ...]) -> ScoreFn:
+        net = self.network()
+        return lambda state, x, key: jnp.sum((net.apply(state.params, x) - state.frozen) ** 2, axis=1)
+
+    def _fit(self, X: np.ndarray) -> None:
+        super()._fit(X)
+        spread = np.ptp(self.scores_per_model(X, validated=True), axis=1)
+        if np.any(spread <= 1e-12):
+            raise TrainingError(
+                "Deep SVDD collapsed: every training row maps to the same point "
+                "(try fewer epochs, a larger eps or weight_decay)"
+            )
+
+    @classmethod
+    def test_params(cls) -> dict[str, Any]:
+        return {"hidden": (32, 8), "epochs": 60, "batch_size": 64, "learning_rate": 3e-3}

@@ -1,0 +1,144 @@
+"""Architecture-only Flax modules for the deep detectors (no losses, no training).
+
+Shapes: dense modules take ``(batch, features)``; convolutional ones take
+``(batch, height, width, channels)``. Activations are LeakyReLU(0.2) unless stated.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+#: LeakyReLU slope used throughout
+SLOPE = 0.2
+
+
+def leaky(x: jax.Array) -> jax.Array:
+    return nn.leaky_relu(x, SLOPE)
+
+
+def default_widths(n_features: int) -> tuple[int, ...]:
+    """Encoder widths that scale with the input: the 256-128-64-16-4 ladder, keeping the
+    widths below ``n_features`` (at least one layer of 4).
+
+    >>> default_widths(784), default_widths(30), default_widths(6)
+    ((256, 128, 64, 16, 4), (16, 4), (4,))
+    """
+    widths = tuple(w for w in (256, 128, 64, 16, 4) if w < n_features)
+    return widths or (4,)
+
+
+class MLP(nn.Module):
+    """Dense layers ``widths`` with LeakyReLU between them; the last layer is linear.
+
+    ``(batch, d) -> (batch, widths[-1])``. ``use_bias=False`` gives a bias-free network
+    (Deep SVDD). ``features`` exposes the penultimate activations with ``return_hidden``.
+    """
+
+    widths: Sequence[int]
+    use_bias: bool = True
+
+    @nn.compact
+    def __call__(self, x: jax.Array, return_hidden: bool = False) -> jax.Array | tuple[jax.Array, jax.Array]:
+        hidden = x
+        for width in self.widths[:-1]:
+            hidden = leaky(nn.Dense(width, use_bias=self.use_bias)(hidden))
+        out = nn.Dense(self.widths[-1], use_bias=self.use_bias)(hidden)
+        return (out, hidden) if return_hidden else out
+
+
+class DenseAE(nn.Module):
+    """Dense autoencoder: ``d -> widths -> mirror -> d``; the code layer is linear.
+
+    ``(batch, d) -> (batch, d)`` reconstruction.
+    """
+
+    n_features: int
+    widths: Sequence[int]
+
+    def setup(self) -> None:
+        self.encoder = MLP(tuple(self.widths))
+        self.decoder = MLP((*reversed(tuple(self.widths)[:-1]), self.n_features))
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return self.decoder(leaky(self.encoder(x)))
+
+
+class GaussianEncoder(nn.Module):
+    """``(batch, d) -> (mean, log-variance)``, each ``(batch, latent)``; the log-variance
+    is clipped to [-10, 10] so exp() never overflows."""
+
+    widths: Sequence[int]
+    latent: int
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+        hidden = x
+        for width in self.widths:
+            hidden = leaky(nn.Dense(width)(hidden))
+        mean = nn.Dense(self.latent)(hidden)
+        log_var = jnp.clip(nn.Dense(self.latent)(hidden), -10.0, 10.0)
+        return mean, log_var
+
+
+class VAE(nn.Module):
+    """Gaussian VAE: encoder ``d -> widths -> (mean, log-var) of latent``, decoder
+    ``latent -> reversed widths -> d`` (the mean of a unit-variance Gaussian)."""
+
+    n_features: int
+    widths: Sequence[int]
+    latent: int
+
+    def setup(self) -> None:
+        self.encoder = GaussianEncoder(tuple(self.widths), self.latent)
+        self.decoder = MLP((*reversed(tuple(self.widths)), self.n_features))
+
+    def encode(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+        return self.encoder(x)
+
+    def decode(self, z: jax.Array) -> jax.Array:
+        return self.decoder(z)
+
+    def __call__(self, x: jax.Array, key: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+        mean, log_var = self.encode(x)
+        z = mean + jnp.exp(0.5 * log_var) * jax.random.normal(key, mean.shape)
+        return self.decode(z), mean, log_var
+
+
+class ConvAE(nn.Module):
+    """Convolutional autoencoder for images whose height and width are multiples of 4.
+
+    Encoder: Conv(32, 3x3, stride 2) -> Conv(64, 3x3, stride 2) -> Dense(code);
+    decoder: Dense -> (h/4, w/4, 64) -> ConvTranspose(32, stride 2) ->
+    ConvTranspose(channels, stride 2), linear output. ``(b, h, w, c) -> (b, h, w, c)``;
+    :meth:`encode` gives the ``(b, code)`` latent codes.
+    """
+
+    shape: tuple[int, int, int]
+    code: int = 16
+    filters: tuple[int, int] = (32, 64)
+
+    def setup(self) -> None:
+        f1, f2 = self.filters
+        h, w, c = self.shape
+        self.conv1 = nn.Conv(f1, (3, 3), strides=(2, 2), padding="SAME")
+        self.conv2 = nn.Conv(f2, (3, 3), strides=(2, 2), padding="SAME")
+        self.to_code = nn.Dense(self.code)
+        self.from_code = nn.Dense((h // 4) * (w // 4) * f2)
+        self.deconv1 = nn.ConvTranspose(f1, (3, 3), strides=(2, 2), padding="SAME")
+        self.deconv2 = nn.ConvTranspose(c, (3, 3), strides=(2, 2), padding="SAME")
+
+    def encode(self, x: jax.Array) -> jax.Array:
+        hidden = leaky(self.conv2(leaky(self.conv1(x))))
+        return self.to_code(hidden.reshape(hidden.shape[0], -1))
+
+    def decode(self, z: jax.Array) -> jax.Array:
+        h, w, _ = self.shape
+        hidden = leaky(self.from_code(z)).reshape(z.shape[0], h // 4, w // 4, self.filters[1])
+        return self.deconv2(leaky(self.deconv1(hidden)))
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return self.decode(self.encode(x))

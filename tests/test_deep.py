@@ -1,0 +1,185 @@
+"""The JAX deep family: the shared training program, learning, failures, and wiring."""
+
+from __future__ import annotations
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.metrics import roc_auc_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from anobench.detectors.deep import training
+from anobench.detectors.deep.autoencoders import AE, CAE, VAE
+from anobench.detectors.deep.deepsvdd import DeepSVDD
+from anobench.detectors.deep.fanogan import FAnoGAN
+from anobench.registry import detector_registry
+
+DEEP = {"ae": AE, "vae": VAE, "cae": CAE, "fanogan": FAnoGAN, "deepsvdd": DeepSVDD}
+
+
+def subspace_task(seed: int = 0, d: int = 16) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Normal rows near a 2-D subspace; anomalies isotropic with the same mean squared norm.
+
+    Norms carry no signal, so an untrained network scores near chance (AUC ~ 0.55) and
+    only a model that learnt the subspace separates the two.
+    """
+    rng = np.random.default_rng(seed)
+    basis = np.linalg.qr(rng.normal(size=(d, 2)))[0] * 3.0
+
+    def normal(n: int) -> np.ndarray:
+        return rng.normal(size=(n, 2)) @ basis.T + 0.05 * rng.normal(size=(n, d))
+
+    sigma = np.sqrt((np.sum(basis**2) + d * 0.05**2) / d)
+    X_test = np.vstack([normal(200), sigma * rng.normal(size=(200, d))])
+    return normal(400), X_test, np.r_[np.zeros(200), np.ones(200)]
+
+
+def _untrained(cls: type, params: dict) -> dict:
+    extra = {"encoder_epochs": 0} if cls is FAnoGAN else {}
+    return {**params, "epochs": 0, **extra}
+
+
+@pytest.mark.parametrize("name", sorted(DEEP))
+def test_each_model_learns(name: str) -> None:
+    """Loss falls, and AUC is far above the same network untrained: a model that never
+    updates its weights (PyOD's DeepSVDD bug) fails here."""
+    cls = DEEP[name]
+    X_train, X_test, y = subspace_task(d=64 if cls is CAE else 16)
+    if cls is CAE:
+        X_train, X_test = X_train.reshape(-1, 8, 8, 1), X_test.reshape(-1, 8, 8, 1)
+    params = {**cls.test_params(), "random_state": 0}
+    if "standardize" in cls.param_names():
+        params["standardize"] = False
+    det = cls(**params).fit(X_train)
+    losses = det.loss_history_[0]
+    assert losses[-1] < 0.5 * losses[0], f"{name}: loss {losses[0]:.3g} -> {losses[-1]:.3g}"
+    trained = roc_auc_score(y, det.anomaly_score(X_test))
+    untrained = roc_auc_score(y, cls(**_untrained(cls, params)).fit(X_train).anomaly_score(X_test))
+    assert untrained < 0.75, f"{name}: the task is too easy untrained ({untrained:.3f})"
+    assert trained > 0.95 and trained > untrained + 0.25, (name, trained, untrained)
+
+
+def test_every_row_is_seen_once_per_epoch_with_a_partial_last_batch() -> None:
+    n, epochs = 37, 3  # batches of 10: the last one has 7 real rows and 3 filler rows
+
+    def init(key, X, context):
+        return jnp.zeros(n)
+
+    def step(counts, xb, mask, key):
+        return counts.at[xb[:, 0].astype(jnp.int32)].add(mask), jnp.sum(mask)
+
+    X = np.arange(n, dtype=np.float32)[:, None]
+    result = training.train(("count-rows", n), init, step, X, training.seed_keys(0, 2),
+                            epochs=epochs, batch_size=10)
+    assert np.array_equal(np.asarray(result.state), np.full((2, n), float(epochs)))
+    assert training.batch_layout(37, 10) == (10, 4)
+    assert training.batch_layout(5, 128) == (5, 1)
+
+
+def test_compiled_program_is_reused_for_identical_shapes() -> None:
+    X_train, _, _ = subspace_task()
+    AE(**AE.test_params(), random_state=0).fit(X_train)
+    before = len(training._COMPILED)
+    AE(**AE.test_params(), random_state=1).fit(X_train)
+    assert len(training._COMPILED) == before
+    AE(**AE.test_params(), random_state=1).fit(X_train[:100])  # new shape: new program
+    assert len(training._COMPILED) == before + 1
+
+
+def test_seed_batched_models_are_independent_and_repeatable() -> None:
+    X_train, X_test, _ = subspace_task()
+    det = AE(**AE.test_params(), n_seeds=3, random_state=4).fit(X_train)
+    per_model = det.scores_per_model(X_test)
+    assert per_model.shape == (3, len(X_test))
+    assert not np.array_equal(per_model[0], per_model[1])
+    assert np.allclose(det.anomaly_score(X_test), per_model.mean(axis=0))
+    again = AE(**AE.test_params(), n_seeds=3, random_state=4).fit(X_train).scores_per_model(X_test)
+    assert np.array_equal(per_model, again)  # bit-identical on the same machine and threads
+    assert det.loss_history_.shape == (3, AE.test_params()["epochs"])
+
+
+def test_diverging_training_is_a_clear_error() -> None:
+    X_train, _, _ = subspace_task()
+    with pytest.raises(training.TrainingError, match="loss became"):
+        AE(**AE.test_params(), standardize=False, random_state=0).fit(X_train * 1e30)
+
+
+def test_deep_svdd_collapse_is_an_error() -> None:
+    X_train, _, _ = subspace_task()
+    # decoupled weight decay of lr * wd = 1 zeroes every weight: the constant solution
+    collapsed = DeepSVDD(**{**DeepSVDD.test_params(), "learning_rate": 1.0, "weight_decay": 1.0})
+    with pytest.raises(training.TrainingError, match="collapsed"):
+        collapsed.fit(X_train)
+
+
+def test_cae_refuses_flat_rows_and_checks_image_shape() -> None:
+    X_train, _, _ = subspace_task(d=64)
+    with pytest.raises(ValueError, match="Use `ae`"):
+        CAE(**CAE.test_params()).fit(X_train)
+    det = CAE(**CAE.test_params(), random_state=0).fit(X_train.reshape(-1, 8, 8, 1))
+    with pytest.raises(ValueError, match="shape"):
+        det.anomaly_score(X_train.reshape(-1, 4, 16, 1))
+    assert det.reconstruct(X_train[:5].reshape(-1, 8, 8)).shape == (5, 8, 8, 1)  # 3-D input
+    assert det.encode(X_train[:5].reshape(-1, 8, 8, 1)).shape == (5, 8)
+
+
+def test_cae_pads_odd_image_sizes() -> None:
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(50, 7, 9))
+    det = CAE(**{**CAE.test_params(), "epochs": 2}, random_state=0).fit(images)
+    assert det.anomaly_score(images).shape == (50,)
+    assert det.reconstruct(images[:3]).shape == (3, 7, 9, 1)
+
+
+def test_reconstruction_models_give_reconstructions_and_codes() -> None:
+    X_train, X_test, _ = subspace_task()
+    for cls in (AE, VAE):
+        det = cls(**cls.test_params(), random_state=0).fit(X_train)
+        rec = det.reconstruct(X_test[:200])
+        assert rec.shape == (200, 16)
+        assert np.mean((rec - X_test[:200]) ** 2) < np.var(X_test[:200])  # in input units
+        assert det.encode(X_test[:10]).shape == (10, 3)
+
+
+def test_works_inside_a_pipeline() -> None:
+    X_train, X_test, y = subspace_task()
+    pipe = make_pipeline(StandardScaler(), AE(**AE.test_params(), standardize=False, random_state=0))
+    pipe.fit(X_train)
+    scores = pipe[-1].anomaly_score(pipe[:-1].transform(X_test))
+    assert roc_auc_score(y, scores) > 0.9
+    assert clone(pipe).get_params()["ae__epochs"] == AE.test_params()["epochs"]
+
+
+def test_registered_as_deep_family() -> None:
+    registry = detector_registry()
+    for name in DEEP:
+        cls = registry.load(name)
+        assert cls.family == "deep" and cls is DEEP[name]
+    assert registry.load("cae").modalities == ("image",)
+
+
+def test_runner_records_compile_seconds(tmp_path) -> None:
+    from anobench.runner import run_cell
+    from anobench.suite import Suite, expand
+    from anobench.registry import dataset_registry
+
+    suite = Suite.model_validate(
+        {"name": "t", "detectors": {"ae": {"epochs": 2}, "cae": {"epochs": 2}},
+         "datasets": ["wine", "digits-0"], "protocols": ["novelty"], "seeds": [0]}
+    )
+    cells = expand(suite, detector_registry(), dataset_registry())
+    pairs = {(c.detector, c.dataset) for c in cells}
+    assert ("cae", "wine") not in pairs  # tabular data never meets the image-only model
+    assert {("ae", "wine"), ("ae", "digits-0"), ("cae", "digits-0")} <= pairs
+    record = run_cell(next(c for c in cells if c.detector == "cae"))
+    assert record["status"] == "ok", record.get("error")
+    assert 0 <= record["compile_seconds"] <= record["fit_seconds"]
+
+
+def test_untrained_key_derivation_is_stable() -> None:
+    keys = training.seed_keys(3, 2)
+    assert keys.shape == (2,)
+    assert np.array_equal(jax.random.key_data(keys), jax.random.key_data(training.seed_keys(3, 2)))
