@@ -65,7 +65,7 @@ def test_each_model_learns(name: str) -> None:
 def test_every_row_is_seen_once_per_epoch_with_a_partial_last_batch() -> None:
     n, epochs = 37, 3  # batches of 10: the last one has 7 real rows and 3 filler rows
 
-    def init(key, X, context):
+    def init(key, X, weights, context):
         return jnp.zeros(n)
 
     def step(counts, xb, mask, key):
@@ -74,9 +74,11 @@ def test_every_row_is_seen_once_per_epoch_with_a_partial_last_batch() -> None:
     X = np.arange(n, dtype=np.float32)[:, None]
     result = training.train(("count-rows", n), init, step, X, training.seed_keys(0, 2),
                             epochs=epochs, batch_size=10)
+    # empty slots hold zeros (row 0's index) with weight 0, so they add nothing
     assert np.array_equal(np.asarray(result.state), np.full((2, n), float(epochs)))
     assert training.batch_layout(37, 10) == (10, 4)
-    assert training.batch_layout(5, 128) == (5, 1)
+    assert training.batch_layout(5, 128) == (8, 1)
+    assert training.batch_layout(300, 128) == (128, 3)
 
 
 def test_compiled_program_is_reused_for_identical_shapes() -> None:
@@ -85,7 +87,9 @@ def test_compiled_program_is_reused_for_identical_shapes() -> None:
     before = len(training._COMPILED)
     AE(**AE.test_params(), random_state=1).fit(X_train)
     assert len(training._COMPILED) == before
-    AE(**AE.test_params(), random_state=1).fit(X_train[:100])  # new shape: new program
+    AE(**AE.test_params(), random_state=1).fit(X_train[:390])  # same slots (7 x 64)
+    assert len(training._COMPILED) == before
+    AE(**AE.test_params(), random_state=1).fit(X_train[:100])  # new slots: new program
     assert len(training._COMPILED) == before + 1
 
 

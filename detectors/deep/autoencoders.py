@@ -107,7 +107,7 @@ class AE(Reconstructor):
         net = self.network(shape[0])
         tx = optimiser(self.learning_rate, self.weight_decay)
 
-        def init(key: jax.Array, X: jax.Array, context: Any) -> TrainState:
+        def init(key: jax.Array, X: jax.Array, weights: jax.Array, context: Any) -> TrainState:
             params = net.init(key, X[:1])
             return TrainState(params, tx.init(params))
 
@@ -202,7 +202,7 @@ class VAE(Reconstructor):
         net = self.network(shape[0])
         tx = optimiser(self.learning_rate, self.weight_decay)
 
-        def init(key: jax.Array, X: jax.Array, context: Any) -> TrainState:
+        def init(key: jax.Array, X: jax.Array, weights: jax.Array, context: Any) -> TrainState:
             params = net.init(key, X[:1], key)
             return TrainState(params, tx.init(params))
 
@@ -316,7 +316,7 @@ class CAE(Reconstructor):
         net = self.network()
         tx = optimiser(self.learning_rate, self.weight_decay)
 
-        def init(key: jax.Array, X: jax.Array, context: Any) -> TrainState:
+        def init(key: jax.Array, X: jax.Array, weights: jax.Array, context: Any) -> TrainState:
             params = net.init(key, X[:1])
             return TrainState(params, tx.init(params))
 

@@ -64,9 +64,9 @@ class DeepSVDD(DeepDetector):
         tx = optimiser(self.learning_rate, self.weight_decay)
         eps = self.eps
 
-        def init(key: jax.Array, X: jax.Array, context: Any) -> TrainState:
+        def init(key: jax.Array, X: jax.Array, weights: jax.Array, context: Any) -> TrainState:
             params = net.init(key, X[:1])
-            centre = jnp.mean(net.apply(params, X), axis=0)
+            centre = weights @ net.apply(params, X) / jnp.sum(weights)
             centre = jnp.where(jnp.abs(centre) < eps, jnp.where(centre < 0, -eps, eps), centre)
             return TrainState(params, tx.init(params), frozen=centre)
 

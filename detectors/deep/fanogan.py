@@ -90,7 +90,7 @@ class FAnoGAN(DeepDetector):
         tx = optax.adam(self.learning_rate, b1=0.5, b2=0.9)
         latent, n_critic, gp_weight = self.latent, self.n_critic, self.gp_weight
 
-        def init(key: jax.Array, X: jax.Array, context: Any) -> TrainState:
+        def init(key: jax.Array, X: jax.Array, weights: jax.Array, context: Any) -> TrainState:
             kg, kd = jax.random.split(key)
             params = {"g": gen.init(kg, jnp.zeros((1, latent))), "d": critic.init(kd, X[:1])}
             return TrainState(params, {"g": tx.init(params["g"]), "d": tx.init(params["d"])})
@@ -149,7 +149,7 @@ class FAnoGAN(DeepDetector):
         residual = self._residual(shape[0])
         tx = optax.adam(self.learning_rate * 5)
 
-        def init(key: jax.Array, X: jax.Array, gan: Any) -> TrainState:
+        def init(key: jax.Array, X: jax.Array, weights: jax.Array, gan: Any) -> TrainState:
             params = encoder.init(key, X[:1])
             return TrainState(params, tx.init(params), frozen=gan)
 

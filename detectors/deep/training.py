@@ -5,10 +5,13 @@ The whole training, epochs x mini-batches, is ONE jitted XLA program built from
 with ``jax.random``, and ``jax.vmap`` over PRNG keys trains ``n_seeds`` independent models
 in the same program.
 
-Last partial batch: an epoch has ``ceil(n / batch_size)`` batches of equal size; the
-last one is filled up with rows drawn again from the same epoch's permutation, and those
-filler rows get weight 0 in the loss (``mask``). Every row is seen exactly once per
-epoch with weight 1; the data are never silently cut to a multiple of the batch size.
+Partial batches: the ``n`` rows are laid into ``slots`` = ``n`` rounded up to whole
+batches (``ceil(n / batch_size)`` batches; a set smaller than one batch gets one batch of
+the next power of two). The fewer than one batch of empty slots weigh 0 in the loss
+(``mask``) and each epoch's permutation spreads them at random over its batches, so
+every row is seen exactly once per epoch with weight 1 and the data are never cut to a
+multiple of the batch size. The row count is an argument of the program, not part of
+its shape: data sets whose sizes round to the same slots share one compiled program.
 
 Compiled programs are cached in-process by ``(program key, shapes)`` and, between
 processes, by JAX's persistent compilation cache (``<anobench cache>/xla``, or
@@ -37,8 +40,9 @@ import optax
 
 logger = logging.getLogger(__name__)
 
-#: (key, X, context) -> initial training state (one model)
-Init = Callable[[jax.Array, jax.Array, Any], Any]
+#: (key, X (slots, ...), weights (slots,) 1 = real row / 0 = empty slot, context) ->
+#: initial training state of one model
+Init = Callable[[jax.Array, jax.Array, jax.Array, Any], Any]
 #: (state, x_batch, mask, key) -> (new state, masked mean loss of the batch)
 Step = Callable[[Any, jax.Array, jax.Array, jax.Array], tuple[Any, jax.Array]]
 #: (params, x_batch, mask, key, frozen) -> scalar loss
@@ -74,30 +78,29 @@ def gradient_step(loss: Loss, tx: optax.GradientTransformation) -> Step:
 
 
 def batch_layout(n: int, batch_size: int) -> tuple[int, int]:
-    """``(batch size used, batches per epoch)`` for ``n`` rows: the batch never exceeds n."""
+    """``(batch size used, batches per epoch)`` for ``n`` rows (see the module docstring)."""
     if n < 1:
         raise ValueError("training needs at least one row")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    size = min(batch_size, n)
+    size = min(batch_size, 1 << (n - 1).bit_length())
     return size, -(-n // size)
 
 
-def _program(init: Init, step: Step, n: int, batch_size: int, epochs: int) -> Callable[..., Any]:
-    size, n_batches = batch_layout(n, batch_size)
-    padded = size * n_batches
+def _program(init: Init, step: Step, slots: int, size: int, epochs: int) -> Callable[..., Any]:
+    n_batches = slots // size
 
-    def train_one(key: jax.Array, X: jax.Array, context: Any) -> tuple[Any, jax.Array]:
+    def train_one(key: jax.Array, X: jax.Array, n: jax.Array, context: Any) -> tuple[Any, jax.Array]:
         k_init, k_run = jax.random.split(key)
-        state = init(k_init, X, context)
-        mask = (jnp.arange(padded) < n).astype(X.dtype).reshape(n_batches, size)
+        weights = (jnp.arange(slots) < n).astype(X.dtype)
+        state = init(k_init, X, weights, context)
 
         def epoch(state: Any, k: jax.Array) -> tuple[Any, jax.Array]:
             k_perm, k_steps = jax.random.split(k)
-            perm = jax.random.permutation(k_perm, n)
-            index = jnp.concatenate([perm, perm[: padded - n]])
+            perm = jax.random.permutation(k_perm, slots)
             # one gather per epoch, then contiguous batches (faster than a gather per step)
-            batches = X[index].reshape(n_batches, size, *X.shape[1:])
+            batches = X[perm].reshape(n_batches, size, *X.shape[1:])
+            mask = weights[perm].reshape(n_batches, size)
 
             def batch(state: Any, inputs: tuple[jax.Array, ...]) -> tuple[Any, jax.Array]:
                 xb, m, kb = inputs
@@ -109,14 +112,14 @@ def _program(init: Init, step: Step, n: int, batch_size: int, epochs: int) -> Ca
 
         return jax.lax.scan(epoch, state, jax.random.split(k_run, epochs))
 
-    batched = jax.vmap(train_one, in_axes=(0, None, 0))
+    batched = jax.vmap(train_one, in_axes=(0, None, None, 0))
 
-    def program(keys: jax.Array, X: jax.Array, context: Any) -> tuple[Any, jax.Array]:
+    def program(keys: jax.Array, X: jax.Array, n: jax.Array, context: Any) -> tuple[Any, jax.Array]:
         if keys.shape[0] > 1:
-            return batched(keys, X, context)
+            return batched(keys, X, n, context)
         # one model: no vmap, so matmuls stay plain (a batch-of-one dot is slower on CPU)
         first = jax.tree.map(lambda a: a[0], context)
-        return jax.tree.map(lambda a: a[None], train_one(keys[0], X, first))
+        return jax.tree.map(lambda a: a[None], train_one(keys[0], X, n, first))
 
     return program
 
@@ -202,7 +205,7 @@ def train(
     X : (n, ...) float32 training data.
     keys : (n_seeds,) PRNG keys, one per independent model.
     epochs : passes over the data (0 returns the initial state).
-    batch_size : rows per step (capped at n; see the module docstring for the last batch).
+    batch_size : rows per step (see the module docstring for partial batches).
     context : pytree with a leading ``n_seeds`` axis handed to ``init`` (e.g. frozen
         networks), or None.
 
@@ -214,19 +217,25 @@ def train(
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
     enable_persistent_cache()
-    X_dev = jax.device_put(jnp.asarray(X, dtype=jnp.float32))
-    shapes = (X_dev.shape, keys.shape, jax.tree.map(lambda a: (a.shape, a.dtype), context))
-    cache_key = (key, epochs, batch_size, repr(shapes))
+    n = X.shape[0]
+    size, n_batches = batch_layout(n, batch_size)
+    slots = size * n_batches
+    padded = np.zeros((slots, *X.shape[1:]), dtype=np.float32)
+    padded[:n] = X
+    X_dev = jax.device_put(padded)
+    shapes = (X_dev.shape, size, keys.shape, jax.tree.map(lambda a: (a.shape, a.dtype), context))
+    cache_key = (key, epochs, repr(shapes))
+    n_dev = jnp.asarray(n, dtype=jnp.int32)
     start = time.perf_counter()
     with _LOCK:
         compiled = _COMPILED.get(cache_key)
         if compiled is None:
-            program = jax.jit(_program(init, step, X_dev.shape[0], batch_size, epochs))
-            compiled = program.lower(keys, X_dev, context).compile()
+            program = jax.jit(_program(init, step, slots, size, epochs))
+            compiled = program.lower(keys, X_dev, n_dev, context).compile()
             _COMPILED[cache_key] = compiled
     compile_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    state, losses = compiled(keys, X_dev, context)
+    state, losses = compiled(keys, X_dev, n_dev, context)
     losses = np.asarray(jax.block_until_ready(losses))
     train_seconds = time.perf_counter() - start
     bad = ~np.isfinite(losses)
