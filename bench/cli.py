@@ -218,7 +218,8 @@ def cmd_perf_deep(args: argparse.Namespace) -> int:
     print(
         f"float32 matmul: {report.matmul_gflops:.1f} GFLOP/s (2048^2); "
         f"{report.matmul_gflops_at_batch:.1f} GFLOP/s at the model's "
-        f"{cfg['batch_size']}x{cfg['n_features']}x{cfg['hidden'][0]} shape (chained in one program)\n"
+        f"{cfg['batch_size']}x{cfg['n_features']}x{cfg['hidden'][0]} shape "
+        "(chained in one program)\n"
     )
     ours = report.rows[0]
     rows = []
@@ -248,7 +249,8 @@ def cmd_perf_deep(args: argparse.Namespace) -> int:
     v = report.vmap
     print(
         f"\nvmap over {int(v['seeds'])} seeds: {v['vmap_train_seconds']:.2f} s in one program "
-        f"(first fit {v['vmap_first_fit_seconds']:.2f} s, compile {v['vmap_compile_seconds']:.2f} s) "
+        f"(first fit {v['vmap_first_fit_seconds']:.2f} s, "
+        f"compile {v['vmap_compile_seconds']:.2f} s) "
         f"vs {v['sequential_train_seconds']:.2f} s for {int(v['seeds'])} sequential trainings "
         f"({v['sequential_fit_seconds']:.2f} s with fit overheads): {v['speedup']:.2f}x"
     )
@@ -487,12 +489,23 @@ def build_parser() -> argparse.ArgumentParser:
         "time with and without compilation, samples/s, GFLOP/s against the measured "
         "float32 matmul throughput, ROC-AUC, and vmap over seeds vs sequential trainings.",
     )
-    p_pd.add_argument("--n-train", type=int, default=6000, help="training rows (default: %(default)s)")
+    p_pd.add_argument(
+        "--n-train", type=int, default=6000, help="training rows (default: %(default)s)"
+    )
     p_pd.add_argument("--epochs", type=int, default=20, help="default: %(default)s")
     p_pd.add_argument("--batch-size", type=int, default=128, help="default: %(default)s")
-    p_pd.add_argument("--repeats", type=int, default=3, help="fits per implementation; the median is shown (default: %(default)s)")
-    p_pd.add_argument("--seeds", type=int, default=5, help="models in the vmap comparison (default: %(default)s)")
-    p_pd.add_argument("--no-torch", action="store_true", help="skip PyOD and PyTorch even if installed")
+    p_pd.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="fits per implementation; times are medians (default: %(default)s)",
+    )
+    p_pd.add_argument(
+        "--seeds", type=int, default=5, help="models in the vmap comparison (default: %(default)s)"
+    )
+    p_pd.add_argument(
+        "--no-torch", action="store_true", help="skip PyOD and PyTorch even if installed"
+    )
     p_pd.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
     p_pd.set_defaults(func=cmd_perf_deep)
 

@@ -14,12 +14,14 @@ machine's measured float32 matmul throughput, ROC-AUC on a held-out test set, an
 from __future__ import annotations
 
 import importlib.util
+import itertools
 import logging
 import os
 import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -70,7 +72,7 @@ def dense_ae_flops(widths: list[int]) -> float:
     (e.g. [784, 128, 64, 16, 64, 128, 784]): forward 2 * sum(in * out) multiply-adds,
     backward twice that (gradients of inputs and weights); activations and the optimiser
     are ignored."""
-    macs = sum(a * b for a, b in zip(widths[:-1], widths[1:], strict=False))
+    macs = sum(a * b for a, b in itertools.pairwise(widths))
     return 3 * 2 * float(macs)
 
 
@@ -148,24 +150,37 @@ def perf_data(n_train: int = 6000, seed: int = 0) -> PerfData:
     return PerfData(rows(n_train, basis), X_test, y, "synthetic (MNIST not available)")
 
 
-def _jax_rows(data: PerfData, cfg: dict[str, Any], flops: float) -> tuple[PerfRow, dict[str, float]]:
+def _jax_rows(
+    data: PerfData, cfg: dict[str, Any], flops: float
+) -> tuple[PerfRow, dict[str, float]]:
     from anobench.registry import detector_registry
 
     ae_cls = detector_registry().load("ae")
     n, epochs, repeats = len(data.X_train), cfg["epochs"], cfg["repeats"]
-    params = dict(hidden=tuple(cfg["hidden"]), epochs=epochs, batch_size=cfg["batch_size"],
-                  learning_rate=cfg["learning_rate"])
+    params = dict(
+        hidden=tuple(cfg["hidden"]),
+        epochs=epochs,
+        batch_size=cfg["batch_size"],
+        learning_rate=cfg["learning_rate"],
+    )
     fits, trains, compiles, aucs = [], [], [], []
     for i in range(repeats):
         det = ae_cls(**params, random_state=i)
-        fits.append(_timed(lambda d=det: d.fit(data.X_train)))
+        fits.append(_timed(partial(det.fit, data.X_train)))
         trains.append(det.train_seconds_)
         compiles.append(det.compile_seconds_)
         aucs.append(roc_auc_score(data.y_test, det.anomaly_score(data.X_test)))
     train = statistics.median(trains)
-    row = PerfRow("anobench ae (JAX, one scanned program)", train, fits[0], compiles[0],
-                  float(np.mean(aucs)), float(np.std(aucs)), n * epochs / train,
-                  flops * n * epochs / train / 1e9)
+    row = PerfRow(
+        "anobench ae (JAX, one scanned program)",
+        train,
+        fits[0],
+        compiles[0],
+        float(np.mean(aucs)),
+        float(np.std(aucs)),
+        n * epochs / train,
+        flops * n * epochs / train / 1e9,
+    )
 
     seeds = cfg["seeds"]
     batched = ae_cls(**params, n_seeds=seeds, random_state=0)
@@ -173,7 +188,7 @@ def _jax_rows(data: PerfData, cfg: dict[str, Any], flops: float) -> tuple[PerfRo
     batched_compile = batched.compile_seconds_
     batched.fit(data.X_train)
     sequential = [ae_cls(**params, random_state=s) for s in range(seeds)]
-    seq_seconds = sum(_timed(lambda d=d: d.fit(data.X_train)) for d in sequential)
+    seq_seconds = sum(_timed(partial(d.fit, data.X_train)) for d in sequential)
     seq_train = sum(d.train_seconds_ for d in sequential)
     vmap = {
         "seeds": float(seeds),
@@ -191,7 +206,7 @@ def _torch_model(widths: list[int]) -> Any:
     import torch
 
     layers: list[Any] = []
-    for i, (a, b) in enumerate(zip(widths[:-1], widths[1:], strict=False)):
+    for i, (a, b) in enumerate(itertools.pairwise(widths)):
         layers.append(torch.nn.Linear(a, b))
         if i < len(widths) - 2:
             layers.append(torch.nn.LeakyReLU(0.2))
@@ -229,9 +244,16 @@ def _torch_row(data: PerfData, cfg: dict[str, Any], widths: list[int], flops: fl
             scores = torch.mean((model(Xt) - Xt) ** 2, dim=1).numpy()
         aucs.append(roc_auc_score(data.y_test, scores))
     train = statistics.median(times)
-    return PerfRow(f"plain PyTorch loop (torch {torch.__version__})", train, times[0], None,
-                   float(np.mean(aucs)), float(np.std(aucs)), n * epochs / train,
-                   flops * n * epochs / train / 1e9)
+    return PerfRow(
+        f"plain PyTorch loop (torch {torch.__version__})",
+        train,
+        times[0],
+        None,
+        float(np.mean(aucs)),
+        float(np.std(aucs)),
+        n * epochs / train,
+        flops * n * epochs / train / 1e9,
+    )
 
 
 def _pyod_row(data: PerfData, cfg: dict[str, Any], flops: float) -> PerfRow:
@@ -244,17 +266,31 @@ def _pyod_row(data: PerfData, cfg: dict[str, Any], flops: float) -> PerfRow:
     times, aucs = [], []
     for i in range(cfg["repeats"]):
         model = AutoEncoder(
-            hidden_neuron_list=list(cfg["hidden"]), hidden_activation_name="leaky_relu",
-            batch_norm=False, dropout_rate=0.0, optimizer_params={"weight_decay": 0.0},
-            epoch_num=epochs, batch_size=cfg["batch_size"], lr=cfg["learning_rate"],
-            random_state=i, verbose=0, device="cpu",
+            hidden_neuron_list=list(cfg["hidden"]),
+            hidden_activation_name="leaky_relu",
+            batch_norm=False,
+            dropout_rate=0.0,
+            optimizer_params={"weight_decay": 0.0},
+            epoch_num=epochs,
+            batch_size=cfg["batch_size"],
+            lr=cfg["learning_rate"],
+            random_state=i,
+            verbose=0,
+            device="cpu",
         )
-        times.append(_timed(lambda m=model: m.fit(data.X_train)))
+        times.append(_timed(partial(model.fit, data.X_train)))
         aucs.append(roc_auc_score(data.y_test, model.decision_function(data.X_test)))
     train = statistics.median(times)
-    return PerfRow(f"PyOD {pyod.__version__} AutoEncoder (torch)", train, times[0], None,
-                   float(np.mean(aucs)), float(np.std(aucs)), n * epochs / train,
-                   flops * n * epochs / train / 1e9)
+    return PerfRow(
+        f"PyOD {pyod.__version__} AutoEncoder (torch)",
+        train,
+        times[0],
+        None,
+        float(np.mean(aucs)),
+        float(np.std(aucs)),
+        n * epochs / train,
+        flops * n * epochs / train / 1e9,
+    )
 
 
 def deep_perf(
@@ -280,10 +316,19 @@ def deep_perf(
     d = data.X_train.shape[1]
     widths = [d, *hidden, *reversed(hidden[:-1]), d]
     flops = dense_ae_flops(widths)
-    cfg = dict(n_train=len(data.X_train), n_features=d, epochs=epochs, batch_size=batch_size,
-               hidden=list(hidden), architecture="-".join(map(str, widths)),
-               learning_rate=learning_rate, repeats=repeats, seeds=seeds, data=data.source,
-               train_gflop=flops * len(data.X_train) * epochs / 1e9)
+    cfg = dict(
+        n_train=len(data.X_train),
+        n_features=d,
+        epochs=epochs,
+        batch_size=batch_size,
+        hidden=list(hidden),
+        architecture="-".join(map(str, widths)),
+        learning_rate=learning_rate,
+        repeats=repeats,
+        seeds=seeds,
+        data=data.source,
+        train_gflop=flops * len(data.X_train) * epochs / 1e9,
+    )
     device = jax.devices()[0]
     report = DeepPerfReport(
         config=cfg,

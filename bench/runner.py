@@ -86,7 +86,8 @@ def run_cell(cell: Cell) -> Record:
 
     Records fit / score / total seconds (score time is for the test set; scoring the
     training set for label-free thresholds is timed apart; a detector exposing
-    ``compile_seconds_`` gets the compile part of its fit recorded as ``compile_seconds``), peak memory, score sanity,
+    ``compile_seconds_`` gets the compile part of its fit recorded as
+    ``compile_seconds``), peak memory, score sanity,
     split sizes, all metrics and the distinct warnings raised on the way.
     """
     if cell.skip_reason:

@@ -72,8 +72,9 @@ def test_every_row_is_seen_once_per_epoch_with_a_partial_last_batch() -> None:
         return counts.at[xb[:, 0].astype(jnp.int32)].add(mask), jnp.sum(mask)
 
     X = np.arange(n, dtype=np.float32)[:, None]
-    result = training.train(("count-rows", n), init, step, X, training.seed_keys(0, 2),
-                            epochs=epochs, batch_size=10)
+    result = training.train(
+        ("count-rows", n), init, step, X, training.seed_keys(0, 2), epochs=epochs, batch_size=10
+    )
     # empty slots hold zeros (row 0's index) with weight 0, so they add nothing
     assert np.array_equal(np.asarray(result.state), np.full((2, n), float(epochs)))
     assert training.batch_layout(37, 10) == (10, 4)
@@ -150,7 +151,9 @@ def test_reconstruction_models_give_reconstructions_and_codes() -> None:
 
 def test_works_inside_a_pipeline() -> None:
     X_train, X_test, y = subspace_task()
-    pipe = make_pipeline(StandardScaler(), AE(**AE.test_params(), standardize=False, random_state=0))
+    pipe = make_pipeline(
+        StandardScaler(), AE(**AE.test_params(), standardize=False, random_state=0)
+    )
     pipe.fit(X_train)
     scores = pipe[-1].anomaly_score(pipe[:-1].transform(X_test))
     assert roc_auc_score(y, scores) > 0.9
@@ -166,13 +169,18 @@ def test_registered_as_deep_family() -> None:
 
 
 def test_runner_records_compile_seconds(tmp_path) -> None:
+    from anobench.registry import dataset_registry
     from anobench.runner import run_cell
     from anobench.suite import Suite, expand
-    from anobench.registry import dataset_registry
 
     suite = Suite.model_validate(
-        {"name": "t", "detectors": {"ae": {"epochs": 2}, "cae": {"epochs": 2}},
-         "datasets": ["wine", "digits-0"], "protocols": ["novelty"], "seeds": [0]}
+        {
+            "name": "t",
+            "detectors": {"ae": {"epochs": 2}, "cae": {"epochs": 2}},
+            "datasets": ["wine", "digits-0"],
+            "protocols": ["novelty"],
+            "seeds": [0],
+        }
     )
     cells = expand(suite, detector_registry(), dataset_registry())
     pairs = {(c.detector, c.dataset) for c in cells}

@@ -12,7 +12,7 @@ import numpy as np
 import optax
 
 from anobench.detectors.deep.base import DeepDetector, ScoreFn
-from anobench.detectors.deep.networks import VAE as VAENet
+from anobench.detectors.deep.networks import VAE as VAENet  # noqa: N811
 from anobench.detectors.deep.networks import ConvAE, DenseAE, default_widths
 from anobench.detectors.deep.training import Init, Step, TrainState, gradient_step, masked_mean
 
@@ -45,7 +45,9 @@ class Reconstructor(DeepDetector):
     def reconstruct(self, X: Any) -> np.ndarray:
         """Reconstructions of ``X`` in the input's units and shape ``(n, *sample shape)``."""
         X2 = self._validated(X)
-        fn = self._compiled(("rec", self._program_key()), lambda: self._reconstruct_one(self._model_shape()))
+        fn = self._compiled(
+            ("rec", self._program_key()), lambda: self._reconstruct_one(self._model_shape())
+        )
         out = self._chunked(fn, (self.state_, self._keys()), self._model_input(X2))[0]
         out = self._from_model_output(out)
         if getattr(self, "standardize", False):
@@ -55,7 +57,9 @@ class Reconstructor(DeepDetector):
     def encode(self, X: Any) -> np.ndarray:
         """Latent codes of ``X``, shape (n, code size) (the posterior mean for the VAE)."""
         X2 = self._validated(X)
-        fn = self._compiled(("enc", self._program_key()), lambda: self._encode_one(self._model_shape()))
+        fn = self._compiled(
+            ("enc", self._program_key()), lambda: self._encode_one(self._model_shape())
+        )
         return self._chunked(fn, (self.state_, self._keys()), self._model_input(X2))[0]
 
     def _from_model_output(self, out: np.ndarray) -> np.ndarray:
@@ -111,7 +115,9 @@ class AE(Reconstructor):
             params = net.init(key, X[:1])
             return TrainState(params, tx.init(params))
 
-        def loss(params: Any, xb: jax.Array, mask: jax.Array, key: jax.Array, frozen: Any) -> jax.Array:
+        def loss(
+            params: Any, xb: jax.Array, mask: jax.Array, key: jax.Array, frozen: Any
+        ) -> jax.Array:
             return masked_mean(_flat_mse(net.apply(params, xb), xb), mask)
 
         return init, gradient_step(loss, tx)
@@ -206,7 +212,9 @@ class VAE(Reconstructor):
             params = net.init(key, X[:1], key)
             return TrainState(params, tx.init(params))
 
-        def loss(params: Any, xb: jax.Array, mask: jax.Array, key: jax.Array, frozen: Any) -> jax.Array:
+        def loss(
+            params: Any, xb: jax.Array, mask: jax.Array, key: jax.Array, frozen: Any
+        ) -> jax.Array:
             return masked_mean(self._neg_elbo(net, params, xb, key[None]), mask)
 
         return init, gradient_step(loss, tx)
@@ -243,7 +251,8 @@ class CAE(Reconstructor):
     Conv(32, 3x3, stride 2) -> Conv(64, 3x3, stride 2) -> Dense(``code``) and transposed
     convolutions back (LeakyReLU 0.2). Images are zero-padded to a multiple of 4 in
     height and width; the error is taken over the original pixels. Input: (n, height,
-    width) (one channel) or (n, height, width, channels); flat rows (tabular data, series windows) are
+    width) (one channel) or (n, height, width, channels); flat rows (tabular data, series
+    windows) are
     refused — use ``ae`` there.
     """
 
@@ -306,7 +315,7 @@ class CAE(Reconstructor):
         return out[:, :h, :w, :].reshape(out.shape[0], -1)
 
     def network(self) -> ConvAE:
-        return ConvAE(self._padded_shape(), self.code, tuple(self.filters))  # type: ignore[arg-type]
+        return ConvAE(self._padded_shape(), self.code, (self.filters[0], self.filters[1]))
 
     def _error(self, net: ConvAE, params: Any, x: jax.Array) -> jax.Array:
         h, w, _ = self._image_shape()
@@ -320,7 +329,9 @@ class CAE(Reconstructor):
             params = net.init(key, X[:1])
             return TrainState(params, tx.init(params))
 
-        def loss(params: Any, xb: jax.Array, mask: jax.Array, key: jax.Array, frozen: Any) -> jax.Array:
+        def loss(
+            params: Any, xb: jax.Array, mask: jax.Array, key: jax.Array, frozen: Any
+        ) -> jax.Array:
             return masked_mean(self._error(net, params, xb), mask)
 
         return init, gradient_step(loss, tx)
@@ -339,4 +350,10 @@ class CAE(Reconstructor):
 
     @classmethod
     def test_params(cls) -> dict[str, Any]:
-        return {"code": 8, "filters": (8, 16), "epochs": 40, "batch_size": 64, "learning_rate": 3e-3}
+        return {
+            "code": 8,
+            "filters": (8, 16),
+            "epochs": 40,
+            "batch_size": 64,
+            "learning_rate": 3e-3,
+        }

@@ -38,7 +38,8 @@ class DeepDetector(BaseDetector):
     independent models in one vmapped program; the score is their mean.
 
     Fitted attributes: ``state_`` (trained pytree, leading axis ``n_seeds``),
-    ``loss_history_`` (n_seeds, epochs), ``seed_`` (the integer seed used), ``compile_seconds_`` and ``train_seconds_``
+    ``loss_history_`` (n_seeds, epochs), ``seed_`` (the integer seed used),
+    ``compile_seconds_`` and ``train_seconds_``
     (the runner records both), ``input_shape_`` (one sample's shape).
     """
 
@@ -73,7 +74,9 @@ class DeepDetector(BaseDetector):
         return (self.n_features_in_,)
 
     def _program_key(self) -> Hashable:
-        params = {k: v for k, v in self.get_params().items() if k not in {"random_state", "n_seeds"}}
+        params = {
+            k: v for k, v in self.get_params().items() if k not in {"random_state", "n_seeds"}
+        }
         return (type(self).__qualname__, self.input_shape_, repr(sorted(params.items())))
 
     # -- to implement -----------------------------------------------------------------
@@ -93,8 +96,13 @@ class DeepDetector(BaseDetector):
     def _train(self, data: np.ndarray, keys: jax.Array) -> TrainResult:
         init, step = self._programs(self._model_shape())
         return train(
-            self._program_key(), init, step, data, keys,
-            epochs=self.epochs, batch_size=self.batch_size,
+            self._program_key(),
+            init,
+            step,
+            data,
+            keys,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
         )
 
     def _record(self, result: TrainResult, *more: TrainResult) -> None:
@@ -113,7 +121,9 @@ class DeepDetector(BaseDetector):
         anomalous (``anomaly_score`` is their mean over models)."""
         if not validated:
             X = self._validated(X)
-        fn = self._compiled(("score", self._program_key()), lambda: self._score_one(self._model_shape()))
+        fn = self._compiled(
+            ("score", self._program_key()), lambda: self._score_one(self._model_shape())
+        )
         data = self._model_input(X)
         return self._chunked(fn, (self.state_, self._keys()), data)
 

@@ -12,7 +12,14 @@ import numpy as np
 from anobench.detectors.deep.autoencoders import optimiser
 from anobench.detectors.deep.base import DeepDetector, ScoreFn
 from anobench.detectors.deep.networks import MLP
-from anobench.detectors.deep.training import Init, Step, TrainingError, TrainState, gradient_step, masked_mean
+from anobench.detectors.deep.training import (
+    Init,
+    Step,
+    TrainingError,
+    TrainState,
+    gradient_step,
+    masked_mean,
+)
 
 
 class DeepSVDD(DeepDetector):
@@ -70,14 +77,18 @@ class DeepSVDD(DeepDetector):
             centre = jnp.where(jnp.abs(centre) < eps, jnp.where(centre < 0, -eps, eps), centre)
             return TrainState(params, tx.init(params), frozen=centre)
 
-        def loss(params: Any, xb: jax.Array, mask: jax.Array, key: jax.Array, centre: Any) -> jax.Array:
+        def loss(
+            params: Any, xb: jax.Array, mask: jax.Array, key: jax.Array, centre: Any
+        ) -> jax.Array:
             return masked_mean(jnp.sum((net.apply(params, xb) - centre) ** 2, axis=1), mask)
 
         return init, gradient_step(loss, tx)
 
     def _score_one(self, shape: tuple[int, ...]) -> ScoreFn:
         net = self.network()
-        return lambda state, x, key: jnp.sum((net.apply(state.params, x) - state.frozen) ** 2, axis=1)
+        return lambda state, x, key: jnp.sum(
+            (net.apply(state.params, x) - state.frozen) ** 2, axis=1
+        )
 
     def _fit(self, X: np.ndarray) -> None:
         super()._fit(X)

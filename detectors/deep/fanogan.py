@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -137,8 +136,8 @@ class FAnoGAN(DeepDetector):
 
         def residual(ep: Any, x: jax.Array, frozen: Any) -> jax.Array:
             x_hat = gen.apply(frozen["g"], encoder.apply(ep, x))
-            _, f_x = critic.apply(frozen["d"], x, return_hidden=True)
-            _, f_hat = critic.apply(frozen["d"], x_hat, return_hidden=True)
+            _, f_x = critic.apply(frozen["d"], x, method=MLP.with_hidden)
+            _, f_hat = critic.apply(frozen["d"], x_hat, method=MLP.with_hidden)
             return jnp.mean((x - x_hat) ** 2, axis=1) + kappa * jnp.mean((f_x - f_hat) ** 2, axis=1)
 
         return residual
@@ -153,7 +152,9 @@ class FAnoGAN(DeepDetector):
             params = encoder.init(key, X[:1])
             return TrainState(params, tx.init(params), frozen=gan)
 
-        def loss(params: Any, xb: jax.Array, mask: jax.Array, key: jax.Array, gan: Any) -> jax.Array:
+        def loss(
+            params: Any, xb: jax.Array, mask: jax.Array, key: jax.Array, gan: Any
+        ) -> jax.Array:
             return masked_mean(residual(params, xb, gan), mask)
 
         return init, gradient_step(loss, tx)
@@ -162,16 +163,26 @@ class FAnoGAN(DeepDetector):
         n_features = data.shape[1]
         init, step = self._gan_programs(n_features)
         gan = train(
-            ("gan", self._program_key()), init, step, data, keys,
-            epochs=self.epochs, batch_size=self.batch_size,
+            ("gan", self._program_key()),
+            init,
+            step,
+            data,
+            keys,
+            epochs=self.epochs,
+            batch_size=self.batch_size,
         )
         self.gan_loss_history_ = gan.losses
         init, step = self._programs((n_features,))
         encoder_keys = jax.vmap(lambda k: jax.random.fold_in(k, 2))(keys)
         enc = train(
-            ("encoder", self._program_key()), init, step, data, encoder_keys,
+            ("encoder", self._program_key()),
+            init,
+            step,
+            data,
+            encoder_keys,
             epochs=self.epochs if self.encoder_epochs is None else self.encoder_epochs,
-            batch_size=self.batch_size, context=gan.state.params,
+            batch_size=self.batch_size,
+            context=gan.state.params,
         )
         enc.compile_seconds += gan.compile_seconds
         enc.train_seconds += gan.train_seconds
@@ -183,8 +194,11 @@ class FAnoGAN(DeepDetector):
 
     @classmethod
     def test_params(cls) -> dict[str, Any]:
-        return {"hidden": (32, 16), "latent": 4, "epochs": 40, "n_critic": 2, "batch_size": 64,
-                "learning_rate": 1e-3}
-
-
-
+        return {
+            "hidden": (32, 16),
+            "latent": 4,
+            "epochs": 40,
+            "n_critic": 2,
+            "batch_size": 64,
+            "learning_rate": 1e-3,
+        }

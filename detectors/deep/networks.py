@@ -35,19 +35,25 @@ class MLP(nn.Module):
     """Dense layers ``widths`` with LeakyReLU between them; the last layer is linear.
 
     ``(batch, d) -> (batch, widths[-1])``. ``use_bias=False`` gives a bias-free network
-    (Deep SVDD). ``features`` exposes the penultimate activations with ``return_hidden``.
+    (Deep SVDD). :meth:`with_hidden` also returns the last hidden activations.
     """
 
     widths: Sequence[int]
     use_bias: bool = True
 
-    @nn.compact
-    def __call__(self, x: jax.Array, return_hidden: bool = False) -> jax.Array | tuple[jax.Array, jax.Array]:
+    def setup(self) -> None:
+        self.layers = [nn.Dense(w, use_bias=self.use_bias) for w in self.widths]
+
+    def with_hidden(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """``(output (batch, widths[-1]), last hidden activations)``; the hidden part is
+        the input itself for a single layer."""
         hidden = x
-        for width in self.widths[:-1]:
-            hidden = leaky(nn.Dense(width, use_bias=self.use_bias)(hidden))
-        out = nn.Dense(self.widths[-1], use_bias=self.use_bias)(hidden)
-        return (out, hidden) if return_hidden else out
+        for layer in self.layers[:-1]:
+            hidden = leaky(layer(hidden))
+        return self.layers[-1](hidden), hidden
+
+    def __call__(self, x: jax.Array) -> jax.Array:
+        return self.with_hidden(x)[0]
 
 
 class DenseAE(nn.Module):

@@ -72,7 +72,9 @@ def gradient_step(loss: Loss, tx: optax.GradientTransformation) -> Step:
     def step(state: TrainState, xb: jax.Array, mask: jax.Array, key: jax.Array) -> Any:
         value, grads = jax.value_and_grad(loss)(state.params, xb, mask, key, state.frozen)
         updates, opt_state = tx.update(grads, state.opt_state, state.params)
-        return TrainState(optax.apply_updates(state.params, updates), opt_state, state.frozen), value
+        return TrainState(
+            optax.apply_updates(state.params, updates), opt_state, state.frozen
+        ), value
 
     return step
 
@@ -90,7 +92,9 @@ def batch_layout(n: int, batch_size: int) -> tuple[int, int]:
 def _program(init: Init, step: Step, slots: int, size: int, epochs: int) -> Callable[..., Any]:
     n_batches = slots // size
 
-    def train_one(key: jax.Array, X: jax.Array, n: jax.Array, context: Any) -> tuple[Any, jax.Array]:
+    def train_one(
+        key: jax.Array, X: jax.Array, n: jax.Array, context: Any
+    ) -> tuple[Any, jax.Array]:
         k_init, k_run = jax.random.split(key)
         weights = (jnp.arange(slots) < n).astype(X.dtype)
         state = init(k_init, X, weights, context)
@@ -155,7 +159,9 @@ def enable_persistent_cache() -> None:
     _CACHE_READY = True
     if os.environ.get("ANOBENCH_XLA_CACHE", "1").strip() in {"0", "false", "no", "off"}:
         return
-    if os.environ.get("JAX_COMPILATION_CACHE_DIR") or jax.config.jax_compilation_cache_dir:
+    if os.environ.get("JAX_COMPILATION_CACHE_DIR") or getattr(
+        jax.config, "jax_compilation_cache_dir", None
+    ):
         return
     from anobench.datasets.files import cache_dir
 
