@@ -187,6 +187,45 @@ def _fit_and_evaluate(cell: Cell, record: Record) -> None:
     record.update(evaluate(split.y_test, test_scores, train_scores, float(contamination)))
     if split.groups_test is not None:
         record["roc_auc_by_group"] = roc_auc_by_group(split.y_test, test_scores, split.groups_test)
+    record["arrays"] = cell_arrays(detector, split, test_scores, train_scores)
+
+
+#: test images kept per cell for reconstruction grids (most and least anomalous halves)
+N_IMAGES = 16
+#: latent codes kept per cell (a seeded sample of the test set)
+N_CODES = 2000
+
+
+def cell_arrays(detector: Any, split: Any, test_scores: np.ndarray, train_scores: np.ndarray) -> dict[str, np.ndarray]:
+    """What plots need from a cell, compact: labels and float32 scores, the test groups,
+    and for a model with ``reconstruct`` / ``encode`` on images, the ``N_IMAGES`` most
+    and least anomalous test images with their reconstructions and up to ``N_CODES``
+    latent codes with their labels. A failure here is logged, never fatal."""
+    arrays: dict[str, np.ndarray] = {
+        "y_test": np.asarray(split.y_test, dtype=np.int8),
+        "scores": test_scores.astype(np.float32),
+        "train_scores": train_scores.astype(np.float32),
+    }
+    if split.groups_test is not None:
+        arrays["groups"] = np.asarray(split.groups_test).astype(str)
+    X_test = np.asarray(split.X_test)
+    if X_test.ndim != 4 or not hasattr(detector, "reconstruct"):
+        return arrays
+    try:
+        order = np.argsort(test_scores, kind="stable")
+        half = N_IMAGES // 2
+        pick = np.r_[order[::-1][:half], order[:half]]
+        arrays["images"] = X_test[pick].astype(np.float16)
+        arrays["reconstructions"] = np.asarray(detector.reconstruct(X_test[pick])).astype(np.float16)
+        arrays["image_scores"] = test_scores[pick].astype(np.float32)
+        arrays["image_labels"] = arrays["y_test"][pick]
+        if hasattr(detector, "encode"):
+            rows = np.random.default_rng(0).permutation(len(X_test))[:N_CODES]
+            arrays["codes"] = np.asarray(detector.encode(X_test[rows])).astype(np.float32)
+            arrays["code_labels"] = arrays["y_test"][rows]
+    except Exception as exc:
+        logger.warning("no reconstructions stored for %s: %s", type(detector).__name__, exc)
+    return arrays
 
 
 def _prepare_data(cells: list[Cell]) -> dict[str, tuple[Status, str]]:

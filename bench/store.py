@@ -4,6 +4,8 @@ Layout::
 
     RUN_DIR/run.json            suite, environment, start time
     RUN_DIR/cells/<id>.json     one record per finished cell (any status)
+    RUN_DIR/scores/<id>.npz     an ok cell's test labels and scores (and, for image models,
+                                reconstructions and latent codes), for plots
 
 A record on disk is a cache hit: rerunning a suite skips it unless forced. Writes go to a
 temporary file in the same folder, are fsynced and renamed over the target, so a run
@@ -20,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 logger = logging.getLogger(__name__)
@@ -40,12 +43,45 @@ def write_json_atomic(path: Path, obj: Any) -> None:
         raise
 
 
+def write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` to a compressed ``.npz`` at ``path`` atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
 class RunStore:
     """Records of one run directory."""
 
     def __init__(self, root: Path | str) -> None:
         self.root = Path(root)
         self.cells_dir = self.root / "cells"
+        self.scores_dir = self.root / "scores"
+
+    def scores_path(self, cell_id: str) -> Path:
+        return self.scores_dir / f"{cell_id}.npz"
+
+    def scores(self, cell_id: str) -> dict[str, np.ndarray] | None:
+        """The arrays stored for a cell (``y_test``, ``scores``, ``train_scores``, and
+        optionally ``groups``, ``images``, ``reconstructions``, ``image_scores``,
+        ``codes``, ``code_labels``), or None when absent or unreadable."""
+        path = self.scores_path(cell_id)
+        try:
+            with np.load(path, allow_pickle=False) as data:
+                return {key: data[key] for key in data.files}
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as exc:
+            logger.warning("ignoring unreadable scores %s (%s)", path, exc)
+            return None
 
     def path(self, cell_id: str) -> Path:
         return self.cells_dir / f"{cell_id}.json"
@@ -64,6 +100,12 @@ class RunStore:
         return record
 
     def put(self, record: dict[str, Any]) -> None:
+        """Store a record; its ``arrays`` entry (if any) goes to ``scores/<id>.npz``,
+        written first, so a record on disk always has its arrays."""
+        arrays = record.pop("arrays", None)
+        if arrays:
+            write_npz_atomic(self.scores_path(record["cell_id"]), arrays)
+            record["scores_file"] = str(self.scores_path(record["cell_id"]).relative_to(self.root))
         write_json_atomic(self.path(record["cell_id"]), record)
 
     def records(self) -> Iterator[dict[str, Any]]:

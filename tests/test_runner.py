@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from anobench.registry import dataset_registry, detector_registry
@@ -80,7 +81,13 @@ def test_record_contents(tmp_path: Path) -> None:
     assert record["split"]["n_train_anomalies"] == 0
     assert record["environment"]["packages"]["scikit-learn"]
     assert record["thresholds"]["top-k"]["oracle"] is True
-    json.dumps(record)  # storable
+    arrays = record.pop("arrays")  # the store writes these to scores/<id>.npz
+    assert arrays["scores"].shape == arrays["y_test"].shape == (record["split"]["n_test"],)
+    json.dumps(record)  # the rest is storable as JSON
+    store = RunStore(tmp_path)
+    store.put({**record, "arrays": arrays})
+    assert store.get(record["cell_id"])["scores_file"] == f"scores/{record['cell_id']}.npz"
+    assert np.array_equal(store.scores(record["cell_id"])["scores"], arrays["scores"])
 
 
 def test_cache_hit_force_and_retry_failed(tmp_path: Path) -> None:
