@@ -1,0 +1,200 @@
+"""The report's single self-contained HTML page: leaderboards, statistics, critical-
+difference diagrams, plots (embedded as base64 PNG) and the run's metadata (versions,
+seeds, data checksums, machine). No external file, script or font is referenced."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from tabulate import tabulate
+
+#: headline metrics shown open; the others (F1 per policy) are collapsed
+HEADLINE = ("roc_auc", "ap")
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;
+background:#fafafa}
+header{background:#123;color:#fff;padding:1rem 2rem}header h1{margin:0 0 .3rem 0}
+main{padding:1rem 2rem;max-width:1600px}
+section{background:#fff;border:1px solid #ddd;border-radius:6px;padding:.5rem 1rem;margin:1rem 0}
+table{border-collapse:collapse;font-size:12px;margin:.5rem 0}
+th,td{border:1px solid #ccc;padding:2px 6px;text-align:right;white-space:nowrap}
+th{background:#eef}td:first-child,th:first-child{text-align:left}
+.scroll{overflow-x:auto}figure{display:inline-block;margin:.5rem;vertical-align:top}
+figure img{max-width:100%;border:1px solid #eee}figcaption{font-size:12px;color:#555}
+details summary{cursor:pointer;font-weight:600;margin:.4rem 0}
+pre{background:#f4f4f4;padding:.5rem;font-size:12px;overflow-x:auto}
+.bad{color:#b00}.note{font-size:12px;color:#555}
+nav a{margin-right:1rem;color:#cde}
+"""
+
+# Lets a headless browser (and a person in the console) check the page rendered: counts
+# tables and images that decoded, on the <body> element.
+_CHECK = """
+window.addEventListener('load', function () {
+  var imgs = Array.prototype.slice.call(document.images);
+  var ok = imgs.filter(function (i) { return i.complete && i.naturalWidth > 0; }).length;
+  document.body.setAttribute('data-tables', document.querySelectorAll('table').length);
+  document.body.setAttribute('data-images-total', imgs.length);
+  document.body.setAttribute('data-images-ok', ok);
+  document.body.setAttribute('data-rendered', 'yes');
+});
+"""
+
+
+def _e(text: Any) -> str:
+    return html.escape(str(text))
+
+
+def _img(path: Path | None, alt: str) -> str:
+    if path is None or not Path(path).is_file():
+        return ""
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
+
+
+def _figure(path: Path | None, caption: str) -> str:
+    img = _img(path, caption)
+    return f"<figure>{img}<figcaption>{_e(caption)}</figcaption></figure>" if img else ""
+
+
+def _table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
+    return '<div class="scroll">' + str(
+        tabulate(rows, headers=list(headers), tablefmt="html", disable_numparse=True)
+    ) + "</div>"
+
+
+def _section(section: Any) -> str:
+    from anobench.report import format_leaderboard
+    from anobench.stats import describe
+
+    parts = [f'<h3 id="{_e(section.protocol)}-{_e(section.metric)}">{_e(section.title)}</h3>']
+    if section.table.empty:
+        return parts[0] + "<p>(no cells)</p>"
+    parts.append('<div class="scroll">' + format_leaderboard(section.table, tablefmt="html")
+                 .split("\n\n")[0] + "</div>")
+    parts.append('<p class="note">Mean ± std over seeds; failures shown as such (never 0); '
+                 "avg rank over the data sets where the detector ran; † = subsampled rows.</p>")
+    if section.summary is not None:
+        rows = []
+        summary = section.summary.sort_values(["avg_rank", "mean"], ascending=[True, False])
+        for det, row in summary.iterrows():
+            miss = section.missing.loc[det] if det in section.missing.index else {}
+            missing = ", ".join(f"{int(v)} {k}" for k, v in dict(miss).items() if v) or "none"
+            ci = "" if np.isnan(row["ci_low"]) else f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
+            rows.append([det, f"{row['mean']:.3f}", ci, f"{row['avg_rank']:.2f}",
+                         f"{int(row['n_datasets'])}/{int(row['of'])}", missing])
+        parts.append(_table(rows, ["detector", "mean", "95% bootstrap CI", "avg rank", "sets",
+                                   "missing cells"]))
+        parts.append("<pre>" + _e(describe(section.comparison)) + "</pre>")
+    parts.append(_figure(section.cd_png, f"Critical-difference diagram: {section.title}"))
+    return "\n".join(parts)
+
+
+def _metadata(frame: pd.DataFrame, manifest: dict[str, Any]) -> str:
+    suite = manifest.get("suite") or {}
+    env = manifest.get("environment") or {}
+    rows = [
+        ["suite", suite.get("name", "")],
+        ["description", suite.get("description", "")],
+        ["anobench", manifest.get("anobench_version", "")],
+        ["started", manifest.get("started_at", "")],
+        ["protocols", ", ".join(suite.get("protocols", []))],
+        ["seeds", ", ".join(map(str, suite.get("seeds", [])))],
+        ["time budget per cell (s)", suite.get("time_budget", "")],
+        ["python", f"{env.get('python', '')} ({env.get('implementation', '')})"],
+        ["platform", env.get("platform", "")],
+        ["CPU cores", env.get("cpu_count", "")],
+    ]
+    packages = [[k, v or "not installed"] for k, v in sorted((env.get("packages") or {}).items())]
+    data_rows = []
+    for name, part in frame.groupby("dataset"):
+        fingerprint = str(part["data_fingerprint"].iloc[0]) if "data_fingerprint" in part else ""
+        data_rows.append([name, fingerprint[:16]])
+    return (
+        "<h3>Run</h3>" + _table(rows, ["", ""])
+        + "<h3>Packages</h3>" + _table(packages, ["package", "version"])
+        + "<h3>Data sets (fingerprint: sha256 of the loader's identity and its files)</h3>"
+        + _table(data_rows, ["data set", "fingerprint"])
+    )
+
+
+def _checksums(files: dict[str, str]) -> str:
+    if not files:
+        return ""
+    rows = [[path, digest] for path, digest in sorted(files.items())]
+    return "<h3>Data files read (sha256)</h3>" + _table(rows, ["file", "sha256"])
+
+
+def _failures(frame: pd.DataFrame) -> str:
+    bad = frame[frame["status"] != "ok"]
+    if bad.empty:
+        return "<p>Every cell finished ok.</p>"
+    rows = [
+        [r.label, r.dataset, r.protocol, r.seed, r.status, str(r.error or "")[:160]]
+        for r in bad.sort_values(["status", "label", "dataset", "seed"]).itertuples()
+    ]
+    return _table(rows[:500], ["detector", "data set", "protocol", "seed", "status", "message"]) + (
+        f"<p class='note'>... {len(rows) - 500} more in results.csv</p>" if len(rows) > 500 else ""
+    )
+
+
+def write_html(path: Path, frame: pd.DataFrame, manifest: dict[str, Any], sections: Sequence[Any],
+               figures: Sequence[Any], files: dict[str, str] | None = None) -> Path:
+    """Write the report page to ``path`` (see the module docstring)."""
+    suite = manifest.get("suite") or {}
+    counts = frame["status"].value_counts().to_dict()
+    status_text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    body = [
+        "<header>",
+        f"<h1>anobench report: {_e(suite.get('name', ''))}</h1>",
+        f"<div>{len(frame)} cells ({_e(status_text)}); {frame['label'].nunique()} detector "
+        f"configurations x {frame['dataset'].nunique()} data sets</div>",
+        '<nav><a href="#leaderboards">leaderboards</a><a href="#plots">plots</a>'
+        '<a href="#failures">failures</a><a href="#metadata">run metadata</a></nav>',
+        "</header><main>",
+        '<section id="leaderboards"><h2>Leaderboards and statistics</h2>',
+    ]
+    for section in sections:
+        block = _section(section)
+        if section.metric in HEADLINE:
+            body.append(block)
+        else:
+            body.append(f"<details><summary>{_e(section.title)}</summary>{block}</details>")
+    body.append("</section>")
+    reference = path.parent / "reference_roc_auc.md"
+    if reference.is_file():
+        body.append("<section><h2>Against published results</h2><pre>"
+                    + _e(reference.read_text()) + "</pre></section>")
+    body.append('<section id="plots"><h2>Plots</h2>')
+    groups: dict[str, list[Any]] = {}
+    for fig in figures:
+        groups.setdefault(fig.group, []).append(fig)
+    for i, (group, figs) in enumerate(groups.items()):
+        inner = "".join(_figure(f.path, f.caption) for f in figs)
+        if i < 2 or group.startswith("protocol"):
+            body.append(f"<h3>{_e(group)}</h3>{inner}")
+        else:
+            body.append(f"<details><summary>{_e(group)}</summary>{inner}</details>")
+    body.append("</section>")
+    body.append(f'<section id="failures"><h2>Cells without a result</h2>{_failures(frame)}</section>')
+    body.append(f'<section id="metadata"><h2>Run metadata</h2>{_metadata(frame, manifest)}'
+                f"{_checksums(files or {})}</section>")
+    body.append("</main>")
+    page = (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>anobench report: {_e(suite.get('name', ''))}</title>"
+        f"<style>{_CSS}</style><script>{_CHECK}</script></head><body>"
+        + "\n".join(body)
+        + f"<script type='application/json' id='manifest'>{_e(json.dumps(suite))}</script>"
+        + "</body></html>"
+    )
+    path.write_text(page, encoding="utf-8")
+    return path
