@@ -11,7 +11,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Offline copies of public data sets, beside the project (see README).
 export ANOBENCH_DATA_DIR ?= $(abspath ../shared/data)
 
-.PHONY: setup bench test test-slow lint clean lock
+.PHONY: setup bench test test-slow lint check baseline clean lock
 
 setup: $(STAMP)
 
@@ -24,11 +24,34 @@ $(STAMP): pyproject.toml constraints.txt
 bench: $(STAMP)
 	$(BIN)/anobench run quick --jobs 2
 
-test: $(STAMP)
+# Debian's chromium for the test that renders the HTML report; installed when we may
+# (root with apt-get), otherwise that one test is skipped with the reason.
+BROWSER_STAMP := $(VENV)/.browser
+
+$(BROWSER_STAMP): $(STAMP)
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing chromium (apt-get) for the HTML report test"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+	      >/dev/null 2>&1 || echo "note: could not install chromium: the browser test will skip"; \
+	  else echo "note: no chromium and not root: the browser test will skip"; fi; }
+	touch $@
+
+test: $(STAMP) $(BROWSER_STAMP)
 	$(BIN)/python -m pytest -q -m "not slow" -n 2
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow
+
+# The regression gate: rerun the `ci` suite and compare with its committed baseline.
+check: $(STAMP)
+	$(BIN)/anobench run ci --jobs 2 --out results/runs/ci --force --quiet
+	$(BIN)/anobench check results/runs/ci --baseline results/reference/ci.json
+
+# Refresh the committed baseline after an intended change of results (review the diff).
+baseline: $(STAMP)
+	$(BIN)/anobench run ci --jobs 2 --out results/runs/ci --force --quiet
+	$(BIN)/anobench baseline results/runs/ci --out results/reference/ci.json
 
 lint: $(STAMP)
 	$(BIN)/ruff check bench detectors datasets tests

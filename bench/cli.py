@@ -159,7 +159,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         print(f"\nROC-AUC, protocol {protocol} (mean ± std over seeds)")
         print(format_leaderboard(leaderboard(frame, "roc_auc", protocol)))
     _print_reference(report_dir)
-    print(f"\nreport: {report_dir}")
+    print(f"\nreport: {report_dir / 'index.html'}")
     return 0
 
 
@@ -177,13 +177,13 @@ def cmd_report(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run directory {run_dir} does not exist")
-    report_dir = write_report(run_dir)
+    report_dir = write_report(run_dir, posthoc=args.posthoc, plots=not args.no_plots)
     frame = results_frame(RunStore(run_dir).records())
     for protocol in sorted(frame["protocol"].unique()):
         print(f"\n{metric_title(args.metric)}, protocol {protocol} (mean ± std over seeds)")
         print(format_leaderboard(leaderboard(frame, args.metric, protocol)))
     _print_reference(report_dir)
-    print(f"\nreport: {report_dir}")
+    print(f"\nreport: {report_dir / 'index.html'}")
     return 0
 
 
@@ -193,6 +193,34 @@ def _spec_names(registry: Registry, names: Sequence[str]) -> list[str]:
         if name not in known:
             registry.entry(name)  # raises UnknownNameError with suggestions
     return list(names)
+
+
+def cmd_baseline(args: argparse.Namespace) -> int:
+    from anobench.baseline import make_baseline
+
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"run directory {run_dir} does not exist")
+    baseline = make_baseline(run_dir, metrics=args.metric or ["roc_auc", "ap"],
+                             floor=args.floor, k=args.k)
+    out = Path(args.out or Path("results") / "reference" / f"{baseline.suite or 'baseline'}.json")
+    baseline.save(out)
+    keys = len({(c.detector, c.dataset, c.protocol) for c in baseline.cells})
+    print(f"baseline of {keys} keys x {len(baseline.metrics)} metric(s) "
+          f"(allowed drop = max({baseline.floor}, {baseline.k} x seed std)) written to {out}")
+    return 0
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from anobench.baseline import Baseline, check, format_findings
+
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"run directory {run_dir} does not exist")
+    baseline = Baseline.load(args.baseline)
+    findings = check(run_dir, baseline)
+    print(format_findings(findings, len(baseline.cells)))
+    return 1 if any(f.fails for f in findings) else 0
 
 
 def cmd_perf_deep(args: argparse.Namespace) -> int:
@@ -473,6 +501,37 @@ def build_parser() -> argparse.ArgumentParser:
     p_dv.add_argument("names", nargs="*", metavar="NAME", help="default: every local file")
     p_dv.set_defaults(func=cmd_data_verify)
 
+    p_base = sub.add_parser(
+        "baseline",
+        help="write (or refresh) a metric baseline from a run",
+        description="Record, per (detector, data set, protocol) and metric, the mean and "
+        "the seed-to-seed std of a finished run, for `anobench check`.",
+    )
+    p_base.add_argument("run_dir", help="a run directory written by `anobench run`")
+    p_base.add_argument("--out", metavar="FILE",
+                        help="default: results/reference/<suite>.json")
+    p_base.add_argument("--metric", action="append", choices=METRICS,
+                        help="metric to record (repeatable; default: roc_auc and ap)")
+    p_base.add_argument("--floor", type=float, default=0.02,
+                        help="smallest allowed drop of a mean (default: %(default)s)")
+    p_base.add_argument("--k", type=float, default=3.0,
+                        help="allowed drop in seed-to-seed standard deviations "
+                        "(default: %(default)s)")
+    p_base.set_defaults(func=cmd_baseline)
+
+    p_check = sub.add_parser(
+        "check",
+        help="compare a run with a baseline; exit 1 on a regression",
+        description="Compare each (detector, data set, protocol) metric of RUN_DIR with "
+        "the baseline. The allowed drop of each is max(floor, k x its seed-to-seed std in "
+        "the baseline). Prints regressions and improvements; exits 1 on a regression, a "
+        "cell that newly fails, or a baseline key missing from the run.",
+    )
+    p_check.add_argument("run_dir", help="a run directory written by `anobench run`")
+    p_check.add_argument("--baseline", required=True, metavar="FILE",
+                         help="a baseline written by `anobench baseline`")
+    p_check.set_defaults(func=cmd_check)
+
     p_perf = sub.add_parser(
         "perf",
         help="performance benchmarks (figures and ratios, side by side)",
@@ -512,8 +571,10 @@ def build_parser() -> argparse.ArgumentParser:
     p_report = sub.add_parser(
         "report",
         help="write the report of a run directory",
-        description="Write RUN_DIR/report (tidy CSV/Parquet table, Markdown "
-        "and CSV leaderboards) and print a leaderboard.",
+        description="Write RUN_DIR/report: the tidy CSV/Parquet table; per protocol and "
+        "metric a Markdown/CSV leaderboard, statistics (bootstrap CI, average rank, "
+        "Friedman and post-hoc tests) and a critical-difference diagram; PNG plots; and "
+        "index.html, one self-contained page with all of it. Prints a leaderboard.",
     )
     p_report.add_argument("run_dir", help="a run directory written by `anobench run`")
     p_report.add_argument(
@@ -522,6 +583,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="roc_auc",
         help="metric to print (default: %(default)s)",
     )
+    p_report.add_argument("--posthoc", choices=["wilcoxon-holm", "nemenyi"],
+                          default="wilcoxon-holm",
+                          help="pairwise test after Friedman (default: %(default)s)")
+    p_report.add_argument("--no-plots", action="store_true",
+                          help="tables and statistics only (no PNG, faster)")
     p_report.set_defaults(func=cmd_report)
     return parser
 
@@ -536,6 +602,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except (SuiteError, UnknownNameError, FileNotFoundError, ValueError, DataFileError) as exc:
+        # (BaselineError is a ValueError)
         print(f"anobench: error: {exc}", file=sys.stderr)
         return 2
 

@@ -132,7 +132,8 @@ def compare(
 
     A detector with values on fewer than ``min_coverage`` of the data sets is left out
     (and named in ``excluded``); the test then uses the data sets where every remaining
-    detector has a value (complete blocks). ``method``: ``"wilcoxon-holm"`` (paired
+    detector has a value (complete blocks). With fewer than two complete blocks, the
+    least-covered detectors are left out too, until there are two. ``method``: ``"wilcoxon-holm"`` (paired
     Wilcoxon signed-rank on per-data-set means, Holm-adjusted) or ``"nemenyi"`` (Nemenyi
     after Friedman, on ranks).
     """
@@ -149,6 +150,14 @@ def compare(
     }
     kept = means.drop(index=list(excluded))
     complete = kept.loc[:, kept.notna().all(axis=0)]
+    # too few complete blocks: drop the least-covered detectors until there are two
+    while complete.shape[1] < 2 and len(kept) > 2:
+        worst = kept.notna().sum(axis=1).idxmin()
+        excluded[str(worst)] = (
+            f"values on {int(coverage[worst])}/{n_sets} data sets (too few shared data sets)"
+        )
+        kept = kept.drop(index=worst)
+        complete = kept.loc[:, kept.notna().all(axis=0)]
     for det in kept.index:
         if complete.shape[1] and complete.loc[det].nunique() == 0:
             excluded[str(det)] = "no values on the complete data sets"
