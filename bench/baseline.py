@@ -112,18 +112,25 @@ def make_baseline(
     if frame.empty:
         raise FileNotFoundError(f"{run_dir} holds no cell records (is it a run directory?)")
     suite = (store.manifest().get("suite") or {}).get("name", "")
-    baseline = Baseline(suite, list(metrics), floor, k,
-                        datetime.now(UTC).isoformat(timespec="seconds"), __version__)
+    baseline = Baseline(
+        suite, list(metrics), floor, k, datetime.now(UTC).isoformat(timespec="seconds"), __version__
+    )
     for metric in metrics:
         if metric not in frame.columns:
             raise ValueError(f"the run has no metric {metric!r}")
         for (label, dataset, protocol), row in _stats(frame, metric).iterrows():
-            baseline.cells.append(BaselineCell(
-                str(label), str(dataset), str(protocol), metric,
-                None if pd.isna(row["mean"]) else float(row["mean"]),
-                None if pd.isna(row["std"]) else float(row["std"]),
-                int(row["n_ok"]), int(row["n"]),
-            ))
+            baseline.cells.append(
+                BaselineCell(
+                    str(label),
+                    str(dataset),
+                    str(protocol),
+                    metric,
+                    None if pd.isna(row["mean"]) else float(row["mean"]),
+                    None if pd.isna(row["std"]) else float(row["std"]),
+                    int(row["n_ok"]),
+                    int(row["n"]),
+                )
+            )
     return baseline
 
 
@@ -164,32 +171,80 @@ def check(run_dir: Path | str, baseline: Baseline) -> list[Finding]:
         seen.add((*key, cell.metric))
         stats = current.get(cell.metric)
         if stats is None or key not in stats.index:
-            findings.append(Finding("missing", *key, cell.metric, cell.mean, None, None,
-                                    "no cell of this key in the run"))
+            findings.append(
+                _finding(
+                    "missing",
+                    key,
+                    cell.metric,
+                    cell.mean,
+                    None,
+                    None,
+                    "no cell of this key in the run",
+                )
+            )
             continue
         now = stats.loc[key]
         mean = None if pd.isna(now["mean"]) else float(now["mean"])
         drop = baseline.allowed_drop(cell)
         if int(now["n_ok"]) < int(now["n"]) and cell.n_ok == cell.n:
-            findings.append(Finding("new failure", *key, cell.metric, cell.mean, mean, drop,
-                                    f"{int(now['n']) - int(now['n_ok'])} of {int(now['n'])} "
-                                    "cells failed (all were ok in the baseline)"))
+            findings.append(
+                _finding(
+                    "new failure",
+                    key,
+                    cell.metric,
+                    cell.mean,
+                    mean,
+                    drop,
+                    f"{int(now['n']) - int(now['n_ok'])} of {int(now['n'])} "
+                    "cells failed (all were ok in the baseline)",
+                )
+            )
             continue
         if cell.mean is None or mean is None:
             if cell.mean is None and mean is not None:
-                findings.append(Finding("fixed", *key, cell.metric, None, mean, None,
-                                        "failed in the baseline, has a value now"))
+                findings.append(
+                    _finding(
+                        "fixed",
+                        key,
+                        cell.metric,
+                        None,
+                        mean,
+                        None,
+                        "failed in the baseline, has a value now",
+                    )
+                )
             continue
         if mean < cell.mean - drop:
-            findings.append(Finding("regression", *key, cell.metric, cell.mean, mean, drop))
+            findings.append(_finding("regression", key, cell.metric, cell.mean, mean, drop))
         elif mean > cell.mean + drop:
-            findings.append(Finding("improvement", *key, cell.metric, cell.mean, mean, drop))
+            findings.append(_finding("improvement", key, cell.metric, cell.mean, mean, drop))
     for metric, stats in current.items():
         for key in stats.index:
             if (*key, metric) not in seen:
-                findings.append(Finding("new", *map(str, key), metric, None,
-                                        _float(stats.loc[key, "mean"]), None, "not in the baseline"))
+                findings.append(
+                    _finding(
+                        "new",
+                        tuple(map(str, key)),
+                        metric,
+                        None,
+                        _float(stats.loc[key, "mean"]),
+                        None,
+                        "not in the baseline",
+                    )
+                )
     return findings
+
+
+def _finding(
+    kind: str,
+    key: tuple[str, ...],
+    metric: str,
+    baseline: float | None,
+    current: float | None,
+    drop: float | None,
+    detail: str = "",
+) -> Finding:
+    return Finding(kind, key[0], key[1], key[2], metric, baseline, current, drop, detail)
 
 
 def _float(value: Any) -> float | None:
@@ -203,12 +258,23 @@ def format_findings(findings: list[Finding], n_keys: int) -> str:
     order = {k: i for i, k in enumerate((*FAILING, "improvement", "fixed", "new"))}
     rows = []
     for f in sorted(findings, key=lambda f: (order[f.kind], f.metric, f.detector, f.dataset)):
-        delta = (f.current - f.baseline) if f.current is not None and f.baseline is not None else None
-        rows.append([
-            f.kind.upper() if f.fails else f.kind, f.detector, f.dataset, f.protocol, f.metric,
-            _fmt(f.baseline), _fmt(f.current), "" if delta is None else f"{delta:+.3f}",
-            "" if f.allowed_drop is None else f"{f.allowed_drop:.3f}", f.detail,
-        ])
+        delta = (
+            (f.current - f.baseline) if f.current is not None and f.baseline is not None else None
+        )
+        rows.append(
+            [
+                f.kind.upper() if f.fails else f.kind,
+                f.detector,
+                f.dataset,
+                f.protocol,
+                f.metric,
+                _fmt(f.baseline),
+                _fmt(f.current),
+                "" if delta is None else f"{delta:+.3f}",
+                "" if f.allowed_drop is None else f"{f.allowed_drop:.3f}",
+                f.detail,
+            ]
+        )
     failing = sum(f.fails for f in findings)
     verdict = (
         f"FAILED: {failing} of {n_keys} baseline keys regressed, newly fail or are missing"
@@ -217,9 +283,23 @@ def format_findings(findings: list[Finding], n_keys: int) -> str:
     )
     if not rows:
         return verdict
-    table = tabulate(rows, headers=["finding", "detector", "data set", "protocol", "metric",
-                                    "baseline", "now", "change", "allowed drop", "detail"],
-                     tablefmt="github", disable_numparse=True)
+    table = tabulate(
+        rows,
+        headers=[
+            "finding",
+            "detector",
+            "data set",
+            "protocol",
+            "metric",
+            "baseline",
+            "now",
+            "change",
+            "allowed drop",
+            "detail",
+        ],
+        tablefmt="github",
+        disable_numparse=True,
+    )
     return f"{table}\n\n{verdict}"
 
 

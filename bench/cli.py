@@ -201,13 +201,16 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run directory {run_dir} does not exist")
-    baseline = make_baseline(run_dir, metrics=args.metric or ["roc_auc", "ap"],
-                             floor=args.floor, k=args.k)
+    baseline = make_baseline(
+        run_dir, metrics=args.metric or ["roc_auc", "ap"], floor=args.floor, k=args.k
+    )
     out = Path(args.out or Path("results") / "reference" / f"{baseline.suite or 'baseline'}.json")
     baseline.save(out)
     keys = len({(c.detector, c.dataset, c.protocol) for c in baseline.cells})
-    print(f"baseline of {keys} keys x {len(baseline.metrics)} metric(s) "
-          f"(allowed drop = max({baseline.floor}, {baseline.k} x seed std)) written to {out}")
+    print(
+        f"baseline of {keys} keys x {len(baseline.metrics)} metric(s) "
+        f"(allowed drop = max({baseline.floor}, {baseline.k} x seed std)) written to {out}"
+    )
     return 0
 
 
@@ -269,9 +272,18 @@ def cmd_perf_deep(args: argparse.Namespace) -> int:
     print(
         tabulate(
             rows,
-            headers=["implementation", "train s", "first fit s (compile incl.)", "compile s",
-                     "samples/s", "GFLOP/s", "of 2048^2 matmul",
-                     "of model-shape matmul", "ROC-AUC (mean ± std)", "time vs ours"],
+            headers=[
+                "implementation",
+                "train s",
+                "first fit s (compile incl.)",
+                "compile s",
+                "samples/s",
+                "GFLOP/s",
+                "of 2048^2 matmul",
+                "of model-shape matmul",
+                "ROC-AUC (mean ± std)",
+                "time vs ours",
+            ],
         )
     )
     v = report.vmap
@@ -508,15 +520,25 @@ def build_parser() -> argparse.ArgumentParser:
         "the seed-to-seed std of a finished run, for `anobench check`.",
     )
     p_base.add_argument("run_dir", help="a run directory written by `anobench run`")
-    p_base.add_argument("--out", metavar="FILE",
-                        help="default: results/reference/<suite>.json")
-    p_base.add_argument("--metric", action="append", choices=METRICS,
-                        help="metric to record (repeatable; default: roc_auc and ap)")
-    p_base.add_argument("--floor", type=float, default=0.02,
-                        help="smallest allowed drop of a mean (default: %(default)s)")
-    p_base.add_argument("--k", type=float, default=3.0,
-                        help="allowed drop in seed-to-seed standard deviations "
-                        "(default: %(default)s)")
+    p_base.add_argument("--out", metavar="FILE", help="default: results/reference/<suite>.json")
+    p_base.add_argument(
+        "--metric",
+        action="append",
+        choices=METRICS,
+        help="metric to record (repeatable; default: roc_auc and ap)",
+    )
+    p_base.add_argument(
+        "--floor",
+        type=float,
+        default=0.02,
+        help="smallest allowed drop of a mean (default: %(default)s)",
+    )
+    p_base.add_argument(
+        "--k",
+        type=float,
+        default=3.0,
+        help="allowed drop in seed-to-seed standard deviations (default: %(default)s)",
+    )
     p_base.set_defaults(func=cmd_baseline)
 
     p_check = sub.add_parser(
@@ -528,8 +550,12 @@ def build_parser() -> argparse.ArgumentParser:
         "cell that newly fails, or a baseline key missing from the run.",
     )
     p_check.add_argument("run_dir", help="a run directory written by `anobench run`")
-    p_check.add_argument("--baseline", required=True, metavar="FILE",
-                         help="a baseline written by `anobench baseline`")
+    p_check.add_argument(
+        "--baseline",
+        required=True,
+        metavar="FILE",
+        help="a baseline written by `anobench baseline`",
+    )
     p_check.set_defaults(func=cmd_check)
 
     p_perf = sub.add_parser(
@@ -583,11 +609,15 @@ def build_parser() -> argparse.ArgumentParser:
         default="roc_auc",
         help="metric to print (default: %(default)s)",
     )
-    p_report.add_argument("--posthoc", choices=["wilcoxon-holm", "nemenyi"],
-                          default="wilcoxon-holm",
-                          help="pairwise test after Friedman (default: %(default)s)")
-    p_report.add_argument("--no-plots", action="store_true",
-                          help="tables and statistics only (no PNG, faster)")
+    p_report.add_argument(
+        "--posthoc",
+        choices=["wilcoxon-holm", "nemenyi"],
+        default="wilcoxon-holm",
+        help="pairwise test after Friedman (default: %(default)s)",
+    )
+    p_report.add_argument(
+        "--no-plots", action="store_true", help="tables and statistics only (no PNG, faster)"
+    )
     p_report.set_defaults(func=cmd_report)
     return parser
 

@@ -66,9 +66,11 @@ def _figure(path: Path | None, caption: str) -> str:
 
 
 def _table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
-    return '<div class="scroll">' + str(
-        tabulate(rows, headers=list(headers), tablefmt="html", disable_numparse=True)
-    ) + "</div>"
+    return (
+        '<div class="scroll">'
+        + str(tabulate(rows, headers=list(headers), tablefmt="html", disable_numparse=True))
+        + "</div>"
+    )
 
 
 def _section(section: Any) -> str:
@@ -78,10 +80,15 @@ def _section(section: Any) -> str:
     parts = [f'<h3 id="{_e(section.protocol)}-{_e(section.metric)}">{_e(section.title)}</h3>']
     if section.table.empty:
         return parts[0] + "<p>(no cells)</p>"
-    parts.append('<div class="scroll">' + format_leaderboard(section.table, tablefmt="html")
-                 .split("\n\n")[0] + "</div>")
-    parts.append('<p class="note">Mean ± std over seeds; failures shown as such (never 0); '
-                 "avg rank over the data sets where the detector ran; † = subsampled rows.</p>")
+    parts.append(
+        '<div class="scroll">'
+        + format_leaderboard(section.table, tablefmt="html").split("\n\n")[0]
+        + "</div>"
+    )
+    parts.append(
+        '<p class="note">Mean ± std over seeds; failures shown as such (never 0); '
+        "avg rank over the data sets where the detector ran; † = subsampled rows.</p>"
+    )
     if section.summary is not None:
         rows = []
         summary = section.summary.sort_values(["avg_rank", "mean"], ascending=[True, False])
@@ -89,10 +96,21 @@ def _section(section: Any) -> str:
             miss = section.missing.loc[det] if det in section.missing.index else {}
             missing = ", ".join(f"{int(v)} {k}" for k, v in dict(miss).items() if v) or "none"
             ci = "" if np.isnan(row["ci_low"]) else f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
-            rows.append([det, f"{row['mean']:.3f}", ci, f"{row['avg_rank']:.2f}",
-                         f"{int(row['n_datasets'])}/{int(row['of'])}", missing])
-        parts.append(_table(rows, ["detector", "mean", "95% bootstrap CI", "avg rank", "sets",
-                                   "missing cells"]))
+            rows.append(
+                [
+                    det,
+                    f"{row['mean']:.3f}",
+                    ci,
+                    f"{row['avg_rank']:.2f}",
+                    f"{int(row['n_datasets'])}/{int(row['of'])}",
+                    missing,
+                ]
+            )
+        parts.append(
+            _table(
+                rows, ["detector", "mean", "95% bootstrap CI", "avg rank", "sets", "missing cells"]
+            )
+        )
         parts.append("<pre>" + _e(describe(section.comparison)) + "</pre>")
     parts.append(_figure(section.cd_png, f"Critical-difference diagram: {section.title}"))
     return "\n".join(parts)
@@ -119,8 +137,10 @@ def _metadata(frame: pd.DataFrame, manifest: dict[str, Any]) -> str:
         fingerprint = str(part["data_fingerprint"].iloc[0]) if "data_fingerprint" in part else ""
         data_rows.append([name, fingerprint[:16]])
     return (
-        "<h3>Run</h3>" + _table(rows, ["", ""])
-        + "<h3>Packages</h3>" + _table(packages, ["package", "version"])
+        "<h3>Run</h3>"
+        + _table(rows, ["", ""])
+        + "<h3>Packages</h3>"
+        + _table(packages, ["package", "version"])
         + "<h3>Data sets (fingerprint: sha256 of the loader's identity and its files)</h3>"
         + _table(data_rows, ["data set", "fingerprint"])
     )
@@ -146,8 +166,14 @@ def _failures(frame: pd.DataFrame) -> str:
     )
 
 
-def write_html(path: Path, frame: pd.DataFrame, manifest: dict[str, Any], sections: Sequence[Any],
-               figures: Sequence[Any], files: dict[str, str] | None = None) -> Path:
+def write_html(
+    path: Path,
+    frame: pd.DataFrame,
+    manifest: dict[str, Any],
+    sections: Sequence[Any],
+    figures: Sequence[Any],
+    files: dict[str, str] | None = None,
+) -> Path:
     """Write the report page to ``path`` (see the module docstring)."""
     suite = manifest.get("suite") or {}
     counts = frame["status"].value_counts().to_dict()
@@ -171,8 +197,11 @@ def write_html(path: Path, frame: pd.DataFrame, manifest: dict[str, Any], sectio
     body.append("</section>")
     reference = path.parent / "reference_roc_auc.md"
     if reference.is_file():
-        body.append("<section><h2>Against published results</h2><pre>"
-                    + _e(reference.read_text()) + "</pre></section>")
+        body.append(
+            "<section><h2>Against published results</h2><pre>"
+            + _e(reference.read_text())
+            + "</pre></section>"
+        )
     body.append('<section id="plots"><h2>Plots</h2>')
     groups: dict[str, list[Any]] = {}
     for fig in figures:
@@ -184,9 +213,13 @@ def write_html(path: Path, frame: pd.DataFrame, manifest: dict[str, Any], sectio
         else:
             body.append(f"<details><summary>{_e(group)}</summary>{inner}</details>")
     body.append("</section>")
-    body.append(f'<section id="failures"><h2>Cells without a result</h2>{_failures(frame)}</section>')
-    body.append(f'<section id="metadata"><h2>Run metadata</h2>{_metadata(frame, manifest)}'
-                f"{_checksums(files or {})}</section>")
+    body.append(
+        f'<section id="failures"><h2>Cells without a result</h2>{_failures(frame)}</section>'
+    )
+    body.append(
+        f'<section id="metadata"><h2>Run metadata</h2>{_metadata(frame, manifest)}'
+        f"{_checksums(files or {})}</section>"
+    )
     body.append("</main>")
     page = (
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"

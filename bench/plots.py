@@ -8,18 +8,19 @@ Score orientation everywhere: higher = more anomalous. Metric values: higher = b
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only; never opens a window
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from sklearn.decomposition import PCA  # noqa: E402
-from sklearn.metrics import precision_recall_curve, roc_curve  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+from sklearn.decomposition import PCA
+from sklearn.metrics import precision_recall_curve, roc_curve
 
 #: (labels (n,), scores (n,)) of one detector on one data set
 Scores = tuple[np.ndarray, np.ndarray]
@@ -33,8 +34,17 @@ def heatmap(means: pd.DataFrame, *, title: str = "ROC-AUC") -> Figure:
     """
     data = means.T
     fig, ax = plt.subplots(figsize=(1.0 + 0.55 * data.shape[1], 1.5 + 0.35 * data.shape[0]))
-    sns.heatmap(data, annot=data.shape[1] <= 25, fmt=".2f", cmap="viridis", vmin=0.0, vmax=1.0,
-                cbar_kws={"label": title}, ax=ax, annot_kws={"fontsize": 7})
+    sns.heatmap(
+        data,
+        annot=data.shape[1] <= 25,
+        fmt=".2f",
+        cmap="viridis",
+        vmin=0.0,
+        vmax=1.0,
+        cbar_kws={"label": title},
+        ax=ax,
+        annot_kws={"fontsize": 7},
+    )
     ax.set_xlabel("detector")
     ax.set_ylabel("data set")
     ax.set_title(f"{title} (blank: no value)")
@@ -63,8 +73,13 @@ def runtime_vs_metric(summary: pd.DataFrame, *, title: str = "ROC-AUC") -> Figur
     fig, ax = plt.subplots(figsize=(7, 5))
     sns.scatterplot(summary, x="seconds", y="value", hue="family", ax=ax, s=50)
     for det, row in summary.iterrows():
-        ax.annotate(str(det), (row["seconds"], row["value"]), fontsize=7,
-                    xytext=(3, 3), textcoords="offset points")
+        ax.annotate(
+            str(det),
+            (row["seconds"], row["value"]),
+            fontsize=7,
+            xytext=(3, 3),
+            textcoords="offset points",
+        )
     ax.set_xscale("log")
     ax.set_xlabel("mean fit + score seconds per cell (log)")
     ax.set_ylabel(f"mean {title}")
@@ -100,21 +115,44 @@ def score_distributions(scores: Mapping[str, Scores], *, title: str = "") -> Fig
     frames = []
     for det, (y, s) in scores.items():
         pct = pd.Series(s).rank(pct=True).to_numpy()
-        frames.append(pd.DataFrame({"detector": det, "percentile": pct,
-                                    "label": np.where(np.asarray(y) == 1, "anomaly", "normal")}))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "detector": det,
+                    "percentile": pct,
+                    "label": np.where(np.asarray(y) == 1, "anomaly", "normal"),
+                }
+            )
+        )
     long = pd.concat(frames, ignore_index=True)
     fig, ax = plt.subplots(figsize=(7, 1.0 + 0.45 * len(scores)))
-    sns.violinplot(long, x="percentile", y="detector", hue="label", split=True, inner="quart",
-                   cut=0, density_norm="width", ax=ax, hue_order=["normal", "anomaly"],
-                   palette={"normal": "#74c476", "anomaly": "#de2d26"})
+    sns.violinplot(
+        long,
+        x="percentile",
+        y="detector",
+        hue="label",
+        split=True,
+        inner="quart",
+        cut=0,
+        density_norm="width",
+        ax=ax,
+        hue_order=["normal", "anomaly"],
+        palette={"normal": "#74c476", "anomaly": "#de2d26"},
+    )
     ax.set_xlabel("score percentile among the test points (higher = more anomalous)")
     ax.set_title(title or "Score distributions")
     fig.tight_layout()
     return fig
 
 
-def reconstruction_grid(images: np.ndarray, reconstructions: np.ndarray, scores: np.ndarray,
-                        labels: np.ndarray, *, title: str = "") -> Figure:
+def reconstruction_grid(
+    images: np.ndarray,
+    reconstructions: np.ndarray,
+    scores: np.ndarray,
+    labels: np.ndarray,
+    *,
+    title: str = "",
+) -> Figure:
     """Input (top row) vs reconstruction (bottom row) for each stored test image, titled
     with its score and label. ``images``, ``reconstructions``: (k, h, w, c)."""
     k = len(images)
@@ -127,12 +165,14 @@ def reconstruction_grid(images: np.ndarray, reconstructions: np.ndarray, scores:
             ax.set_xticks([])
             ax.set_yticks([])
         tag = "A" if labels[i] == 1 else "N"
-        axes[0, i].set_title(f"{tag} {scores[i]:.3g}", fontsize=7,
-                             color="#de2d26" if labels[i] == 1 else "black")
+        axes[0, i].set_title(
+            f"{tag} {scores[i]:.3g}", fontsize=7, color="#de2d26" if labels[i] == 1 else "black"
+        )
     axes[0, 0].set_ylabel("input", fontsize=8)
     axes[1, 0].set_ylabel("recon.", fontsize=8)
-    fig.suptitle(title or "Most (left) and least anomalous test images (A = anomaly, N = normal)",
-                 fontsize=9)
+    fig.suptitle(
+        title or "Most (left) and least anomalous test images (A = anomaly, N = normal)", fontsize=9
+    )
     fig.tight_layout()
     return fig
 
@@ -147,29 +187,39 @@ def latent_view(codes: np.ndarray, labels: np.ndarray, *, title: str = "") -> Fi
         view, axes_names = np.c_[codes, np.zeros((len(codes), 2 - codes.shape[1]))], ("z1", "z2")
     fig, ax = plt.subplots(figsize=(5, 4.5))
     names = np.where(np.asarray(labels) == 1, "anomaly", "normal")
-    sns.scatterplot(x=view[:, 0], y=view[:, 1], hue=names, hue_order=["normal", "anomaly"],
-                    palette={"normal": "#74c476", "anomaly": "#de2d26"}, s=8, alpha=0.6,
-                    linewidth=0, ax=ax)
+    sns.scatterplot(
+        x=view[:, 0],
+        y=view[:, 1],
+        hue=names,
+        hue_order=["normal", "anomaly"],
+        palette={"normal": "#74c476", "anomaly": "#de2d26"},
+        s=8,
+        alpha=0.6,
+        linewidth=0,
+        ax=ax,
+    )
     ax.set(xlabel=axes_names[0], ylabel=axes_names[1], title=title or "Latent codes")
     fig.tight_layout()
     return fig
 
 
-def cd_diagram(avg_ranks: pd.Series, pvalues: pd.DataFrame, *, alpha: float = 0.05,
-               title: str = "") -> Figure:
+def cd_diagram(
+    avg_ranks: pd.Series, pvalues: pd.DataFrame, *, alpha: float = 0.05, title: str = ""
+) -> Figure:
     """Critical-difference diagram (scikit-posthocs): detectors on the average-rank axis,
     joined by a bar where the post-hoc test finds no difference at ``alpha``."""
     import scikit_posthocs as sp
 
     fig, ax = plt.subplots(figsize=(8, 1.2 + 0.25 * len(avg_ranks)))
-    sp.critical_difference_diagram(avg_ranks, pvalues, alpha=alpha, ax=ax,
-                                   label_props={"fontsize": 8})
+    sp.critical_difference_diagram(
+        avg_ranks, pvalues, alpha=alpha, ax=ax, label_props={"fontsize": 8}
+    )
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
     return fig
 
 
-def save(fig: Figure, path: str | object, *, dpi: int = 90) -> None:
+def save(fig: Figure, path: str | Path, *, dpi: int = 90) -> None:
     """Write ``fig`` as PNG and release it."""
     fig.savefig(path, dpi=dpi, bbox_inches="tight")
     plt.close(fig)

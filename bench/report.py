@@ -132,7 +132,9 @@ def format_leaderboard(table: pd.DataFrame, tablefmt: str = "github") -> str:
     return text
 
 
-def write_report(run_dir: Path | str, *, posthoc: str = "wilcoxon-holm", plots: bool = True) -> Path:
+def write_report(
+    run_dir: Path | str, *, posthoc: str = "wilcoxon-holm", plots: bool = True
+) -> Path:
     """Write ``RUN_DIR/report/`` and return its path.
 
     Contents: ``results.csv`` / ``results.parquet`` (tidy table); for every protocol and
@@ -193,8 +195,9 @@ def write_report(run_dir: Path | str, *, posthoc: str = "wilcoxon-holm", plots: 
     suite = store.manifest().get("suite") or {}
     if suite.get("reference"):
         write_comparisons(frame, Reference.model_validate(suite["reference"]), out)
-    write_html(out / "index.html", frame, store.manifest(), sections, figures,
-               files=data_files(store))
+    write_html(
+        out / "index.html", frame, store.manifest(), sections, figures, files=data_files(store)
+    )
     logger.info("report written to %s", out)
     return out
 
@@ -236,7 +239,9 @@ def missing_cells(frame: pd.DataFrame, protocol: str) -> pd.DataFrame:
     part = frame[(frame["protocol"] == protocol) & (frame["status"] != "ok")]
     counts = part.groupby(["label", "status"]).size().unstack("status")
     labels = sorted(frame.loc[frame["protocol"] == protocol, "label"].unique())
-    return counts.reindex(index=labels, columns=["error", "timeout", "skipped"]).fillna(0).astype(int)
+    return (
+        counts.reindex(index=labels, columns=["error", "timeout", "skipped"]).fillna(0).astype(int)
+    )
 
 
 def _cd_png(section: Section, path: Path) -> Path | None:
@@ -245,7 +250,9 @@ def _cd_png(section: Section, path: Path) -> Path | None:
     comp = section.comparison
     try:
         fig = plots.cd_diagram(
-            comp.avg_ranks, comp.pvalues, alpha=comp.alpha,
+            comp.avg_ranks,
+            comp.pvalues,
+            alpha=comp.alpha,
             title=f"{section.title}: average rank over {len(comp.datasets)} data sets "
             f"(bars: no significant difference, {comp.method})",
         )
@@ -296,24 +303,38 @@ def write_plots(frame: pd.DataFrame, store: RunStore, folder: Path) -> list[Figu
             continue
         means = table[table.attrs["datasets"]]
         group = f"protocol {protocol}"
-        emit(f"heatmap_{protocol}", f"ROC-AUC per data set and detector ({protocol})", group,
-             lambda m=means: plots.heatmap(m, title="ROC-AUC"))
-        emit(f"ranks_{protocol}", f"Rank distribution by ROC-AUC ({protocol})", group,
-             lambda m=means: plots.rank_distribution(m.rank(axis=0, ascending=False)))
+        emit(
+            f"heatmap_{protocol}",
+            f"ROC-AUC per data set and detector ({protocol})",
+            group,
+            lambda m=means: plots.heatmap(m, title="ROC-AUC"),
+        )
+        emit(
+            f"ranks_{protocol}",
+            f"Rank distribution by ROC-AUC ({protocol})",
+            group,
+            lambda m=means: plots.rank_distribution(m.rank(axis=0, ascending=False)),
+        )
         part = ok[ok["protocol"] == protocol]
         runtime = part.assign(seconds=part["fit_seconds"] + part["score_seconds"]).groupby("label")
-        summary = pd.DataFrame({"seconds": runtime["seconds"].mean(),
-                                "value": runtime["roc_auc"].mean()})
+        summary = pd.DataFrame(
+            {"seconds": runtime["seconds"].mean(), "value": runtime["roc_auc"].mean()}
+        )
         summary["family"] = [families.get(lab, "unknown") for lab in summary.index]
-        emit(f"runtime_{protocol}", f"Runtime vs ROC-AUC ({protocol})", group,
-             lambda s=summary: plots.runtime_vs_metric(s))
+        emit(
+            f"runtime_{protocol}",
+            f"Runtime vs ROC-AUC ({protocol})",
+            group,
+            lambda s=summary: plots.runtime_vs_metric(s),
+        )
         for dataset in sorted(part["dataset"].unique()):
             _dataset_plots(part[part["dataset"] == dataset], store, protocol, dataset, emit)
     return written
 
 
-def _dataset_plots(part: pd.DataFrame, store: RunStore, protocol: str, dataset: str,
-                   emit: Any) -> None:
+def _dataset_plots(
+    part: pd.DataFrame, store: RunStore, protocol: str, dataset: str, emit: Any
+) -> None:
     """Curves, score distributions and (image models) reconstructions and latent codes of
     one data set, from the first seed's stored scores."""
     from anobench import plots
@@ -331,17 +352,38 @@ def _dataset_plots(part: pd.DataFrame, store: RunStore, protocol: str, dataset: 
     stem = f"{protocol}_{safe}"
     group = f"{dataset} ({protocol}, seed {seed})"
     scores = {label: (a["y_test"], a["scores"]) for label, a in sorted(loaded.items())}
-    emit(f"curves_{stem}", f"ROC and precision-recall curves: {group}", group,
-         lambda: plots.curves(scores, title=group))
-    emit(f"scores_{stem}", f"Normal vs anomalous test scores: {group}", group,
-         lambda: plots.score_distributions(scores, title=group))
+    emit(
+        f"curves_{stem}",
+        f"ROC and precision-recall curves: {group}",
+        group,
+        lambda: plots.curves(scores, title=group),
+    )
+    emit(
+        f"scores_{stem}",
+        f"Normal vs anomalous test scores: {group}",
+        group,
+        lambda: plots.score_distributions(scores, title=group),
+    )
     for label, a in sorted(loaded.items()):
         if "reconstructions" in a:
-            emit(f"recon_{stem}_{label}", f"{label}: inputs and reconstructions, {group}", group,
-                 lambda a=a, label=label: plots.reconstruction_grid(
-                     a["images"], a["reconstructions"], a["image_scores"], a["image_labels"],
-                     title=f"{label} on {dataset}: most (left) and least anomalous test images"))
+            emit(
+                f"recon_{stem}_{label}",
+                f"{label}: inputs and reconstructions, {group}",
+                group,
+                lambda a=a, label=label: plots.reconstruction_grid(
+                    a["images"],
+                    a["reconstructions"],
+                    a["image_scores"],
+                    a["image_labels"],
+                    title=f"{label} on {dataset}: most (left) and least anomalous test images",
+                ),
+            )
         if "codes" in a:
-            emit(f"latent_{stem}_{label}", f"{label}: latent codes, {group}", group,
-                 lambda a=a, label=label: plots.latent_view(
-                     a["codes"], a["code_labels"], title=f"{label} latent codes on {dataset}"))
+            emit(
+                f"latent_{stem}_{label}",
+                f"{label}: latent codes, {group}",
+                group,
+                lambda a=a, label=label: plots.latent_view(
+                    a["codes"], a["code_labels"], title=f"{label} latent codes on {dataset}"
+                ),
+            )

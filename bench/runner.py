@@ -196,7 +196,9 @@ N_IMAGES = 16
 N_CODES = 2000
 
 
-def cell_arrays(detector: Any, split: Any, test_scores: np.ndarray, train_scores: np.ndarray) -> dict[str, np.ndarray]:
+def cell_arrays(
+    detector: Any, split: Any, test_scores: np.ndarray, train_scores: np.ndarray
+) -> dict[str, np.ndarray]:
     """What plots need from a cell, compact: labels and float32 scores, the test groups,
     and for a model with ``reconstruct`` / ``encode`` on images, the ``N_IMAGES`` most
     and least anomalous test images with their reconstructions and up to ``N_CODES``
@@ -216,7 +218,9 @@ def cell_arrays(detector: Any, split: Any, test_scores: np.ndarray, train_scores
         half = N_IMAGES // 2
         pick = np.r_[order[::-1][:half], order[:half]]
         arrays["images"] = X_test[pick].astype(np.float16)
-        arrays["reconstructions"] = np.asarray(detector.reconstruct(X_test[pick])).astype(np.float16)
+        arrays["reconstructions"] = np.asarray(detector.reconstruct(X_test[pick])).astype(
+            np.float16
+        )
         arrays["image_scores"] = test_scores[pick].astype(np.float32)
         arrays["image_labels"] = arrays["y_test"][pick]
         if hasattr(detector, "encode"):

@@ -68,8 +68,9 @@ def summary(
     rk = ranks(means)
     rows = {}
     for det, row in means.iterrows():
-        low, high = bootstrap_ci(row.to_numpy(), confidence=confidence,
-                                 n_resamples=n_resamples, seed=seed)
+        low, high = bootstrap_ci(
+            row.to_numpy(), confidence=confidence, n_resamples=n_resamples, seed=seed
+        )
         rows[det] = {
             "mean": row.mean(),
             "ci_low": low,
@@ -133,9 +134,9 @@ def compare(
     A detector with values on fewer than ``min_coverage`` of the data sets is left out
     (and named in ``excluded``); the test then uses the data sets where every remaining
     detector has a value (complete blocks). With fewer than two complete blocks, the
-    least-covered detectors are left out too, until there are two. ``method``: ``"wilcoxon-holm"`` (paired
-    Wilcoxon signed-rank on per-data-set means, Holm-adjusted) or ``"nemenyi"`` (Nemenyi
-    after Friedman, on ranks).
+    least-covered detectors are left out too, until there are two. ``method``:
+    ``"wilcoxon-holm"`` (paired Wilcoxon signed-rank on per-data-set means,
+    Holm-adjusted) or ``"nemenyi"`` (Nemenyi after Friedman, on ranks).
     """
     import scikit_posthocs as sp
 
@@ -161,8 +162,13 @@ def compare(
     for det in kept.index:
         if complete.shape[1] and complete.loc[det].nunique() == 0:
             excluded[str(det)] = "no values on the complete data sets"
-    comp = Comparison(method, [str(d) for d in complete.index], [str(c) for c in complete.columns],
-                      excluded, alpha=alpha)
+    comp = Comparison(
+        method,
+        [str(d) for d in complete.index],
+        [str(c) for c in complete.columns],
+        excluded,
+        alpha=alpha,
+    )
     if complete.empty:
         return comp
     comp.avg_ranks = ranks(complete).mean(axis=1).sort_values()
@@ -179,10 +185,19 @@ def compare(
             pv.index = pv.columns = comp.detectors
         else:
             long = pd.DataFrame(
-                {"value": blocks.T.reshape(-1), "detector": np.repeat(comp.detectors, blocks.shape[0])}
+                {
+                    "value": blocks.T.reshape(-1),
+                    "detector": np.repeat(comp.detectors, blocks.shape[0]),
+                }
             )
-            pv = sp.posthoc_wilcoxon(long, val_col="value", group_col="detector",
-                                     zero_method="zsplit", p_adjust="holm", sort=False)
+            pv = sp.posthoc_wilcoxon(
+                long,
+                val_col="value",
+                group_col="detector",
+                zero_method="zsplit",
+                p_adjust="holm",
+                sort=False,
+            )
             pv = pv.reindex(index=comp.detectors, columns=comp.detectors)
     comp.pvalues = pv.fillna(1.0)
     return comp
@@ -198,17 +213,29 @@ def format_summary(table: pd.DataFrame, comparison: Comparison, missing: pd.Data
         ci = "" if np.isnan(row["ci_low"]) else f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
         miss = missing.loc[det] if det in missing.index else pd.Series(dtype=int)
         missing_text = ", ".join(f"{int(v)} {k}" for k, v in miss.items() if v) or "none"
-        rows.append([
-            det,
-            "" if np.isnan(row["mean"]) else f"{row['mean']:.3f}",
-            ci,
-            "" if np.isnan(row["avg_rank"]) else f"{row['avg_rank']:.2f}",
-            f"{int(row['n_datasets'])}/{int(row['of'])}",
-            missing_text,
-        ])
-    text = tabulate(rows, headers=["detector", "mean", "95% CI (bootstrap over data sets)",
-                                   "avg rank", "sets", "missing cells"],
-                    tablefmt="github", disable_numparse=True)
+        rows.append(
+            [
+                det,
+                "" if np.isnan(row["mean"]) else f"{row['mean']:.3f}",
+                ci,
+                "" if np.isnan(row["avg_rank"]) else f"{row['avg_rank']:.2f}",
+                f"{int(row['n_datasets'])}/{int(row['of'])}",
+                missing_text,
+            ]
+        )
+    text = tabulate(
+        rows,
+        headers=[
+            "detector",
+            "mean",
+            "95% CI (bootstrap over data sets)",
+            "avg rank",
+            "sets",
+            "missing cells",
+        ],
+        tablefmt="github",
+        disable_numparse=True,
+    )
     text += "\n\n" + describe(comparison)
     return str(text)
 
@@ -230,11 +257,14 @@ def describe(comparison: Comparison) -> str:
                 f"chi2 = {c.statistic:.2f}, p = {c.p_value:.3g}: the detectors {verdict} "
                 f"(alpha = {c.alpha})."
             )
-        name = {"wilcoxon-holm": "Wilcoxon signed-rank, Holm-adjusted",
-                "nemenyi": "Nemenyi"}[c.method]
+        name = {"wilcoxon-holm": "Wilcoxon signed-rank, Holm-adjusted", "nemenyi": "Nemenyi"}[
+            c.method
+        ]
         pairs = c.significant_pairs()
-        lines.append(f"Post-hoc ({name}): {len(pairs)} significant pair(s) at alpha = {c.alpha}"
-                     + (":" if pairs else "."))
+        lines.append(
+            f"Post-hoc ({name}): {len(pairs)} significant pair(s) at alpha = {c.alpha}"
+            + (":" if pairs else ".")
+        )
         lines.extend(f"- {a} > {b} (p = {p:.3g})" for a, b, p in pairs[:30])
         if len(pairs) > 30:
             lines.append(f"- ... and {len(pairs) - 30} more (see the CSV)")

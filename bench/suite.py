@@ -194,8 +194,9 @@ def _modalities(suite: Suite, detectors: Registry, datasets: Registry) -> set[tu
             except UnavailableError:
                 continue
             if modality not in accepted:
-                logger.debug("suite %s: %s does not take %s data (%s)", suite.name, det,
-                             modality, ds)
+                logger.debug(
+                    "suite %s: %s does not take %s data (%s)", suite.name, det, modality, ds
+                )
                 pairs.add((det, ds))
     return pairs
 

@@ -50,7 +50,7 @@ def kinds(findings) -> set[tuple[str, str]]:
 
 
 def test_unchanged_run_passes_and_round_trips(baseline_run, tmp_path: Path) -> None:
-    base, baseline = baseline_run
+    _, baseline = baseline_run
     again = run(tmp_path, "again", "gateplug:Mean")
     assert check(again, baseline) == []
     path = baseline.save(tmp_path / "b.json")
@@ -84,8 +84,9 @@ def test_missing_cells_fail_and_new_cells_do_not(baseline_run, tmp_path: Path) -
     partial = run(tmp_path, "partial", None)
     findings = check(partial, baseline)
     assert kinds(findings) == {("missing", "plug")}
-    smaller = Baseline(**{**baseline.__dict__, "cells": [c for c in baseline.cells
-                                                         if c.detector == "iforest"]})
+    smaller = Baseline(
+        **{**baseline.__dict__, "cells": [c for c in baseline.cells if c.detector == "iforest"]}
+    )
     findings = check(base, smaller)
     assert kinds(findings) == {("new", "plug")} and not any(f.fails for f in findings)
 
@@ -109,8 +110,8 @@ def test_cli_baseline_and_check_exit_codes(baseline_run, tmp_path: Path, capsys)
 
 
 def test_committed_ci_baseline_matches_the_ci_suite() -> None:
-    from anobench.suite import expand, load_suite
     from anobench.registry import detector_registry
+    from anobench.suite import expand, load_suite
 
     baseline = Baseline.load(Path(__file__).parent.parent / "results" / "reference" / "ci.json")
     assert baseline.suite == "ci"

@@ -14,8 +14,13 @@ import pytest
 from anobench.cli import main
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars",
-         "--virtual-time-budget=10000"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--hide-scrollbars",
+    "--virtual-time-budget=10000",
+]
 
 
 @pytest.fixture(scope="module")
@@ -23,26 +28,55 @@ def quick_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The report of a slice of the `quick` suite: classical and deep detectors, a tabular
     and an image data set, both protocols, one seed."""
     out = tmp_path_factory.mktemp("quick")
-    code = main(["run", "quick", "--detectors", "iforest,pyod-knn,ae,cae", "--datasets",
-                 "wine,digits-0", "--seeds", "0", "--jobs", "2", "--quiet", "--out", str(out)])
+    code = main(
+        [
+            "run",
+            "quick",
+            "--detectors",
+            "iforest,pyod-knn,ae,cae",
+            "--datasets",
+            "wine,digits-0",
+            "--seeds",
+            "0",
+            "--jobs",
+            "2",
+            "--quiet",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     return out / "report" / "index.html"
 
 
-def test_report_is_self_contained_and_renders_in_chromium(quick_report: Path,
-                                                          tmp_path: Path) -> None:
+def test_report_is_self_contained_and_renders_in_chromium(
+    quick_report: Path, tmp_path: Path
+) -> None:
     page = quick_report.read_text()
     assert "<table" in page and "data:image/png;base64," in page
     assert not re.search(r"""(src|href)=["']https?://""", page)  # nothing fetched
-    for part in ("Friedman", "Critical-difference", "reconstructions", "latent codes",
-                 "Run metadata", "scikit-learn"):
+    for part in (
+        "Friedman",
+        "Critical-difference",
+        "reconstructions",
+        "latent codes",
+        "Run metadata",
+        "scikit-learn",
+    ):
         assert part in page, part
     if CHROMIUM is None:
-        pytest.skip("Debian's chromium is not installed (make test installs it with apt-get "
-                    "when run as root)")
+        pytest.skip(
+            "Debian's chromium is not installed (make test installs it with apt-get "
+            "when run as root)"
+        )
     url = quick_report.resolve().as_uri()
-    dom = subprocess.run([CHROMIUM, *FLAGS, "--dump-dom", url], capture_output=True,
-                         text=True, timeout=120, check=True).stdout
+    dom = subprocess.run(
+        [CHROMIUM, *FLAGS, "--dump-dom", url],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     body = re.search(r"<body([^>]*)>", dom)
     assert body, "no <body> in the rendered DOM"
     attrs = dict(re.findall(r'data-([\w-]+)="([^"]*)"', body.group(1)))
@@ -52,8 +86,12 @@ def test_report_is_self_contained_and_renders_in_chromium(quick_report: Path,
     assert attrs["images-ok"] == attrs["images-total"], "some images did not decode"
 
     shot = tmp_path / "report.png"
-    subprocess.run([CHROMIUM, *FLAGS, "--window-size=1400,2000", f"--screenshot={shot}", url],
-                   capture_output=True, timeout=120, check=True)
+    subprocess.run(
+        [CHROMIUM, *FLAGS, "--window-size=1400,2000", f"--screenshot={shot}", url],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
     import matplotlib.image as mpimg
 
     pixels = mpimg.imread(shot)[..., :3]

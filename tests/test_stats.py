@@ -13,8 +13,11 @@ from anobench import plots, stats
 
 def matrix(seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
-    m = pd.DataFrame(rng.uniform(0.5, 0.8, size=(4, 10)), index=["a", "b", "c", "d"],
-                     columns=[f"set{i}" for i in range(10)])
+    m = pd.DataFrame(
+        rng.uniform(0.5, 0.8, size=(4, 10)),
+        index=["a", "b", "c", "d"],
+        columns=[f"set{i}" for i in range(10)],
+    )
     m.loc["a"] += 0.35  # best everywhere
     return m
 
@@ -72,9 +75,14 @@ def test_plot_functions_return_figures() -> None:
     y = np.r_[np.zeros(50), np.ones(10)].astype(int)
     scores = {"a": (y, y + rng.normal(size=60)), "b": (y, rng.normal(size=60))}
     comp = stats.compare(m)
-    summary = pd.DataFrame({"seconds": [0.1, 2.0, 0.5, 1.0], "value": [0.9, 0.7, 0.6, 0.65],
-                            "family": ["classical", "deep", "deep", "classical"]},
-                           index=m.index)
+    summary = pd.DataFrame(
+        {
+            "seconds": [0.1, 2.0, 0.5, 1.0],
+            "value": [0.9, 0.7, 0.6, 0.65],
+            "family": ["classical", "deep", "deep", "classical"],
+        },
+        index=m.index,
+    )
     images = rng.uniform(size=(6, 8, 8, 1))
     figures = [
         plots.heatmap(m),

@@ -27,7 +27,9 @@ def test_builtin_quick_suite_covers_every_built_in_detector_and_embedded_set() -
     images = [d for d in suite.datasets if DS.load(d).modality == "image"]
     image_only = [n for n in suite.detectors if "tabular" not in DET.load(n).modalities]
     assert image_only == ["cae"] and len(images) == 2
-    pairs = len(suite.detectors) * len(suite.datasets) - len(image_only) * (len(suite.datasets) - len(images))
+    pairs = len(suite.detectors) * len(suite.datasets) - len(image_only) * (
+        len(suite.datasets) - len(images)
+    )
     assert len(cells) == pairs * 2 * 3
     assert len({c.cell_id for c in cells}) == len(cells)
 
