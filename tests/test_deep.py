@@ -141,12 +141,12 @@ def test_cae_pads_odd_image_sizes() -> None:
 
 def test_reconstruction_models_give_reconstructions_and_codes() -> None:
     X_train, X_test, _ = subspace_task()
-    for cls in (AE, VAE):
+    for cls, code in ((AE, 3), (VAE, 3), (FAnoGAN, 4)):
         det = cls(**cls.test_params(), random_state=0).fit(X_train)
         rec = det.reconstruct(X_test[:200])
         assert rec.shape == (200, 16)
         assert np.mean((rec - X_test[:200]) ** 2) < np.var(X_test[:200])  # in input units
-        assert det.encode(X_test[:10]).shape == (10, 3)
+        assert det.encode(X_test[:10]).shape == (10, code)
 
 
 def test_works_inside_a_pipeline() -> None:
@@ -195,3 +195,18 @@ def test_untrained_key_derivation_is_stable() -> None:
     keys = training.seed_keys(3, 2)
     assert keys.shape == (2,)
     assert np.array_equal(jax.random.key_data(keys), jax.random.key_data(training.seed_keys(3, 2)))
+
+
+def test_persistent_compilation_cache_points_at_the_anobench_cache(monkeypatch, tmp_path) -> None:
+    before = jax.config.jax_compilation_cache_dir
+    monkeypatch.setattr(training, "_CACHE_READY", False)
+    monkeypatch.setenv("ANOBENCH_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
+    monkeypatch.delenv("ANOBENCH_XLA_CACHE", raising=False)
+    jax.config.update("jax_compilation_cache_dir", None)
+    try:
+        training.enable_persistent_cache()
+        assert jax.config.jax_compilation_cache_dir == str(tmp_path / "xla")
+        assert (tmp_path / "xla").is_dir()
+    finally:
+        jax.config.update("jax_compilation_cache_dir", before)

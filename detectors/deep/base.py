@@ -169,3 +169,41 @@ class DeepDetector(BaseDetector):
                 chunk = np.concatenate([chunk, np.repeat(chunk[-1:], size - rows, axis=0)])
             parts.append(np.asarray(fn(*args, jnp.asarray(chunk)))[:, :rows])
         return np.concatenate(parts, axis=1).astype(np.float64)
+
+
+class Reconstructor(DeepDetector):
+    """A detector whose networks reconstruct their input and have a latent code.
+
+    :meth:`reconstruct` and :meth:`encode` use the first of the ``n_seeds`` models and
+    serve the report's reconstruction grids and latent-space plots.
+    """
+
+    def _reconstruct_one(self, shape: tuple[int, ...]) -> ScoreFn:
+        raise NotImplementedError
+
+    def _encode_one(self, shape: tuple[int, ...]) -> ScoreFn:
+        raise NotImplementedError
+
+    def reconstruct(self, X: Any) -> np.ndarray:
+        """Reconstructions of ``X`` in the input's units and shape ``(n, *sample shape)``."""
+        X2 = self._validated(X)
+        fn = self._compiled(
+            ("rec", self._program_key()), lambda: self._reconstruct_one(self._model_shape())
+        )
+        out = self._chunked(fn, (self.state_, self._keys()), self._model_input(X2))[0]
+        out = self._from_model_output(out)
+        if getattr(self, "standardize", False):
+            out = self.scaler_.inverse_transform(out)
+        return out.reshape((-1, *self.input_shape_))
+
+    def encode(self, X: Any) -> np.ndarray:
+        """Latent codes of ``X``, shape (n, code size) (the posterior mean for the VAE)."""
+        X2 = self._validated(X)
+        fn = self._compiled(
+            ("enc", self._program_key()), lambda: self._encode_one(self._model_shape())
+        )
+        return self._chunked(fn, (self.state_, self._keys()), self._model_input(X2))[0]
+
+    def _from_model_output(self, out: np.ndarray) -> np.ndarray:
+        """Network output (n, ...) -> flat rows (n, features)."""
+        return out.reshape(out.shape[0], -1)

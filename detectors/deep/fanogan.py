@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from anobench.detectors.deep.base import DeepDetector, ScoreFn
+from anobench.detectors.deep.base import Reconstructor, ScoreFn
 from anobench.detectors.deep.networks import MLP
 from anobench.detectors.deep.training import (
     Init,
@@ -25,7 +25,7 @@ from anobench.detectors.deep.training import (
 )
 
 
-class FAnoGAN(DeepDetector):
+class FAnoGAN(Reconstructor):
     """f-AnoGAN, GAN with encoder (JAX); score = residual + kappa * feature residual.
 
     Stage 1, WGAN-GP: per step, ``n_critic`` critic updates (fresh latent noise each, the
@@ -34,7 +34,8 @@ class FAnoGAN(DeepDetector):
     minimise ``mean((x - G(E(x)))^2) + kappa * mean((f(x) - f(G(E(x))))^2)``, f being the
     critic's last hidden layer. The anomaly score is that same quantity per sample.
     ``loss_history_`` holds the encoder stage's losses, ``gan_loss_history_`` the
-    critic's (negative Wasserstein estimate plus penalty).
+    critic's (negative Wasserstein estimate plus penalty). :meth:`reconstruct` gives
+    ``G(E(x))`` and :meth:`encode` ``E(x)``.
 
     Parameters
     ----------
@@ -191,6 +192,14 @@ class FAnoGAN(DeepDetector):
     def _score_one(self, shape: tuple[int, ...]) -> ScoreFn:
         residual = self._residual(shape[0])
         return lambda state, x, key: residual(state.params, x, state.frozen)
+
+    def _reconstruct_one(self, shape: tuple[int, ...]) -> ScoreFn:
+        gen, _, encoder = self.networks(shape[0])
+        return lambda state, x, key: gen.apply(state.frozen["g"], encoder.apply(state.params, x))
+
+    def _encode_one(self, shape: tuple[int, ...]) -> ScoreFn:
+        _, _, encoder = self.networks(shape[0])
+        return lambda state, x, key: encoder.apply(state.params, x)
 
     @classmethod
     def test_params(cls) -> dict[str, Any]:
