@@ -210,3 +210,29 @@ def test_persistent_compilation_cache_points_at_the_anobench_cache(monkeypatch, 
         assert (tmp_path / "xla").is_dir()
     finally:
         jax.config.update("jax_compilation_cache_dir", before)
+
+
+@pytest.mark.parametrize("stride", [1, 2])
+def test_conv_matches_flax_and_its_gradient_matches_the_native_one(stride: int) -> None:
+    import flax.linen as nn
+
+    from anobench.detectors.deep.networks import Conv, conv2d
+
+    x = jax.random.normal(jax.random.key(0), (2, 7, 9, 3))
+    params = Conv(5, 3, stride).init(jax.random.key(1), x)
+    ours = Conv(5, 3, stride).apply(params, x)
+    ref = nn.Conv(5, (3, 3), strides=(stride, stride), padding="SAME").apply(params, x)
+    assert ours.shape == ref.shape and np.allclose(ours, ref, atol=1e-5)
+    kernel = params["params"]["kernel"]
+
+    def native(x, k):
+        dims = ("NHWC", "HWIO", "NHWC")
+        return jax.lax.conv_general_dilated(x, k, (stride, stride), "SAME", dimension_numbers=dims)
+
+    def loss(f):
+        return jax.grad(lambda k, x: jnp.sum(jnp.sin(f(x, k))), argnums=(0, 1))(kernel, x)
+
+    for a, b in zip(loss(lambda x, k: conv2d(x, k, stride)), loss(native), strict=True):
+        assert np.allclose(a, b, atol=1e-4)
+    up = Conv(4, 3, 2, transpose=True)
+    assert up.init_with_output(jax.random.key(0), x)[0].shape == (2, 14, 18, 4)

@@ -211,7 +211,8 @@ class CAE(Reconstructor):
     reconstruction error.
 
     Conv(32, 3x3, stride 2) -> Conv(64, 3x3, stride 2) -> Dense(``code``) and transposed
-    convolutions back (LeakyReLU 0.2). Images are zero-padded to a multiple of 4 in
+    convolutions back (sub-pixel form; LeakyReLU 0.2; see
+    :class:`~anobench.detectors.deep.networks.Conv`). Images are zero-padded to a multiple of 4 in
     height and width; the error is taken over the original pixels. Input: (n, height,
     width) (one channel) or (n, height, width, channels); flat rows (tabular data, series
     windows) are
