@@ -39,8 +39,8 @@ class DeepDetector(BaseDetector):
 
     Fitted attributes: ``state_`` (trained pytree, leading axis ``n_seeds``),
     ``loss_history_`` (n_seeds, epochs), ``seed_`` (the integer seed used),
-    ``compile_seconds_`` and ``train_seconds_``
-    (the runner records both), ``input_shape_`` (one sample's shape).
+    ``compile_seconds_`` (the runner records it) and ``train_seconds_``,
+    ``input_shape_`` (one sample's shape).
     """
 
     family: ClassVar[str] = "deep"
