@@ -52,7 +52,30 @@ class PerfRow:
     roc_auc_std: float
     samples_per_second: float
     gflops: float
-    notes: str = ""
+
+    @classmethod
+    def of(
+        cls,
+        name: str,
+        train_times: list[float],
+        first_fit: float,
+        compile_seconds: float | None,
+        aucs: list[float],
+        samples: int,
+        flops_per_sample: float,
+    ) -> PerfRow:
+        """A row from per-repeat training times and ROC-AUCs; ``samples`` = rows x epochs."""
+        train = statistics.median(train_times)
+        return cls(
+            name,
+            train,
+            first_fit,
+            compile_seconds,
+            float(np.mean(aucs)),
+            float(np.std(aucs)),
+            samples / train,
+            flops_per_sample * samples / train / 1e9,
+        )
 
 
 @dataclass
@@ -170,16 +193,14 @@ def _jax_rows(
         trains.append(det.train_seconds_)
         compiles.append(det.compile_seconds_)
         aucs.append(roc_auc_score(data.y_test, det.anomaly_score(data.X_test)))
-    train = statistics.median(trains)
-    row = PerfRow(
+    row = PerfRow.of(
         "anobench ae (JAX, one scanned program)",
-        train,
+        trains,
         fits[0],
         compiles[0],
-        float(np.mean(aucs)),
-        float(np.std(aucs)),
-        n * epochs / train,
-        flops * n * epochs / train / 1e9,
+        aucs,
+        n * epochs,
+        flops,
     )
 
     seeds = cfg["seeds"]
@@ -243,16 +264,14 @@ def _torch_row(data: PerfData, cfg: dict[str, Any], widths: list[int], flops: fl
         with torch.no_grad():
             scores = torch.mean((model(Xt) - Xt) ** 2, dim=1).numpy()
         aucs.append(roc_auc_score(data.y_test, scores))
-    train = statistics.median(times)
-    return PerfRow(
+    return PerfRow.of(
         f"plain PyTorch loop (torch {torch.__version__})",
-        train,
+        times,
         times[0],
         None,
-        float(np.mean(aucs)),
-        float(np.std(aucs)),
-        n * epochs / train,
-        flops * n * epochs / train / 1e9,
+        aucs,
+        n * epochs,
+        flops,
     )
 
 
@@ -280,16 +299,14 @@ def _pyod_row(data: PerfData, cfg: dict[str, Any], flops: float) -> PerfRow:
         )
         times.append(_timed(partial(model.fit, data.X_train)))
         aucs.append(roc_auc_score(data.y_test, model.decision_function(data.X_test)))
-    train = statistics.median(times)
-    return PerfRow(
+    return PerfRow.of(
         f"PyOD {pyod.__version__} AutoEncoder (torch)",
-        train,
+        times,
         times[0],
         None,
-        float(np.mean(aucs)),
-        float(np.std(aucs)),
-        n * epochs / train,
-        flops * n * epochs / train / 1e9,
+        aucs,
+        n * epochs,
+        flops,
     )
 
 

@@ -236,3 +236,22 @@ def test_conv_matches_flax_and_its_gradient_matches_the_native_one(stride: int) 
         assert np.allclose(a, b, atol=1e-4)
     up = Conv(4, 3, 2, transpose=True)
     assert up.init_with_output(jax.random.key(0), x)[0].shape == (2, 14, 18, 4)
+
+
+def test_perf_deep_runs_and_reports_figures(capsys, tmp_path) -> None:
+    import json
+
+    from anobench.cli import main
+    from anobench.perf import dense_ae_flops
+
+    assert dense_ae_flops([784, 128, 784]) == 3 * 2 * (784 * 128 * 2)
+    out = tmp_path / "perf.json"
+    args = ["perf", "deep", "--no-torch", "--n-train", "300", "--epochs", "2", "--repeats", "1"]
+    assert main([*args, "--seeds", "2", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "anobench ae (JAX, one scanned program)" in printed and "vmap over 2 seeds" in printed
+    report = json.loads(out.read_text())
+    (row,) = report["rows"]
+    assert row["train_seconds"] > 0 and row["gflops"] > 0 and 0 <= row["roc_auc"] <= 1
+    assert report["matmul_gflops"] > 0 and report["config"]["n_train"] == 300
+    assert report["vmap"]["speedup"] > 0
