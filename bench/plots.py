@@ -33,7 +33,11 @@ def heatmap(means: pd.DataFrame, *, title: str = "ROC-AUC") -> Figure:
     (shown blank and counted in the row label).
     """
     data = means.T
-    fig, ax = plt.subplots(figsize=(1.0 + 0.55 * data.shape[1], 1.5 + 0.35 * data.shape[0]))
+    # Rotated detector labels take height: leave room for the longest one.
+    label_inches = 0.075 * max((len(str(c)) for c in data.columns), default=0)
+    fig, ax = plt.subplots(
+        figsize=(1.0 + 0.55 * data.shape[1], 1.5 + 0.35 * data.shape[0] + label_inches)
+    )
     sns.heatmap(
         data,
         annot=data.shape[1] <= 25,
