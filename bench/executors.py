@@ -39,13 +39,77 @@ class Executor(Protocol):
     ) -> Iterator[tuple[Cell, Record]]: ...
 
 
-def _init_worker(threads: int) -> None:
-    """Limit native thread pools, so ``jobs`` workers share the cores."""
+def _pinning_enabled() -> bool:
+    """Workers are pinned to cores unless ``ANOBENCH_PIN_WORKERS=0``."""
+    return os.environ.get("ANOBENCH_PIN_WORKERS", "1").strip().lower() not in {
+        "0",
+        "false",
+        "no",
+        "off",
+    }
+
+
+def core_groups(jobs: int, threads: int) -> list[list[int]]:
+    """Disjoint groups of ``threads`` cores, one per worker, from the cores this process may
+    use; ``[]`` (no pinning) for one job, without the affinity API, or when the cores do not
+    split into ``jobs`` groups."""
+    if jobs < 2 or not hasattr(os, "sched_getaffinity"):
+        return []
+    cores = sorted(os.sched_getaffinity(0))
+    if jobs * threads > len(cores):
+        return []
+    return [cores[i * threads : (i + 1) * threads] for i in range(jobs)]
+
+
+def _claim_cores(groups: list[list[int]], owners: Any) -> list[int] | None:
+    """Pin this worker to a core group no live worker holds (``owners``: a shared array of
+    the pid holding each group, 0 = free); a worker that was killed frees its group."""
+    pid = os.getpid()
+    with owners.get_lock():
+        for i, owner in enumerate(owners):
+            if owner == 0 or not _alive(owner):
+                owners[i] = pid
+                os.sched_setaffinity(0, groups[i])
+                return groups[i]
+    return None
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` exists and is not a zombie (a killed, unreaped worker)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except (OSError, IndexError):
+        return True
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def _init_worker(threads: int, groups: list[list[int]], owners: Any) -> None:
+    """Limit native thread pools, so ``jobs`` workers share the cores.
+
+    BLAS/OpenMP/numba pools are capped at ``threads``. XLA:CPU has no working thread
+    setting (its runtime ignores ``--xla_cpu_multi_thread_eigen``), so each worker is
+    also pinned to its own ``threads`` cores: two unpinned JAX workers on two cores were
+    measured 20% slower per training than two pinned ones (``ANOBENCH_PIN_WORKERS=0``
+    turns pinning off, e.g. on a machine shared with other jobs).
+    """
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[var] = str(threads)
-    os.environ.setdefault(
-        "XLA_FLAGS", f"--xla_cpu_multi_thread_eigen={'true' if threads > 1 else 'false'}"
-    )
+    if groups:
+        cores = _claim_cores(groups, owners)
+        logger.debug("worker %d pinned to cores %s", os.getpid(), cores)
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=threads)
@@ -53,7 +117,8 @@ def _init_worker(threads: int) -> None:
 
 class ProcessExecutor:
     """Cells in ``jobs`` local worker processes (started with ``spawn``, which is safe with
-    JAX's threads), each with ``cpu_count // jobs`` native threads.
+    JAX's threads), each with ``available_cores() // jobs`` native threads and, when ``jobs > 1``,
+    pinned to its own cores (see :func:`_init_worker`).
 
     Parameters
     ----------
@@ -64,18 +129,21 @@ class ProcessExecutor:
         if jobs < 1:
             raise ValueError(f"jobs must be >= 1, got {jobs}")
         self.jobs = jobs
-        self.threads = max(1, (os.cpu_count() or 1) // jobs)
+        self.threads = max(1, available_cores() // jobs)
 
     def run(
         self, cells: Sequence[Cell], fn: CellFunction, failure: FailureFunction
     ) -> Iterator[tuple[Cell, Record]]:
         if not cells:
             return
+        context = multiprocessing.get_context("spawn")
+        workers = min(self.jobs, len(cells))
+        groups = core_groups(workers, self.threads) if _pinning_enabled() else []
         pool = ProcessPool(
-            max_workers=min(self.jobs, len(cells)),
+            max_workers=workers,
             initializer=_init_worker,
-            initargs=(self.threads,),
-            context=multiprocessing.get_context("spawn"),
+            initargs=(self.threads, groups, context.Array("i", max(1, len(groups)))),
+            context=context,
         )
         try:
             futures: dict[Any, Cell] = {
