@@ -10,6 +10,8 @@ export PYTHONSAFEPATH := 1
 export PYTHONDONTWRITEBYTECODE := 1
 # Offline copies of public data sets, beside the project (see README).
 export ANOBENCH_DATA_DIR ?= $(abspath ../shared/data)
+# Published results to compare against (PyOD's ODDS benchmark tables).
+export ANOBENCH_REFERENCE_DIR ?= $(abspath ../shared/reference)
 
 .PHONY: setup bench test test-slow lint check baseline clean lock
 

@@ -1,24 +1,61 @@
 """Side-by-side comparison of a run with published figures (e.g. PyOD's ODDS benchmark).
 
-A suite names the published tables in a ``[reference]`` section: the files (shipped in
-``anobench/references/``, each naming its source in ``#`` comment lines) per metric, and
-which reference column each of our detectors corresponds to. Reference rows are matched
-by the data set name after its last ``/`` (``odds/cardio`` -> ``cardio``).
+A suite names the published tables in a ``[reference]`` section: a table per metric
+(a name from :data:`TABLES`) and which reference column each of our detectors corresponds
+to. Reference rows are matched by the data set name after its last ``/``
+(``odds/cardio`` -> ``cardio``).
+
+The tables are public files fetched like data (never shipped with anobench): from the
+reference mirror folder ``ANOBENCH_REFERENCE_DIR`` (flat: ``<dir>/<table name>``; the
+Makefile points it at ``../shared/reference``), else ``<data dir>/reference/``, the
+download cache or a download from the pinned URL, each checked against its sha256.
 """
 
 from __future__ import annotations
 
-import io
-from importlib import resources
+import logging
+import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, field_validator
 from tabulate import tabulate
+
+from anobench.datasets.files import DataFileError, RemoteFile, check_file, locate
+
+logger = logging.getLogger(__name__)
 
 #: a difference in a detector's mean larger than this is called out in the table
 TOLERANCE = 0.02
+
+REFERENCE_DIR_ENV = "ANOBENCH_REFERENCE_DIR"
+
+_PYOD_TABLES = "https://raw.githubusercontent.com/yzhao062/pyod/{commit}/docs/tables/{file}"
+
+#: Published tables by name. PyOD's benchmark (docs/tables of the PyOD repository,
+#: BSD-2-Clause): 17 ODDS data sets, 60/40 train/test split, standardised features,
+#: contamination = true outlier fraction, mean of 10 trials; columns Data, #Samples,
+#: # Dimensions, Outlier Perc, then one column per detector. Pinned to the commits whose
+#: bytes match the checksums.
+TABLES: dict[str, RemoteFile] = {
+    "pyod_benchmark_roc.csv": RemoteFile(
+        source="reference",
+        name="pyod_benchmark_roc.csv",
+        urls=(
+            _PYOD_TABLES.format(commit="45404b1aadeab3f96352fb17d08b3126fff4e4a7", file="roc.csv"),
+        ),
+        known_hash="sha256:83d22bd9f3271c05d0807c288abfcb9d78bc9a59162dba5efac99f0dd2bebf8b",
+    ),
+    "pyod_benchmark_precision_at_n.csv": RemoteFile(
+        source="reference",
+        name="pyod_benchmark_precision_at_n.csv",
+        urls=(
+            _PYOD_TABLES.format(commit="a1d492c25c2980d874080ee7cb6ad5d646a6bef4", file="prc.csv"),
+        ),
+        known_hash="sha256:5eef9339e53aeb58629dc33ff6a860c5b0edc3e95def79ef3c5e181bd6720a4c",
+    ),
+}
 
 
 class Reference(BaseModel):
@@ -29,16 +66,42 @@ class Reference(BaseModel):
     files: dict[str, str]
     detectors: dict[str, str]
 
+    @field_validator("files")
+    @classmethod
+    def _known_tables(cls, files: dict[str, str]) -> dict[str, str]:
+        unknown = sorted(set(files.values()) - set(TABLES))
+        if unknown:
+            raise ValueError(f"unknown reference tables {unknown}; known: {sorted(TABLES)}")
+        return files
 
-def load_table(file: str) -> pd.DataFrame:
-    """A shipped reference table: rows = data sets (column ``Data``), one column per
-    published detector."""
-    resource = resources.files("anobench") / "references" / file
-    if not resource.is_file():
-        raise FileNotFoundError(f"reference table {file!r} is not shipped with anobench")
-    # leading "#" lines name the source (pandas' comment= would also cut "# Dimensions")
-    lines = [line for line in resource.read_text().splitlines() if not line.startswith("#")]
-    return pd.read_csv(io.StringIO("\n".join(lines))).set_index("Data")
+
+def locate_table(name: str) -> Path:
+    """Path of a verified copy of the published table ``name`` (see the module docstring).
+
+    Raises
+    ------
+    KeyError
+        ``name`` is not in :data:`TABLES`.
+    DataFileError
+        The copy found fails its checksum, or none can be found or downloaded.
+    """
+    file = TABLES[name]
+    folder = os.environ.get(REFERENCE_DIR_ENV, "").strip()
+    if folder:
+        path = Path(folder).expanduser() / file.name
+        if path.is_file():
+            check_file(file, path)
+            return path
+    return locate(file)
+
+
+def load_table(name: str) -> pd.DataFrame:
+    """A published table: rows = data sets (column ``Data``), one column per published
+    detector."""
+    table = pd.read_csv(locate_table(name)).set_index("Data")
+    if table.empty:
+        raise DataFileError(f"reference table {name} has no rows")
+    return table
 
 
 def compare(
@@ -169,7 +232,11 @@ def write_comparisons(frame: pd.DataFrame, reference: Reference, out: Path) -> l
     for metric in reference.files:
         if metric not in frame.columns:
             continue
-        summary, cells = compare(frame, reference, metric)
+        try:
+            summary, cells = compare(frame, reference, metric)
+        except DataFileError as exc:
+            logger.warning("no %s comparison with %s: %s", metric, reference.source, exc)
+            continue
         md = out / f"reference_{metric}.md"
         md.write_text(
             f"# {metric}: anobench vs {reference.source}\n\n"
