@@ -31,7 +31,11 @@ TOLERANCE = 0.02
 
 REFERENCE_DIR_ENV = "ANOBENCH_REFERENCE_DIR"
 
-_PYOD_TABLES = "https://raw.githubusercontent.com/yzhao062/pyod/{commit}/docs/tables/{file}"
+
+def _pyod_table(name: str, file: str, commit: str, sha256: str) -> RemoteFile:
+    url = f"https://raw.githubusercontent.com/yzhao062/pyod/{commit}/docs/tables/{file}"
+    return RemoteFile("reference", name, (url,), f"sha256:{sha256}")
+
 
 #: Published tables by name. PyOD's benchmark (docs/tables of the PyOD repository,
 #: BSD-2-Clause): 17 ODDS data sets, 60/40 train/test split, standardised features,
@@ -39,22 +43,21 @@ _PYOD_TABLES = "https://raw.githubusercontent.com/yzhao062/pyod/{commit}/docs/ta
 #: # Dimensions, Outlier Perc, then one column per detector. Pinned to the commits whose
 #: bytes match the checksums.
 TABLES: dict[str, RemoteFile] = {
-    "pyod_benchmark_roc.csv": RemoteFile(
-        source="reference",
-        name="pyod_benchmark_roc.csv",
-        urls=(
-            _PYOD_TABLES.format(commit="45404b1aadeab3f96352fb17d08b3126fff4e4a7", file="roc.csv"),
+    t.name: t
+    for t in (
+        _pyod_table(
+            "pyod_benchmark_roc.csv",
+            "roc.csv",
+            "45404b1aadeab3f96352fb17d08b3126fff4e4a7",
+            "83d22bd9f3271c05d0807c288abfcb9d78bc9a59162dba5efac99f0dd2bebf8b",
         ),
-        known_hash="sha256:83d22bd9f3271c05d0807c288abfcb9d78bc9a59162dba5efac99f0dd2bebf8b",
-    ),
-    "pyod_benchmark_precision_at_n.csv": RemoteFile(
-        source="reference",
-        name="pyod_benchmark_precision_at_n.csv",
-        urls=(
-            _PYOD_TABLES.format(commit="a1d492c25c2980d874080ee7cb6ad5d646a6bef4", file="prc.csv"),
+        _pyod_table(
+            "pyod_benchmark_precision_at_n.csv",
+            "prc.csv",
+            "a1d492c25c2980d874080ee7cb6ad5d646a6bef4",
+            "5eef9339e53aeb58629dc33ff6a860c5b0edc3e95def79ef3c5e181bd6720a4c",
         ),
-        known_hash="sha256:5eef9339e53aeb58629dc33ff6a860c5b0edc3e95def79ef3c5e181bd6720a4c",
-    ),
+    )
 }
 
 

@@ -27,6 +27,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from anobench.settings import env_flag
+
 logger = logging.getLogger(__name__)
 
 DATA_DIR_ENV = "ANOBENCH_DATA_DIR"
@@ -87,7 +89,7 @@ def cache_dir() -> Path:
 
 def offline() -> bool:
     """True when ``ANOBENCH_OFFLINE`` forbids downloads."""
-    return os.environ.get(OFFLINE_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+    return env_flag(OFFLINE_ENV, False)
 
 
 @functools.lru_cache(maxsize=512)

@@ -38,6 +38,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from anobench.settings import env_flag
+
 logger = logging.getLogger(__name__)
 
 #: (key, X (slots, ...), weights (slots,) 1 = real row / 0 = empty slot, context) ->
@@ -157,7 +159,7 @@ def enable_persistent_cache() -> None:
     if _CACHE_READY:
         return
     _CACHE_READY = True
-    if os.environ.get("ANOBENCH_XLA_CACHE", "1").strip() in {"0", "false", "no", "off"}:
+    if not env_flag("ANOBENCH_XLA_CACHE", True):
         return
     if os.environ.get("JAX_COMPILATION_CACHE_DIR") or getattr(
         jax.config, "jax_compilation_cache_dir", None
