@@ -19,10 +19,11 @@ from typing import Any
 import pandas as pd
 
 from anobench import __version__
-from anobench.store import RunStore, results_frame
+from anobench.metrics import METRICS
+from anobench.store import RunStore, run_frame
 
-#: metrics a baseline records unless told otherwise
-DEFAULT_METRICS = ("roc_auc", "ap")
+#: metrics a baseline records unless told otherwise: the headline ones
+DEFAULT_METRICS = tuple(m.key for m in METRICS.values() if m.headline)
 #: smallest allowed drop of a metric mean
 DEFAULT_FLOOR = 0.02
 #: allowed drop in units of the baseline's seed-to-seed standard deviation
@@ -108,7 +109,7 @@ def make_baseline(
     """A baseline from a finished run (every key of the run, failing ones included, so a
     check notices when they start working or go missing)."""
     store = RunStore(run_dir)
-    frame = results_frame(store.records())
+    frame = run_frame(store).frame
     if frame.empty:
         raise FileNotFoundError(f"{run_dir} holds no cell records (is it a run directory?)")
     suite = (store.manifest().get("suite") or {}).get("name", "")
@@ -116,6 +117,8 @@ def make_baseline(
         suite, list(metrics), floor, k, datetime.now(UTC).isoformat(timespec="seconds"), __version__
     )
     for metric in metrics:
+        if metric not in METRICS:
+            raise ValueError(f"unknown metric {metric!r}; known: {', '.join(METRICS)}")
         if metric not in frame.columns:
             raise ValueError(f"the run has no metric {metric!r}")
         for (label, dataset, protocol), row in _stats(frame, metric).iterrows():
@@ -160,7 +163,7 @@ FAILING = ("regression", "new failure", "missing")
 def check(run_dir: Path | str, baseline: Baseline) -> list[Finding]:
     """Compare a run with ``baseline``; returns every finding (see :data:`FAILING` for the
     kinds that fail the check). Keys in the run but not in the baseline are ``new``."""
-    frame = results_frame(RunStore(run_dir).records())
+    frame = run_frame(RunStore(run_dir)).frame
     if frame.empty:
         raise FileNotFoundError(f"{run_dir} holds no cell records (is it a run directory?)")
     findings: list[Finding] = []

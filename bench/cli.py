@@ -9,6 +9,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from tabulate import tabulate
 
@@ -101,7 +102,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from anobench.report import format_leaderboard, leaderboard, write_report
     from anobench.runner import run_suite
-    from anobench.store import RunStore, results_frame
+    from anobench.store import RunStore, run_frame
 
     suite = _override(load_suite(args.suite), args)
     detectors, datasets = detector_registry(), dataset_registry()
@@ -154,12 +155,42 @@ def cmd_run(args: argparse.Namespace) -> int:
         f"in {summary.seconds:.1f} s"
     )
     report_dir = write_report(out)
-    frame = results_frame(RunStore(out).records())
+    covered = run_frame(RunStore(out))
+    frame = covered.frame
+    _print_coverage(covered, out)
     for protocol in sorted(frame["protocol"].unique()):
         print(f"\nROC-AUC, protocol {protocol} (mean ± std over seeds)")
         print(format_leaderboard(leaderboard(frame, "roc_auc", protocol)))
     _print_reference(report_dir)
     print(f"\nreport: {report_dir / 'index.html'}")
+    return 0
+
+
+def _print_coverage(covered: Any, run_dir: Path) -> None:
+    """Say which cells never ran and which stored records were excluded as stale."""
+    from anobench.store import stale_summary
+
+    if covered.n_missing:
+        print(
+            f"\n{covered.n_missing} of {len(covered.frame)} cells of this suite never ran: "
+            "shown as 'missing'; run the same command again to finish them."
+        )
+    if not covered.stale.empty:
+        print("\n" + stale_summary(covered.stale, run_dir))
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from anobench.store import RunStore
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "run.json").is_file():
+        raise FileNotFoundError(f"{run_dir} is not a run directory (no run.json)")
+    store = RunStore(run_dir)
+    if store.expansion() is None:
+        raise ValueError(f"{run_dir} records no suite expansion: run its suite once first")
+    stale = store.stale_ids() if args.dry_run else store.prune()
+    verb = "would remove" if args.dry_run else "removed"
+    print(f"{verb} {len(stale)} stale record(s) from {run_dir}")
     return 0
 
 
@@ -171,16 +202,19 @@ def _print_reference(report_dir: Path) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from anobench.report import format_leaderboard, leaderboard, metric_title, write_report
-    from anobench.store import RunStore, results_frame
+    from anobench.metrics import metric
+    from anobench.report import format_leaderboard, leaderboard, write_report
+    from anobench.store import RunStore, run_frame
 
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run directory {run_dir} does not exist")
     report_dir = write_report(run_dir, posthoc=args.posthoc, plots=not args.no_plots)
-    frame = results_frame(RunStore(run_dir).records())
+    covered = run_frame(RunStore(run_dir))
+    frame = covered.frame
+    _print_coverage(covered, run_dir)
     for protocol in sorted(frame["protocol"].unique()):
-        print(f"\n{metric_title(args.metric)}, protocol {protocol} (mean ± std over seeds)")
+        print(f"\n{metric(args.metric).title}, protocol {protocol} (mean ± std over seeds)")
         print(format_leaderboard(leaderboard(frame, args.metric, protocol)))
     _print_reference(report_dir)
     print(f"\nreport: {report_dir / 'index.html'}")
@@ -196,13 +230,13 @@ def _spec_names(registry: Registry, names: Sequence[str]) -> list[str]:
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
-    from anobench.baseline import make_baseline
+    from anobench.baseline import DEFAULT_METRICS, make_baseline
 
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run directory {run_dir} does not exist")
     baseline = make_baseline(
-        run_dir, metrics=args.metric or ["roc_auc", "ap"], floor=args.floor, k=args.k
+        run_dir, metrics=args.metric or DEFAULT_METRICS, floor=args.floor, k=args.k
     )
     out = Path(args.out or Path("results") / "reference" / f"{baseline.suite or 'baseline'}.json")
     baseline.save(out)
@@ -359,7 +393,14 @@ def cmd_data_info(args: argparse.Namespace) -> int:
         shape = "x".join(str(d) for d in info["shape"])
         lines.append(
             f"size:        {info['n']} rows of {shape}; {info['n_anomalies']} anomalies "
-            f"({info['anomaly_ratio']:.2%}), before de-duplication"
+            f"({info['anomaly_ratio']:.2%}); every row is kept and split with its copies"
+        )
+        dups = info.get("duplicates") or {}
+        lines.append(
+            f"duplicates:  {dups.get('duplicate_rows', 0)} rows are copies in "
+            f"{dups.get('duplicate_groups', 0)} groups of identical rows; "
+            f"{dups.get('conflicting_rows', 0)} rows in {dups.get('conflicting_groups', 0)} "
+            "groups occur with both labels (each copy keeps its own label)"
         )
     if spec.params:
         lines.append("parameters:  " + ", ".join(f"{k}={v!r}" for k, v in spec.params.items()))
@@ -421,7 +462,9 @@ def cmd_data_verify(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from anobench.report import METRICS
+    from anobench.metrics import leaderboard_metrics
+
+    metrics = leaderboard_metrics()
 
     parser = argparse.ArgumentParser(
         prog="anobench",
@@ -524,7 +567,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_base.add_argument(
         "--metric",
         action="append",
-        choices=METRICS,
+        choices=metrics,
         help="metric to record (repeatable; default: roc_auc and ap)",
     )
     p_base.add_argument(
@@ -594,6 +637,17 @@ def build_parser() -> argparse.ArgumentParser:
     p_pd.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
     p_pd.set_defaults(func=cmd_perf_deep)
 
+    p_prune = sub.add_parser(
+        "prune",
+        help="delete a run directory's stale records",
+        description="Delete the records (and score files) of RUN_DIR that are not part of "
+        "its current suite expansion: cells of another configuration, other seeds or an "
+        "older code version, which the report lists as stale and never averages.",
+    )
+    p_prune.add_argument("run_dir", help="a run directory written by `anobench run`")
+    p_prune.add_argument("--dry-run", action="store_true", help="only count them")
+    p_prune.set_defaults(func=cmd_prune)
+
     p_report = sub.add_parser(
         "report",
         help="write the report of a run directory",
@@ -605,7 +659,7 @@ def build_parser() -> argparse.ArgumentParser:
     p_report.add_argument("run_dir", help="a run directory written by `anobench run`")
     p_report.add_argument(
         "--metric",
-        choices=METRICS,
+        choices=metrics,
         default="roc_auc",
         help="metric to print (default: %(default)s)",
     )

@@ -11,12 +11,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-#: headline metrics shown open; the others (F1 per policy) are collapsed
-HEADLINE = ("roc_auc", "ap")
+from anobench.metrics import metric
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;
@@ -85,32 +83,18 @@ def _section(section: Any) -> str:
         + format_leaderboard(section.table, tablefmt="html").split("\n\n")[0]
         + "</div>"
     )
+    note = section.table.attrs.get("note", "")
     parts.append(
-        '<p class="note">Mean ± std over seeds; failures shown as such (never 0); '
-        "avg rank over the data sets where the detector ran; † = subsampled rows.</p>"
+        '<p class="note">Mean ± std over seeds (ddof=1; "n=1" where one seed is ok); failures '
+        f"shown as such (never 0). {_e(note)} (mean) of a detector not ranked: over its own "
+        "data sets, not comparable; ‡ = saturated data set (every ranked detector within 0.01 "
+        "of 1.0: adds ties, not evidence); † = subsampled rows.</p>"
     )
     if section.summary is not None:
-        rows = []
-        summary = section.summary.sort_values(["avg_rank", "mean"], ascending=[True, False])
-        for det, row in summary.iterrows():
-            miss = section.missing.loc[det] if det in section.missing.index else {}
-            missing = ", ".join(f"{int(v)} {k}" for k, v in dict(miss).items() if v) or "none"
-            ci = "" if np.isnan(row["ci_low"]) else f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
-            rows.append(
-                [
-                    det,
-                    f"{row['mean']:.3f}",
-                    ci,
-                    f"{row['avg_rank']:.2f}",
-                    f"{int(row['n_datasets'])}/{int(row['of'])}",
-                    missing,
-                ]
-            )
-        parts.append(
-            _table(
-                rows, ["detector", "mean", "95% bootstrap CI", "avg rank", "sets", "missing cells"]
-            )
-        )
+        from anobench.stats import summary_rows
+
+        headers, rows, _ = summary_rows(section.summary, section.missing)
+        parts.append(_table(rows, headers))
         parts.append("<pre>" + _e(describe(section.comparison)) + "</pre>")
     parts.append(_figure(section.cd_png, f"Critical-difference diagram: {section.title}"))
     return "\n".join(parts)
@@ -131,18 +115,66 @@ def _metadata(frame: pd.DataFrame, manifest: dict[str, Any]) -> str:
         ["platform", env.get("platform", "")],
         ["CPU cores", env.get("cpu_count", "")],
     ]
+    calibration = suite.get("calibration") or {}
+    rows.append(
+        [
+            "label-free thresholds",
+            f"calibrated out of sample: {calibration.get('method', '')}"
+            + (
+                f", {calibration.get('folds')} folds"
+                if calibration.get("method") == "crossfit"
+                else ""
+            )
+            + f"; expected contamination {suite.get('expected_contamination', '')}",
+        ]
+    )
     packages = [[k, v or "not installed"] for k, v in sorted((env.get("packages") or {}).items())]
+    ran = frame[frame["status"] != "missing"]
     data_rows = []
-    for name, part in frame.groupby("dataset"):
-        fingerprint = str(part["data_fingerprint"].iloc[0]) if "data_fingerprint" in part else ""
-        data_rows.append([name, fingerprint[:16]])
+    for name, part in ran.groupby("dataset"):
+        fingerprints = sorted({str(f) for f in part["data_fingerprint"].dropna()})
+        data_rows.append([name, ", ".join(fingerprints)])
+    code_rows = []
+    for label, part in ran.groupby("label"):
+        first = part.iloc[0]
+        code_rows.append(
+            [
+                label,
+                first.get("provider", ""),
+                first.get("source_hash") or "(versioned release)",
+                "yes" if first.get("transductive") else "",
+            ]
+        )
+    harness = sorted({str(h) for h in ran.get("harness", pd.Series(dtype=str)).dropna()})
     return (
         "<h3>Run</h3>"
         + _table(rows, ["", ""])
+        + "<h3>Code behind the results</h3>"
+        + _table(code_rows, ["detector", "provided by", "source sha256", "batch-dependent"])
+        + f"<p class='note'>harness: {_e(', '.join(harness))}</p>"
         + "<h3>Packages</h3>"
         + _table(packages, ["package", "version"])
-        + "<h3>Data sets (fingerprint: sha256 of the loader's identity and its files)</h3>"
-        + _table(data_rows, ["data set", "fingerprint"])
+        + "<h3>Data sets (fingerprint: sha256 of the data actually loaded: its files, or its "
+        "arrays for embedded data)</h3>" + _table(data_rows, ["data set", "fingerprint"])
+    )
+
+
+def _invocations(invocations: Sequence[dict[str, Any]]) -> str:
+    rows = []
+    for inv in invocations:
+        suite = inv.get("suite") or {}
+        rows.append(
+            [
+                inv.get("started_at", ""),
+                suite.get("name", ""),
+                inv.get("n_cells", ""),
+                ", ".join(map(str, suite.get("seeds", []))),
+                inv.get("anobench_version", ""),
+                "yes" if inv.get("force") else "",
+            ]
+        )
+    return "<h3>Invocations of this run directory</h3>" + _table(
+        rows, ["started", "suite", "cells", "seeds", "anobench", "forced"]
     )
 
 
@@ -173,16 +205,31 @@ def write_html(
     sections: Sequence[Any],
     figures: Sequence[Any],
     files: dict[str, str] | None = None,
+    stale: str = "",
+    invocations: Sequence[dict[str, Any]] = (),
 ) -> Path:
-    """Write the report page to ``path`` (see the module docstring)."""
+    """Write the report page to ``path`` (see the module docstring). ``stale`` names the
+    records excluded as not part of the current suite expansion; ``invocations`` is the
+    run directory's history."""
     suite = manifest.get("suite") or {}
     counts = frame["status"].value_counts().to_dict()
     status_text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+    n_missing = int(counts.get("missing", 0))
+    warnings_html = ""
+    if n_missing:
+        warnings_html += (
+            f"<div class='bad'>{n_missing} of {len(frame)} cells of this suite never ran "
+            "(interrupted run?): they are shown as <b>missing</b> in every table; run the "
+            "same command again to finish them.</div>"
+        )
+    if stale:
+        warnings_html += f"<div class='bad'>{_e(stale)}</div>"
     body = [
         "<header>",
         f"<h1>anobench report: {_e(suite.get('name', ''))}</h1>",
         f"<div>{len(frame)} cells ({_e(status_text)}); {frame['label'].nunique()} detector "
         f"configurations x {frame['dataset'].nunique()} data sets</div>",
+        warnings_html,
         '<nav><a href="#leaderboards">leaderboards</a><a href="#plots">plots</a>'
         '<a href="#failures">failures</a><a href="#metadata">run metadata</a></nav>',
         "</header><main>",
@@ -190,7 +237,7 @@ def write_html(
     ]
     for section in sections:
         block = _section(section)
-        if section.metric in HEADLINE:
+        if metric(section.metric).headline:
             body.append(block)
         else:
             body.append(f"<details><summary>{_e(section.title)}</summary>{block}</details>")
@@ -218,7 +265,7 @@ def write_html(
     )
     body.append(
         f'<section id="metadata"><h2>Run metadata</h2>{_metadata(frame, manifest)}'
-        f"{_checksums(files or {})}</section>"
+        f"{_invocations(invocations)}{_checksums(files or {})}</section>"
     )
     body.append("</main>")
     page = (

@@ -23,6 +23,7 @@ from anobench.datasets.files import (
     find_local,
 )
 from anobench.registry import Registry
+from anobench.splits import copy_groups, duplicate_stats
 from anobench.store import write_json_atomic
 
 logger = logging.getLogger(__name__)
@@ -41,16 +42,19 @@ def _read_stats() -> dict[str, Any]:
 
 
 def stats(spec: Any, *, compute: bool = True) -> dict[str, Any] | None:
-    """``{"n", "shape", "n_anomalies", "anomaly_ratio"}`` of a data set with its default
-    parameters (before de-duplication), or ``None`` when its files are missing or
-    ``compute`` is off and nothing is cached."""
+    """``{"n", "shape", "n_anomalies", "anomaly_ratio", "duplicates"}`` of a data set with
+    its default parameters (``duplicates``: :func:`anobench.splits.duplicate_stats`), or
+    ``None`` when its files are missing or ``compute`` is off (the cache is keyed by the
+    fingerprint, which itself reads the data).
+    Cached by the data's fingerprint, which reads the data, so a changed file or
+    generator is measured again."""
     cached = _read_stats()
+    if spec.missing_files() or not compute:
+        return None
     key = spec.fingerprint()
-    if key in cached:
+    if key in cached and "duplicates" in cached[key]:
         value: dict[str, Any] = cached[key]
         return value
-    if not compute or spec.missing_files():
-        return None
     data = spec.load_data()
     n = len(data.y)
     value = {
@@ -58,6 +62,7 @@ def stats(spec: Any, *, compute: bool = True) -> dict[str, Any] | None:
         "shape": list(data.X.shape[1:]),
         "n_anomalies": int(np.sum(data.y)),
         "anomaly_ratio": float(np.mean(data.y)) if n else 0.0,
+        "duplicates": duplicate_stats(copy_groups(np.asarray(data.X)), np.asarray(data.y)),
     }
     try:
         cached[key] = value

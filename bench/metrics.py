@@ -1,14 +1,90 @@
 """Per-cell metrics: threshold-free ranking metrics, thresholded F1 per policy, and score
-sanity. Scores are oriented higher = more anomalous; labels 1 = anomaly."""
+sanity; and :data:`METRICS`, the one registry of metric keys, titles, direction and
+oracle flags that the store, report, HTML page, baseline and CLI all read.
+Scores are oriented higher = more anomalous; labels 1 = anomaly."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
-from anobench.thresholds import POLICIES, threshold
+from anobench.thresholds import POLICIES, policies_for, threshold
+
+__all__ = [
+    "METRICS",
+    "Metric",
+    "evaluate",
+    "leaderboard_metrics",
+    "metric",
+    "precision_at_n",
+    "roc_auc_by_group",
+    "score_sanity",
+    "thresholded",
+]
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A metric column of the tidy results table.
+
+    key : column name, e.g. ``"roc_auc"`` or ``"f1@top-k"``.
+    title : human name; oracle metrics say so.
+    higher_is_better : direction (every metric here: True).
+    oracle : reads test labels or the true anomaly ratio: an upper bound, marked in
+        every output (file names, CSV columns, tables).
+    headline : shown open in the report (the others are folded).
+    leaderboard : gets a leaderboard and statistics in the report.
+    """
+
+    key: str
+    title: str
+    higher_is_better: bool = True
+    oracle: bool = False
+    headline: bool = False
+    leaderboard: bool = True
+
+    @property
+    def stem(self) -> str:
+        """File-name part, e.g. ``f1_at_top-k_oracle``."""
+        return self.key.replace("@", "_at_") + ("_oracle" if self.oracle else "")
+
+    @property
+    def column(self) -> str:
+        """Column name in exported tables: oracle metrics are prefixed ``oracle:``."""
+        return f"oracle:{self.key}" if self.oracle else self.key
+
+
+def _f1_metric(policy: str) -> Metric:
+    oracle = POLICIES[policy].oracle
+    mark = " (oracle: uses test labels)" if oracle else ""
+    return Metric(f"f1@{policy}", f"F1 under {policy}{mark}", oracle=oracle)
+
+
+METRICS: dict[str, Metric] = {
+    m.key: m
+    for m in (
+        Metric("roc_auc", "ROC-AUC", headline=True),
+        Metric("ap", "AP", headline=True),
+        Metric("precision_at_n", "precision@n", oracle=True, leaderboard=False),
+        *(_f1_metric(p) for p in POLICIES),
+    )
+}
+
+
+def metric(key: str) -> Metric:
+    """The registered metric ``key``; :class:`KeyError` naming the known ones."""
+    try:
+        return METRICS[key]
+    except KeyError:
+        raise KeyError(f"unknown metric {key!r}; known: {', '.join(METRICS)}") from None
+
+
+def leaderboard_metrics() -> list[str]:
+    """Keys of the metrics that get leaderboards, headline metrics first."""
+    return [m.key for m in METRICS.values() if m.leaderboard]
 
 
 def precision_at_n(y: np.ndarray, scores: np.ndarray, n: int | None = None) -> float:
@@ -61,8 +137,8 @@ def roc_auc_by_group(y: np.ndarray, scores: np.ndarray, groups: np.ndarray) -> d
 def evaluate(
     y_test: np.ndarray,
     test_scores: np.ndarray,
-    train_scores: np.ndarray,
-    expected_contamination: float = 0.1,
+    calibration_scores: np.ndarray | None,
+    expected_contamination: float | str = 0.1,
 ) -> dict[str, Any]:
     """All metrics of one cell.
 
@@ -70,12 +146,16 @@ def evaluate(
     ----------
     y_test : (n_test,) 0/1 labels, both classes present.
     test_scores : (n_test,) finite scores, higher = more anomalous.
-    train_scores : (n_train,) finite scores of the training data (label-free thresholds).
+    calibration_scores : (n_calibration,) out-of-sample scores of training rows, for the
+        label-free policies and ``true-quantile``; None leaves those policies out.
+    expected_contamination : the suite's prior for ``train-quantile``, or ``"data"``
+        (then ``true-quantile``, oracle, replaces it).
 
     Returns
     -------
     dict with ``roc_auc``, ``ap``, ``precision_at_n`` and ``thresholds``: one entry per
-    policy with ``threshold``, ``precision``, ``recall``, ``f1`` and ``oracle``.
+    policy with ``threshold``, ``precision``, ``recall``, ``f1``, ``fpr`` (the share of
+    test normals flagged) and ``oracle``.
     """
     out: dict[str, Any] = {
         "roc_auc": float(roc_auc_score(y_test, test_scores)),
@@ -83,7 +163,15 @@ def evaluate(
         "precision_at_n": precision_at_n(y_test, test_scores),
         "thresholds": {},
     }
-    for name, policy in POLICIES.items():
-        thr = threshold(name, train_scores, test_scores, y_test, expected_contamination)
-        out["thresholds"][name] = {**thresholded(y_test, test_scores, thr), "oracle": policy.oracle}
+    prior = 0.1 if expected_contamination == "data" else float(expected_contamination)
+    normal = y_test == 0
+    for name in policies_for(expected_contamination):
+        policy = POLICIES[name]
+        if policy.calibrated and calibration_scores is None:
+            continue
+        train = calibration_scores if calibration_scores is not None else test_scores[:0]
+        thr = threshold(name, train, test_scores, y_test, prior)
+        values = thresholded(y_test, test_scores, thr)
+        values["fpr"] = float(np.mean(test_scores[normal] >= thr)) if normal.any() else 0.0
+        out["thresholds"][name] = {**values, "oracle": policy.oracle}
     return out

@@ -56,17 +56,29 @@ def heatmap(means: pd.DataFrame, *, title: str = "ROC-AUC") -> Figure:
     return fig
 
 
-def rank_distribution(ranks: pd.DataFrame, *, title: str = "ROC-AUC") -> Figure:
-    """Box plot of each detector's per-data-set ranks (1 = best), ordered by mean rank.
+def rank_distribution(
+    means: pd.DataFrame, *, title: str = "ROC-AUC", min_coverage: float = 1.0
+) -> Figure:
+    """Box plot of each ranked detector's per-data-set ranks (1 = best), best first.
 
-    ``ranks``: detectors x data sets, NaN where the detector has no value.
+    ``means``: detectors x data sets, NaN where a detector has no value. The ranks are
+    :func:`anobench.stats.standings`' (the leaderboard's): detectors below
+    ``min_coverage`` are left out and counted in the title.
     """
-    order = ranks.mean(axis=1).sort_values().index
-    long = ranks.T.melt(var_name="detector", value_name="rank").dropna()
-    fig, ax = plt.subplots(figsize=(7, 1.0 + 0.3 * len(order)))
-    sns.boxplot(long, x="rank", y="detector", order=order, color="#9ecae1", ax=ax, fliersize=0)
-    sns.stripplot(long, x="rank", y="detector", order=order, color="#08519c", size=3, ax=ax)
-    ax.set_title(f"Rank per data set by {title} (1 = best)")
+    from anobench.ranking import standings
+
+    st = standings(means, min_coverage=min_coverage)
+    order = st.ranked
+    long = st.ranks.T.melt(var_name="detector", value_name="rank").dropna()
+    fig, ax = plt.subplots(figsize=(7, 1.0 + 0.3 * max(len(order), 1)))
+    if order:
+        sns.boxplot(long, x="rank", y="detector", order=order, color="#9ecae1", ax=ax, fliersize=0)
+        sns.stripplot(long, x="rank", y="detector", order=order, color="#08519c", size=3, ax=ax)
+    apart = f"; {len(st.apart)} not ranked (too few data sets)" if st.apart else ""
+    ax.set_title(
+        f"Rank per data set by {title} (1 = best), {len(st.datasets)} data sets{apart}",
+        fontsize=9,
+    )
     fig.tight_layout()
     return fig
 

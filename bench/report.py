@@ -13,53 +13,58 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
+from anobench.metrics import Metric, leaderboard_metrics
+from anobench.metrics import metric as metric_info
 from anobench.reference import Reference, write_comparisons
-from anobench.store import RunStore, results_frame
-from anobench.thresholds import POLICIES
+from anobench.store import RunStore, export_frame, run_frame, stale_summary
 
 logger = logging.getLogger(__name__)
 
-#: headline metrics, then F1 under each threshold policy
-METRICS: tuple[str, ...] = ("roc_auc", "ap", *(f"f1@{p}" for p in POLICIES))
 
-
-def metric_title(metric: str) -> str:
-    """Human name of a metric column; oracle F1 policies are marked as such."""
-    titles = {"roc_auc": "ROC-AUC", "ap": "AP", "precision_at_n": "precision@n"}
-    if metric in titles:
-        return titles[metric]
-    kind, _, policy = metric.partition("@")
-    oracle = " (oracle: uses test labels)" if POLICIES[policy].oracle else ""
-    return f"{kind.upper()} under {policy}{oracle}"
-
-
-def leaderboard(frame: pd.DataFrame, metric: str, protocol: str) -> pd.DataFrame:
+def leaderboard(
+    frame: pd.DataFrame, metric: str, protocol: str, *, min_coverage: float = 1.0
+) -> pd.DataFrame:
     """Numeric leaderboard of one protocol and metric.
+
+    Ranks and means come from :func:`anobench.stats.standings` (the one rank definition
+    of the report): they are over the data sets every ranked detector covers, and a
+    detector covering less than ``min_coverage`` of the data sets is listed apart (not
+    ranked) with its coverage, so a failure never improves a standing.
 
     Returns
     -------
-    DataFrame indexed by detector label, sorted by average rank (1 = best), with columns
-    ``<dataset>`` (mean over ok seeds, NaN where none), ``<dataset>:std``,
+    DataFrame indexed by detector label: the ranked detectors by average rank (1 =
+    best), then the ones not ranked (by coverage). Columns ``<dataset>`` (mean over ok
+    seeds, NaN where none), ``<dataset>:std`` (std over ok seeds, ddof=1; NaN with one),
     ``<dataset>:ok`` / ``<dataset>:n`` (ok and total seeds), ``<dataset>:status`` (the
     most common failure status when no seed is ok), ``<dataset>:subsampled`` (train or
-    test rows were subsampled by ``max_train`` / ``max_test``), ``avg_rank``, ``mean`` and
-    ``n_datasets`` (data sets with a value).
+    test rows were subsampled by ``max_train`` / ``max_test``), ``ranked``, ``avg_rank``
+    and ``mean`` (NaN when not ranked), ``mean_covered`` (over the detector's own data
+    sets: not comparable across detectors), ``n_datasets`` (data sets with a value) and
+    ``missing`` (cells without a result by status, e.g. ``"3 skipped, 1 timeout"``) and
+    ``transductive`` (a batch-dependent detector: a row's score depends on the rows
+    scored with it).
+    ``attrs``: ``datasets``, ``n_sets`` (data sets with any value), ``saturated`` and
+    ``note`` (what the ranks are over).
     """
+    from anobench.stats import standings
+
     part = frame[frame["protocol"] == protocol]
     if part.empty:
         return pd.DataFrame()
     ok = part[part["status"] == "ok"]
     grouped = ok.groupby(["label", "dataset"])[metric]
     means = grouped.mean().unstack("dataset")
-    stds = grouped.std(ddof=0).unstack("dataset")
+    stds = grouped.std(ddof=1).unstack("dataset")
     counts = part.groupby(["label", "dataset"]).size().unstack("dataset")
     oks = ok.groupby(["label", "dataset"]).size().unstack("dataset")
+    failed = part[part["status"] != "ok"]
     failures = (
-        part[part["status"] != "ok"]
-        .groupby(["label", "dataset"])["status"]
+        failed.groupby(["label", "dataset"])["status"]
         .agg(lambda s: s.value_counts().index[0])
         .unstack("dataset")
     )
+    by_status = failed.groupby(["label", "status"]).size()
     if "subsampled" in part.columns:
         subsampled = part.groupby(["label", "dataset"])["subsampled"].any().unstack("dataset")
     else:
@@ -67,7 +72,7 @@ def leaderboard(frame: pd.DataFrame, metric: str, protocol: str) -> pd.DataFrame
     labels = sorted(part["label"].unique())
     datasets = sorted(part["dataset"].unique())
     means = means.reindex(index=labels, columns=datasets)
-    ranks = means.rank(axis=0, ascending=False, method="average")
+    st = standings(means, min_coverage=min_coverage)
     columns: dict[str, pd.Series] = {}
     for ds in datasets:
         columns[ds] = means[ds]
@@ -83,17 +88,57 @@ def leaderboard(frame: pd.DataFrame, metric: str, protocol: str) -> pd.DataFrame
             .fillna(False)
             .astype(bool)
         )
-    columns["avg_rank"] = ranks.mean(axis=1)
-    columns["mean"] = means.mean(axis=1)
+    columns["ranked"] = pd.Series({lab: lab in st.avg_rank.index for lab in labels})
+    columns["avg_rank"] = st.avg_rank.reindex(labels)
+    columns["mean"] = st.mean.reindex(labels)
+    columns["mean_covered"] = means.mean(axis=1)
     columns["n_datasets"] = means.notna().sum(axis=1)
+    columns["missing"] = pd.Series(
+        {lab: _missing_text(by_status.get(lab, pd.Series(dtype=int))) for lab in labels}
+    )
+    if "transductive" in part.columns:
+        batch = part.groupby("label")["transductive"].agg(lambda s: bool(s.fillna(False).any()))
+        columns["transductive"] = batch.reindex(labels).fillna(False).astype(bool)
+    else:
+        columns["transductive"] = pd.Series(False, index=labels)
     table = pd.DataFrame(columns, index=labels)
-    table.attrs["datasets"] = datasets
     table.index.name = "detector"
-    return table.sort_values(["avg_rank", "mean"], ascending=[True, False], na_position="last")
+    apart = sorted(
+        (lab for lab in labels if lab not in st.avg_rank.index),
+        key=lambda lab: (
+            -table.loc[lab, "n_datasets"],
+            -np.nan_to_num(table.loc[lab, "mean_covered"], nan=-1.0),
+            lab,
+        ),
+    )
+    table = table.loc[[*st.ranked, *apart]]
+    table.attrs.update(
+        datasets=datasets, n_sets=len(st.datasets), saturated=list(st.saturated), note=st.note()
+    )
+    return table
+
+
+#: failure statuses in the order a leaderboard names them (others follow, sorted)
+_STATUS_ORDER = ("error", "timeout", "oom", "skipped", "missing")
+
+
+def _missing_text(counts: pd.Series) -> str:
+    """``"3 skipped, 1 timeout"`` from status -> number of cells (``"none"`` if empty)."""
+    counts = counts[counts > 0]
+    order = [s for s in _STATUS_ORDER if s in counts.index]
+    order += sorted(s for s in counts.index if s not in _STATUS_ORDER)
+    return ", ".join(f"{int(counts[s])} {s}" for s in order) or "none"
 
 
 #: appended to a leaderboard value whose cells ran on subsampled train or test rows
 SUBSAMPLED_MARK = " †"
+
+
+#: appended to the name of a saturated data set (every ranked detector near 1.0)
+SATURATED_MARK = " ‡"
+
+#: appended to the name of a batch-dependent (transductive) detector
+BATCH_MARK = " §"
 
 
 def _cell_text(row: pd.Series, ds: str) -> str:
@@ -103,7 +148,8 @@ def _cell_text(row: pd.Series, ds: str) -> str:
     if n_ok == 0:
         status = row[f"{ds}:status"]
         return f"{status} ({n}/{n})" if n > 1 else str(status)
-    text = f"{row[ds]:.3f} ± {row[f'{ds}:std']:.3f}"
+    # one ok seed has no spread: say n=1 rather than a std of 0
+    text = f"{row[ds]:.3f} (n=1)" if n_ok == 1 else f"{row[ds]:.3f} ± {row[f'{ds}:std']:.3f}"
     if row.get(f"{ds}:subsampled", False):
         text += SUBSAMPLED_MARK
     if n_ok < n:
@@ -112,24 +158,56 @@ def _cell_text(row: pd.Series, ds: str) -> str:
 
 
 def format_leaderboard(table: pd.DataFrame, tablefmt: str = "github") -> str:
-    """Markdown text of a :func:`leaderboard` table."""
+    """Text of a :func:`leaderboard` table (Markdown by default), with footnotes after a
+    blank line: what the ranks are over, then the marks used."""
     if table.empty:
         return "(no cells)"
     datasets = table.attrs["datasets"]
-    rows = []
+    saturated = set(table.attrs.get("saturated", []))
+    n_sets = table.attrs.get("n_sets", len(datasets))
+    rows, any_apart = [], False
     for label, row in table.iterrows():
-        rank = "" if np.isnan(row["avg_rank"]) else f"{row['avg_rank']:.2f}"
-        mean = "" if np.isnan(row["mean"]) else f"{row['mean']:.3f}"
+        if row.get("ranked", True):
+            rank = "" if np.isnan(row["avg_rank"]) else f"{row['avg_rank']:.2f}"
+            mean = "" if np.isnan(row["mean"]) else f"{row['mean']:.3f}"
+        else:
+            any_apart = True
+            rank = "not ranked"
+            covered = row.get("mean_covered", np.nan)
+            mean = "" if np.isnan(covered) else f"({covered:.3f})"
+        name = f"{label}{BATCH_MARK}" if row.get("transductive", False) else str(label)
         rows.append(
-            [label, rank, mean, f"{int(row['n_datasets'])}/{len(datasets)}"]
+            [name, rank, mean, f"{int(row['n_datasets'])}/{n_sets}", row.get("missing", "")]
             + [_cell_text(row, ds) for ds in datasets]
         )
-    headers = ["detector", "avg rank", "mean", "sets", *datasets]
+    headers = [
+        "detector",
+        "avg rank",
+        "mean",
+        "sets",
+        "missing cells",
+        *(ds + (SATURATED_MARK if ds in saturated else "") for ds in datasets),
+    ]
     text = str(tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True))
-    if any(SUBSAMPLED_MARK in cell for row in rows for cell in row):
+    notes = [str(table.attrs.get("note", ""))]
+    if any_apart:
+        notes.append(
+            "(mean) of a detector not ranked: over its own covered data sets, not comparable."
+        )
+    if saturated:
+        notes.append(
+            f"{SATURATED_MARK.strip()} saturated: every ranked detector is within 0.01 of 1.0 "
+            "there (adds ties, not evidence)."
+        )
+    if table.get("transductive", pd.Series(dtype=bool)).any():
+        notes.append(
+            f"{BATCH_MARK.strip()} batch-dependent (transductive): a row's score depends on "
+            "the other rows scored with it (the whole test set here)."
+        )
+    if any(SUBSAMPLED_MARK in str(cell) for row in rows for cell in row):
         mark = SUBSAMPLED_MARK.strip()
-        text += f"\n\n{mark} ran on subsampled rows (the suite's max_train / max_test)"
-    return text
+        notes.append(f"{mark} ran on subsampled rows (the suite's max_train / max_test)")
+    return text + "".join(f"\n\n{n}" for n in notes if n)
 
 
 def write_report(
@@ -147,42 +225,51 @@ def write_report(
 
     Raises ``FileNotFoundError`` if the run has no records.
     """
-    from anobench import stats
+    from anobench import effects, stats
     from anobench.html import write_html
 
     run_dir = Path(run_dir)
     store = RunStore(run_dir)
-    frame = results_frame(store.records())
+    covered = run_frame(store)
+    frame = covered.frame
     if frame.empty:
         raise FileNotFoundError(f"{run_dir} holds no cell records (is it a run directory?)")
+    if not covered.stale.empty:
+        logger.warning("%s", stale_summary(covered.stale, run_dir))
     out = run_dir / "report"
     out.mkdir(parents=True, exist_ok=True)
-    frame.to_csv(out / "results.csv", index=False)
-    frame.to_parquet(out / "results.parquet", index=False)
+    export_frame(frame).to_csv(out / "results.csv", index=False)
+    export_frame(frame).to_parquet(out / "results.parquet", index=False)
     sections: list[Section] = []
     for protocol in sorted(frame["protocol"].unique()):
-        for metric in METRICS:
+        for metric in leaderboard_metrics():
             if metric not in frame.columns:
                 continue
             table = leaderboard(frame, metric, protocol)
-            stem = f"{protocol}_{metric.replace('@', '_at_')}"
-            title = f"{metric_title(metric)}, protocol {protocol}"
-            table.to_csv(out / f"leaderboard_{stem}.csv")
+            info = metric_info(metric)
+            stem = f"{protocol}_{info.stem}"
+            title = f"{info.title}, protocol {protocol}"
+            _marked(table, info).to_csv(out / f"leaderboard_{stem}.csv")
             (out / f"leaderboard_{stem}.md").write_text(
                 f"# {title}\n\n"
-                "Mean ± std over seeds; failures are shown as such, never as 0; "
-                "avg rank is over the data sets where the detector ran.\n\n"
-                + format_leaderboard(table)
-                + "\n"
+                "Mean ± std over seeds (ddof=1; a value from one ok seed shows n=1); failures "
+                "are shown as such, never as 0. Avg rank and mean are over the data sets every "
+                "ranked detector covers; detectors covering fewer are listed apart with their "
+                "coverage (see the notes under the table).\n\n" + format_leaderboard(table) + "\n"
             )
             section = Section(protocol, metric, title, table)
             if not table.empty:
                 means = table[table.attrs["datasets"]]
-                section.summary = stats.summary(means)
+                seeds = effects.seed_values(frame[frame["protocol"] == protocol], metric)
+                section.standings = st = stats.standings(means)
+                section.summary = stats.summary(means, seeds=seeds)
                 section.comparison = stats.compare(means, method=posthoc)
+                section.poi = effects.poi_matrix({d: seeds[d].loc[st.datasets] for d in st.ranked})
                 section.missing = missing_cells(frame, protocol)
-                section.summary.join(section.missing).to_csv(out / f"stats_{stem}.csv")
-                section.comparison.pvalues.to_csv(out / f"pvalues_{stem}.csv")
+                stats_table = section.summary.join(section.missing)
+                _marked(stats_table, info).to_csv(out / f"stats_{stem}.csv")
+                _marked(section.comparison.pvalues, info).to_csv(out / f"pvalues_{stem}.csv")
+                _marked(section.poi, info).to_csv(out / f"poi_{stem}.csv")
                 (out / f"stats_{stem}.md").write_text(
                     f"# Statistics: {title}\n\n"
                     + stats.format_summary(section.summary, section.comparison, section.missing)
@@ -196,9 +283,25 @@ def write_report(
     if suite.get("reference"):
         write_comparisons(frame, Reference.model_validate(suite["reference"]), out)
     write_html(
-        out / "index.html", frame, store.manifest(), sections, figures, files=data_files(store)
+        out / "index.html",
+        frame,
+        store.manifest(),
+        sections,
+        figures,
+        files=data_files(frame, store),
+        stale=stale_summary(covered.stale, run_dir),
+        invocations=store.invocations(),
     )
     logger.info("report written to %s", out)
+    return out
+
+
+def _marked(table: pd.DataFrame, info: Metric) -> pd.DataFrame:
+    """``table`` with leading ``metric`` and ``oracle`` columns, for CSV files read on
+    their own (an oracle metric is then visible in the file itself)."""
+    out = table.copy()
+    out.insert(0, "oracle", info.oracle)
+    out.insert(0, "metric", info.key)
     return out
 
 
@@ -214,6 +317,8 @@ class Section:
     comparison: Any = None
     missing: pd.DataFrame | None = None
     cd_png: Path | None = None
+    standings: Any = None
+    poi: pd.DataFrame | None = None
 
 
 @dataclass
@@ -225,23 +330,25 @@ class FigureFile:
     group: str
 
 
-def data_files(store: RunStore) -> dict[str, str]:
-    """``{file: sha256}`` of every data file the run's cells read."""
+def data_files(frame: pd.DataFrame, store: RunStore) -> dict[str, str]:
+    """``{file: sha256}`` of every data file the covered cells read."""
     files: dict[str, str] = {}
-    for record in store.records():
+    for record in store.records(frame.loc[frame["status"] != "missing", "cell_id"]):
         files.update((record.get("split") or {}).get("files") or {})
     return files
 
 
 def missing_cells(frame: pd.DataFrame, protocol: str) -> pd.DataFrame:
     """Per detector label, the number of cells of ``protocol`` with each failure status
-    (columns ``error``, ``timeout``, ``skipped``; 0 where none)."""
+    (columns ``error``, ``timeout``, ``skipped`` and every other non-ok status present,
+    e.g. ``oom``, ``missing``; 0 where none)."""
     part = frame[(frame["protocol"] == protocol) & (frame["status"] != "ok")]
     counts = part.groupby(["label", "status"]).size().unstack("status")
     labels = sorted(frame.loc[frame["protocol"] == protocol, "label"].unique())
-    return (
-        counts.reindex(index=labels, columns=["error", "timeout", "skipped"]).fillna(0).astype(int)
-    )
+    present = set(part["status"])
+    columns = [s for s in _STATUS_ORDER if s in present or s in ("error", "timeout", "skipped")]
+    columns += sorted(present - set(columns))
+    return counts.reindex(index=labels, columns=columns).fillna(0).astype(int)
 
 
 def _cd_png(section: Section, path: Path) -> Path | None:
@@ -263,19 +370,6 @@ def _cd_png(section: Section, path: Path) -> Path | None:
     return path
 
 
-def _families(labels: pd.Series, detectors: pd.Series) -> dict[str, str]:
-    from anobench.registry import detector_registry
-
-    registry = detector_registry()
-    out = {}
-    for label, name in zip(labels, detectors, strict=True):
-        try:
-            out[label] = registry.load(name).family
-        except Exception:
-            out[label] = "unknown"
-    return out
-
-
 def write_plots(frame: pd.DataFrame, store: RunStore, folder: Path) -> list[FigureFile]:
     """Write the report's PNG plots (ROC-AUC based) into ``folder``; a plot that fails is
     logged and left out."""
@@ -295,8 +389,7 @@ def write_plots(frame: pd.DataFrame, store: RunStore, folder: Path) -> list[Figu
         written.append(FigureFile(path, caption, group))
 
     ok = frame[frame["status"] == "ok"]
-    pairs = ok.drop_duplicates("label")
-    families = _families(pairs["label"], pairs["detector"])
+    families = dict(zip(ok["label"], ok["family"].fillna("unknown"), strict=True))
     for protocol in sorted(frame["protocol"].unique()):
         table = leaderboard(frame, "roc_auc", protocol)
         if table.empty:
@@ -313,7 +406,7 @@ def write_plots(frame: pd.DataFrame, store: RunStore, folder: Path) -> list[Figu
             f"ranks_{protocol}",
             f"Rank distribution by ROC-AUC ({protocol})",
             group,
-            lambda m=means: plots.rank_distribution(m.rank(axis=0, ascending=False)),
+            lambda m=means: plots.rank_distribution(m),
         )
         part = ok[ok["protocol"] == protocol]
         runtime = part.assign(seconds=part["fit_seconds"] + part["score_seconds"]).groupby("label")

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from anobench import __version__
+from anobench.calibration import Calibration, CalibrationError, calibration_scores
 from anobench.environment import environment
 from anobench.executors import Executor, ProcessExecutor
 from anobench.metrics import evaluate, roc_auc_by_group, score_sanity
@@ -28,7 +29,7 @@ from anobench.registry import Registry, import_ref
 from anobench.resources import PeakMemory
 from anobench.store import RunStore
 from anobench.suite import Suite, expand
-from anobench.types import Cell, Status
+from anobench.types import SCHEMA_VERSION, Cell, Status
 
 logger = logging.getLogger(__name__)
 
@@ -42,9 +43,14 @@ class DetectorOutputError(RuntimeError):
     """A detector returned unusable scores (non-finite or all equal)."""
 
 
+class DataChangedError(RuntimeError):
+    """The data a worker loaded is not the data the cell id was computed from."""
+
+
 def base_record(cell: Cell) -> Record:
     """The fields every record has, whatever its status."""
     return {
+        "schema_version": SCHEMA_VERSION,
         "cell_id": cell.cell_id,
         "suite": cell.suite,
         "detector": cell.detector,
@@ -61,6 +67,11 @@ def base_record(cell: Cell) -> Record:
         "time_budget": cell.time_budget,
         "max_train": cell.max_train,
         "max_test": cell.max_test,
+        "test_size": cell.test_size,
+        "expected_contamination": cell.expected_contamination,
+        "calibration_settings": cell.calibration,
+        "provenance": cell.provenance,
+        "detector_flags": cell.detector_flags,
         "anobench_version": __version__,
         "environment": environment(),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -84,11 +95,11 @@ def make_detector(cell: Cell) -> Any:
 def run_cell(cell: Cell) -> Record:
     """Run one cell; never raises (any failure becomes a record with status ``error``).
 
-    Records fit / score / total seconds (score time is for the test set; scoring the
-    training set for label-free thresholds is timed apart; a detector exposing
+    Records fit / score / total seconds (score time is for the test set; the extra fits
+    of out-of-sample calibration are timed apart in ``calibration``; a detector exposing
     ``compile_seconds_`` gets the compile part of its fit recorded as
-    ``compile_seconds``), peak memory, score sanity,
-    split sizes, all metrics and the distinct warnings raised on the way.
+    ``compile_seconds``), peak memory, score sanity, split facts, all metrics and the
+    distinct warnings raised on the way.
     """
     if cell.skip_reason:
         return failure_record(cell, Status.SKIPPED, cell.skip_reason)
@@ -134,6 +145,7 @@ def _warm_up(cell: Cell) -> float:
 
 def _fit_and_evaluate(cell: Cell, record: Record) -> None:
     """The body of :func:`run_cell`; fills ``record`` and raises on any failure."""
+    deadline = time.perf_counter() + cell.time_budget
     spec = import_ref(cell.dataset_ref)
     split = spec.split(
         cell.protocol,
@@ -144,6 +156,12 @@ def _fit_and_evaluate(cell: Cell, record: Record) -> None:
         max_test=cell.max_test,
     )
     record["split"] = split.metadata
+    loaded = split.metadata.get("data_fingerprint")
+    if loaded is not None and loaded != cell.data_fingerprint:
+        raise DataChangedError(
+            f"the data of {cell.dataset_label} changed since the suite was expanded "
+            f"(fingerprint {loaded}, expected {cell.data_fingerprint}): run the suite again"
+        )
     record["warmup_seconds"] = _warm_up(cell)
     detector = make_detector(cell)
     with PeakMemory() as memory:
@@ -152,8 +170,6 @@ def _fit_and_evaluate(cell: Cell, record: Record) -> None:
         t1 = time.perf_counter()
         test_scores = np.asarray(detector.anomaly_score(split.X_test), dtype=np.float64)
         t2 = time.perf_counter()
-        train_scores = np.asarray(detector.anomaly_score(split.X_train), dtype=np.float64)
-        t3 = time.perf_counter()
     # deep detectors report XLA compilation apart (it is inside fit_seconds)
     compile_seconds = getattr(detector, "compile_seconds_", None)
     if compile_seconds is not None:
@@ -161,7 +177,6 @@ def _fit_and_evaluate(cell: Cell, record: Record) -> None:
     record.update(
         fit_seconds=t1 - t0,
         score_seconds=t2 - t1,
-        train_score_seconds=t3 - t2,
         peak_rss_mb=memory.peak_mb,
         peak_rss_delta_mb=memory.peak_mb - memory.start_mb,
         memory_method=memory.method,
@@ -171,23 +186,31 @@ def _fit_and_evaluate(cell: Cell, record: Record) -> None:
             f"expected {len(split.X_test)} test scores, got shape {test_scores.shape}"
         )
     sanity = score_sanity(test_scores)
-    sanity["n_nonfinite_train"] = int(np.sum(~np.isfinite(train_scores)))
     record["sanity"] = sanity
-    if sanity["n_nonfinite"] or sanity["n_nonfinite_train"]:
+    if sanity["n_nonfinite"]:
         raise DetectorOutputError(
-            f"non-finite scores: {sanity['n_nonfinite']} of {len(test_scores)} test, "
-            f"{sanity['n_nonfinite_train']} of {len(train_scores)} train"
+            f"non-finite scores: {sanity['n_nonfinite']} of {len(test_scores)} test"
         )
     if sanity["constant"]:
         raise DetectorOutputError("all test scores are equal: the detector ranks nothing")
-    contamination = cell.expected_contamination
-    if contamination == "data":  # the true fraction (PyOD's protocol); the test split is
-        contamination = float(np.mean(split.y_test))  # stratified, so it is the data's
-    record["expected_contamination"] = contamination
-    record.update(evaluate(split.y_test, test_scores, train_scores, float(contamination)))
+    calibration = Calibration.model_validate(cell.calibration)
+    cal_scores: np.ndarray | None = None
+    try:
+        cal_scores, record["calibration"] = calibration_scores(
+            lambda: make_detector(cell),
+            split.X_train,
+            calibration,
+            cell.model_seed,
+            deadline=deadline,
+            fit_seconds=t1 - t0,
+        )
+    except CalibrationError as exc:
+        logger.info("%s on %s: no label-free thresholds: %s", cell.label, cell.dataset, exc)
+        record["calibration"] = {"method": calibration.method, "error": str(exc)}
+    record.update(evaluate(split.y_test, test_scores, cal_scores, cell.expected_contamination))
     if split.groups_test is not None:
         record["roc_auc_by_group"] = roc_auc_by_group(split.y_test, test_scores, split.groups_test)
-    record["arrays"] = cell_arrays(detector, split, test_scores, train_scores)
+    record["arrays"] = cell_arrays(detector, split, test_scores, cal_scores)
 
 
 #: test images kept per cell for reconstruction grids (most and least anomalous halves)
@@ -197,17 +220,19 @@ N_CODES = 2000
 
 
 def cell_arrays(
-    detector: Any, split: Any, test_scores: np.ndarray, train_scores: np.ndarray
+    detector: Any, split: Any, test_scores: np.ndarray, calibration: np.ndarray | None
 ) -> dict[str, np.ndarray]:
-    """What plots need from a cell, compact: labels and float32 scores, the test groups,
+    """What plots need from a cell, compact: labels and float32 test scores, the
+    out-of-sample calibration scores (when computed), the test groups,
     and for a model with ``reconstruct`` / ``encode`` on images, the ``N_IMAGES`` most
     and least anomalous test images with their reconstructions and up to ``N_CODES``
     latent codes with their labels. A failure here is logged, never fatal."""
     arrays: dict[str, np.ndarray] = {
         "y_test": np.asarray(split.y_test, dtype=np.int8),
         "scores": test_scores.astype(np.float32),
-        "train_scores": train_scores.astype(np.float32),
     }
+    if calibration is not None:
+        arrays["calibration_scores"] = calibration.astype(np.float32)
     if split.groups_test is not None:
         arrays["groups"] = np.asarray(split.groups_test).astype(str)
     X_test = np.asarray(split.X_test)
@@ -287,6 +312,10 @@ def run_suite(
 ) -> RunSummary:
     """Run every cell of ``suite`` not already stored in ``out_dir``.
 
+    The run directory's history gains this invocation, and this expansion becomes the
+    set of cells its report covers; records of other expansions stay on disk as stale
+    (listed by the report, removed by :meth:`anobench.store.RunStore.prune`).
+
     Parameters
     ----------
     jobs : worker processes of the default :class:`ProcessExecutor`.
@@ -299,14 +328,28 @@ def run_suite(
     started = time.perf_counter()
     cells = expand(suite, detectors, datasets)
     store = RunStore(out_dir)
-    store.write_manifest(
+    store.begin(
         {
             "suite": suite.model_dump(mode="json"),
             "anobench_version": __version__,
             "environment": environment(),
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "n_cells": len(cells),
-        }
+            "force": force,
+            "retry_failed": retry_failed,
+        },
+        [
+            {
+                "cell_id": c.cell_id,
+                "detector": c.detector,
+                "label": c.label,
+                "dataset": c.dataset_label,
+                "dataset_name": c.dataset,
+                "protocol": c.protocol,
+                "seed": c.seed,
+            }
+            for c in cells
+        ],
     )
     todo: list[Cell] = []
     for cell in cells:

@@ -1,26 +1,51 @@
-"""Statistics over a leaderboard: bootstrap confidence intervals of the mean over data sets,
-average ranks, the Friedman test and a pairwise post-hoc test (Wilcoxon signed-rank with
-Holm correction, or Nemenyi), on scikit-posthocs and scipy.
+"""Statistics over a leaderboard: one ranking (:func:`standings`) shared by the
+leaderboard, the summary, the tests and the plots; the Friedman test and pairwise post-hoc
+tests (Wilcoxon signed-rank, normal approximation, Holm-adjusted; or Nemenyi) that say
+when the number of data sets makes any significant pair impossible; and effect sizes
+(probability of improvement, stratified bootstrap CIs; see :mod:`anobench.effects`).
 
-Inputs are the ``(detector x data set)`` matrices of per-data-set means a leaderboard
-holds (NaN where a detector produced no value). Higher metric values are better; rank 1 is
-the best.
+Inputs are ``(detector x data set)`` matrices of per-data-set means (NaN where a detector
+produced no value). Metric values are higher-is-better in [0, 1]; rank 1 is the best. A
+failure never improves a standing: ranks and means are over the data sets every ranked
+detector covers, and the detectors below the coverage threshold are listed apart.
 """
 
 from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from anobench import effects
+from anobench.ranking import SATURATION, Standings, standings
+
+__all__ = [
+    "POSTHOC",
+    "SATURATION",
+    "Comparison",
+    "Standings",
+    "bootstrap_ci",
+    "compare",
+    "describe",
+    "format_summary",
+    "min_adjusted_p",
+    "sets_needed",
+    "standings",
+    "summary",
+    "summary_rows",
+]
+
 logger = logging.getLogger(__name__)
 
 #: post-hoc tests offered
 POSTHOC = ("wilcoxon-holm", "nemenyi")
+#: stands in for a missing value of a ranked detector in the tests (below any metric)
+_FAILED = -1.0
 
 
 def bootstrap_ci(
@@ -28,71 +53,89 @@ def bootstrap_ci(
 ) -> tuple[float, float]:
     """Percentile bootstrap CI of the mean of ``values`` (shape (k,), one per data set).
 
-    Seeded, so the same values give the same interval. Fewer than two values, or values
-    all equal, give ``(nan, nan)`` and ``(v, v)`` respectively.
+    The one-seed case of :func:`anobench.effects.bootstrap_mean_ci`. Seeded. Fewer than
+    two values give ``(nan, nan)``; values all equal give ``(v, v)``.
     """
     values = np.asarray(values, dtype=float)
-    values = values[np.isfinite(values)]
-    if len(values) < 2:
-        return (float("nan"), float("nan"))
-    if np.all(values == values[0]):
-        return (float(values[0]), float(values[0]))
-    result = sps.bootstrap(
-        (values,),
-        np.mean,
-        confidence_level=confidence,
-        n_resamples=n_resamples,
-        method="percentile",
-        rng=np.random.default_rng(seed),
+    return effects.bootstrap_mean_ci(
+        values[np.isfinite(values)], confidence=confidence, n_resamples=n_resamples, seed=seed
     )
-    return (float(result.confidence_interval.low), float(result.confidence_interval.high))
-
-
-def ranks(means: pd.DataFrame) -> pd.DataFrame:
-    """Per-data-set ranks (1 = best, ties averaged) among detectors with a value there.
-
-    ``means``: detectors x data sets. Returns the same shape, NaN where ``means`` is NaN.
-    """
-    return means.rank(axis=0, ascending=False, method="average")
 
 
 def summary(
-    means: pd.DataFrame, *, confidence: float = 0.95, n_resamples: int = 2000, seed: int = 0
+    means: pd.DataFrame,
+    *,
+    seeds: Mapping[str, pd.DataFrame] | None = None,
+    min_coverage: float = 1.0,
+    confidence: float = 0.95,
+    n_resamples: int = 2000,
+    seed: int = 0,
 ) -> pd.DataFrame:
-    """Per detector: mean over data sets, its bootstrap CI, average rank (over the data
-    sets where it ran) and coverage.
+    """Per detector: the :func:`standings` numbers and effect sizes.
 
-    Returns a DataFrame indexed like ``means`` with columns ``mean``, ``ci_low``,
-    ``ci_high``, ``avg_rank``, ``n_datasets`` (with a value) and ``of`` (data sets).
+    ``seeds``: detector -> per-seed values (data sets x seeds, see
+    :func:`anobench.effects.seed_values`); without it each data-set mean counts as one
+    seed. Returns a DataFrame, ranked detectors first (best first), then the apart ones,
+    with columns ``ranked``, ``avg_rank``, ``mean`` (over the compared data sets; NaN
+    when apart), ``ci_low``/``ci_high`` (stratified bootstrap over data sets and seeds),
+    ``poi_leader`` (P(leader > it)) with ``poi_low``/``poi_high``, ``mean_covered`` (over
+    the detector's own data sets: not comparable across detectors), ``n_datasets`` and
+    ``of`` (coverage k of n).
     """
-    rk = ranks(means)
+    means = means.rename(index=str, columns=str)
+    st = standings(means, min_coverage=min_coverage)
+
+    def per_seed(det: str, sets: list[str]) -> np.ndarray:
+        if seeds is not None and det in seeds:
+            return seeds[det].reindex(sets).to_numpy(dtype=float)
+        return means.loc[det, sets].to_numpy(dtype=float)[:, None]
+
+    leader = st.ranked[0] if st.ranked else None
     rows = {}
-    for det, row in means.iterrows():
-        low, high = bootstrap_ci(
-            row.to_numpy(), confidence=confidence, n_resamples=n_resamples, seed=seed
-        )
-        rows[det] = {
-            "mean": row.mean(),
-            "ci_low": low,
-            "ci_high": high,
-            "avg_rank": rk.loc[det].mean(),
-            "n_datasets": int(row.notna().sum()),
-            "of": means.shape[1],
+    for det in [*st.ranked, *st.apart]:
+        row = {
+            "ranked": det in st.ranked,
+            "avg_rank": st.avg_rank.get(det, np.nan),
+            "mean": st.mean.get(det, np.nan),
+            "ci_low": np.nan,
+            "ci_high": np.nan,
+            "poi_leader": np.nan,
+            "poi_low": np.nan,
+            "poi_high": np.nan,
+            "mean_covered": means.loc[det].mean(),
+            "n_datasets": int(st.coverage.get(det, 0)),
+            "of": len(st.datasets),
         }
-    return pd.DataFrame.from_dict(rows, orient="index")
+        if det in st.ranked:
+            mine = per_seed(det, st.complete)
+            row["ci_low"], row["ci_high"] = effects.bootstrap_mean_ci(
+                mine, confidence=confidence, n_resamples=n_resamples, seed=seed
+            )
+            best = per_seed(str(leader), st.complete)
+            row["poi_leader"] = effects.probability_of_improvement(best, mine)
+            row["poi_low"], row["poi_high"] = effects.poi_ci(
+                best, mine, confidence=confidence, n_resamples=n_resamples, seed=seed
+            )
+        rows[det] = row
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.attrs["note"] = st.note()
+    return table
 
 
 @dataclass
 class Comparison:
-    """Friedman test and post-hoc p-values over the complete blocks of a leaderboard.
+    """Friedman test and post-hoc p-values over the ranking of a :class:`Standings`.
 
-    detectors : those in the test (covering at least ``min_coverage`` of the data sets).
-    datasets : the blocks: data sets where every tested detector has a value.
-    excluded : detector -> why it is not in the test.
-    avg_ranks : average rank of each tested detector over ``datasets`` (1 = best).
+    detectors : the ranked detectors (best first).
+    datasets : the data sets of the ranking (the blocks).
+    excluded : detector -> why it is not in the test (its coverage).
+    avg_ranks : the standings' average ranks (1 = best), the same as the leaderboard's.
     statistic, p_value : Friedman chi-square and its p-value (NaN with < 3 detectors or
         < 2 blocks).
     pvalues : detectors x detectors post-hoc p-values (adjusted as ``method`` says).
+    min_adjusted_p : the smallest adjusted p any pair can reach with these numbers of
+        data sets and pairs (see :func:`min_adjusted_p`).
+    saturated : data sets where every tested detector is within ``SATURATION`` of 1.0.
     """
 
     method: str
@@ -104,10 +147,21 @@ class Comparison:
     p_value: float = float("nan")
     pvalues: pd.DataFrame = field(default_factory=pd.DataFrame)
     alpha: float = 0.05
+    min_adjusted_p: float = float("nan")
+    saturated: list[str] = field(default_factory=list)
 
     @property
     def testable(self) -> bool:
         return len(self.detectors) >= 2 and len(self.datasets) >= 2
+
+    @property
+    def n_pairs(self) -> int:
+        return len(self.detectors) * (len(self.detectors) - 1) // 2
+
+    @property
+    def can_detect(self) -> bool:
+        """Whether any pair could be significant at ``alpha`` with these data sets."""
+        return bool(self.min_adjusted_p < self.alpha)
 
     def significant_pairs(self) -> list[tuple[str, str, float]]:
         """(better, worse, p) for pairs that differ at ``alpha``, better = lower rank."""
@@ -122,152 +176,222 @@ class Comparison:
         return sorted(out, key=lambda t: t[2])
 
 
+def min_adjusted_p(method: str, n_sets: int, n_detectors: int) -> float:
+    """Smallest adjusted p-value any pair can reach with ``n_sets`` data sets.
+
+    ``"wilcoxon-holm"``: a pair whose ``n_sets`` differences all have the same sign
+    (normal approximation, no ties), times the number of pairs m (Holm's first step),
+    capped at 1. ``"nemenyi"``: a pair one always first and one always last. NaN with
+    fewer than 2 data sets or detectors.
+    """
+    n, k = float(n_sets), int(n_detectors)
+    if n < 2 or k < 2:
+        return float("nan")
+    if method == "nemenyi":
+        q = (k - 1) / np.sqrt(k * (k + 1) / (6.0 * n))
+        return float(sps.studentized_range.sf(q * np.sqrt(2.0), k, np.inf))
+    m = k * (k - 1) // 2
+    z = (n * (n + 1) / 4) / np.sqrt(n * (n + 1) * (2 * n + 1) / 24)
+    return float(min(1.0, m * 2 * sps.norm.sf(z)))
+
+
+def sets_needed(method: str, n_detectors: int, alpha: float = 0.05) -> int:
+    """Fewest data sets with which some pair of ``n_detectors`` could be significant."""
+    k = int(n_detectors)
+    if method == "nemenyi":
+        q = sps.studentized_range.isf(alpha, k, np.inf) / np.sqrt(2.0)
+        return int(np.floor(q**2 * k * (k + 1) / (6.0 * (k - 1) ** 2))) + 1
+    n = np.arange(2, 100_000, dtype=float)
+    z = (n * (n + 1) / 4) / np.sqrt(n * (n + 1) * (2 * n + 1) / 24)
+    ok = k * (k - 1) // 2 * 2 * sps.norm.sf(z) < alpha
+    return int(n[np.argmax(ok)])
+
+
+def _holm(p: np.ndarray) -> np.ndarray:
+    """Holm step-down adjusted p-values, shape (m,)."""
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    adjusted = np.minimum(1.0, np.maximum.accumulate((m - np.arange(m)) * p[order]))
+    out = np.empty(m)
+    out[order] = adjusted
+    return out
+
+
+def _wilcoxon_holm(blocks: np.ndarray) -> np.ndarray:
+    """Pairwise Wilcoxon signed-rank p-values (normal approximation, zero_method
+    "zsplit"), Holm-adjusted. ``blocks``: (n_sets, k) -> (k, k), 1 on the diagonal."""
+    k = blocks.shape[1]
+    i, j = np.triu_indices(k, 1)
+    diffs = blocks[:, i] - blocks[:, j]  # (n_sets, m)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        p = sps.wilcoxon(diffs, zero_method="zsplit", method="approx", axis=0).pvalue
+    p = np.where(np.isfinite(p), p, 1.0)  # all differences zero: no evidence
+    out = np.ones((k, k))
+    out[i, j] = out[j, i] = _holm(p)
+    return out
+
+
+def _nemenyi(avg_ranks: np.ndarray, n_sets: int) -> np.ndarray:
+    """Nemenyi p-values from average ranks (k,) over ``n_sets`` -> (k, k)."""
+    k = len(avg_ranks)
+    q = np.abs(avg_ranks[:, None] - avg_ranks[None, :]) / np.sqrt(k * (k + 1) / (6.0 * n_sets))
+    out = np.asarray(sps.studentized_range.sf(q * np.sqrt(2.0), k, np.inf), dtype=float)
+    np.fill_diagonal(out, 1.0)
+    return out
+
+
 def compare(
     means: pd.DataFrame,
     *,
     method: str = "wilcoxon-holm",
-    min_coverage: float = 0.5,
+    min_coverage: float = 1.0,
     alpha: float = 0.05,
 ) -> Comparison:
-    """Friedman test over data sets and pairwise post-hoc tests.
+    """Friedman test and pairwise post-hoc tests over the :func:`standings` of ``means``.
 
-    A detector with values on fewer than ``min_coverage`` of the data sets is left out
-    (and named in ``excluded``); the test then uses the data sets where every remaining
-    detector has a value (complete blocks). With fewer than two complete blocks, the
-    least-covered detectors are left out too, until there are two. ``method``:
-    ``"wilcoxon-holm"`` (paired Wilcoxon signed-rank on per-data-set means,
-    Holm-adjusted) or ``"nemenyi"`` (Nemenyi after Friedman, on ranks).
+    The tested detectors, data sets and average ranks are the standings' (the same as
+    the leaderboard's with the same ``min_coverage``); a ranked detector's missing value
+    counts as below any metric value. ``method``: ``"wilcoxon-holm"`` (paired Wilcoxon
+    signed-rank on per-data-set means, normal approximation, Holm-adjusted) or
+    ``"nemenyi"`` (Nemenyi after Friedman, on the ranks).
     """
-    import scikit_posthocs as sp
-
     if method not in POSTHOC:
         raise ValueError(f"unknown post-hoc method {method!r}; choose one of {POSTHOC}")
-    n_sets = means.shape[1]
-    coverage = means.notna().sum(axis=1)
-    excluded = {
-        str(det): f"values on {int(c)}/{n_sets} data sets (< {min_coverage:.0%})"
-        for det, c in coverage.items()
-        if c < max(1, min_coverage * n_sets)
-    }
-    kept = means.drop(index=list(excluded))
-    complete = kept.loc[:, kept.notna().all(axis=0)]
-    # too few complete blocks: drop the least-covered detectors until there are two
-    while complete.shape[1] < 2 and len(kept) > 2:
-        worst = kept.notna().sum(axis=1).idxmin()
-        excluded[str(worst)] = (
-            f"values on {int(coverage[worst])}/{n_sets} data sets (too few shared data sets)"
-        )
-        kept = kept.drop(index=worst)
-        complete = kept.loc[:, kept.notna().all(axis=0)]
-    for det in kept.index:
-        if complete.shape[1] and complete.loc[det].nunique() == 0:
-            excluded[str(det)] = "no values on the complete data sets"
+    means = means.rename(index=str, columns=str)
+    st = standings(means, min_coverage=min_coverage)
     comp = Comparison(
         method,
-        [str(d) for d in complete.index],
-        [str(c) for c in complete.columns],
-        excluded,
+        list(st.ranked),
+        list(st.datasets) if st.ranked else [],
+        {det: f"values on {cov}" for det, cov in st.apart.items()},
+        avg_ranks=st.avg_rank,
         alpha=alpha,
+        saturated=list(st.saturated),
     )
-    if complete.empty:
-        return comp
-    comp.avg_ranks = ranks(complete).mean(axis=1).sort_values()
     if not comp.testable:
         return comp
-    blocks = complete.T.to_numpy()  # (data sets, detectors)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        if len(comp.detectors) >= 3:
+    comp.min_adjusted_p = min_adjusted_p(method, len(comp.datasets), len(comp.detectors))
+    blocks = means.loc[comp.detectors, comp.datasets].fillna(_FAILED).T.to_numpy(float)
+    if len(comp.detectors) >= 3:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
             stat, p = sps.friedmanchisquare(*blocks.T)
-            comp.statistic, comp.p_value = float(stat), float(p)
-        if method == "nemenyi":
-            pv = sp.posthoc_nemenyi_friedman(blocks)
-            pv.index = pv.columns = comp.detectors
-        else:
-            long = pd.DataFrame(
-                {
-                    "value": blocks.T.reshape(-1),
-                    "detector": np.repeat(comp.detectors, blocks.shape[0]),
-                }
-            )
-            pv = sp.posthoc_wilcoxon(
-                long,
-                val_col="value",
-                group_col="detector",
-                zero_method="zsplit",
-                p_adjust="holm",
-                sort=False,
-            )
-            pv = pv.reindex(index=comp.detectors, columns=comp.detectors)
-    comp.pvalues = pv.fillna(1.0)
+        comp.statistic, comp.p_value = float(stat), float(p)
+    if method == "nemenyi":
+        pv = _nemenyi(st.avg_rank.to_numpy(float), len(comp.datasets))
+    else:
+        pv = _wilcoxon_holm(blocks)
+    comp.pvalues = pd.DataFrame(pv, index=comp.detectors, columns=comp.detectors).fillna(1.0)
     return comp
 
 
-def format_summary(table: pd.DataFrame, comparison: Comparison, missing: pd.DataFrame) -> str:
-    """Markdown: per-detector summary (mean, CI, avg rank, coverage, missing cells by
-    status) and the test results."""
-    from tabulate import tabulate
+def _ci_text(low: float, high: float, digits: int = 3) -> str:
+    return "" if np.isnan(low) else f"[{low:.{digits}f}, {high:.{digits}f}]"
 
-    rows = []
-    for det, row in table.sort_values(["avg_rank", "mean"], ascending=[True, False]).iterrows():
-        ci = "" if np.isnan(row["ci_low"]) else f"[{row['ci_low']:.3f}, {row['ci_high']:.3f}]"
-        miss = missing.loc[det] if det in missing.index else pd.Series(dtype=int)
-        missing_text = ", ".join(f"{int(v)} {k}" for k, v in miss.items() if v) or "none"
+
+def summary_rows(
+    table: pd.DataFrame, missing: pd.DataFrame | None
+) -> tuple[list[str], list[list[str]], list[str]]:
+    """Headers, rows and footnotes of a :func:`summary` table, with each detector's
+    missing cells by status (``missing``: detectors x status counts)."""
+    rows, any_apart = [], False
+    leader = table.index[0] if len(table) and bool(table["ranked"].iloc[0]) else None
+    for det, row in table.iterrows():
+        miss = missing.loc[det] if missing is not None and det in missing.index else {}
+        missing_text = ", ".join(f"{int(v)} {k}" for k, v in dict(miss).items() if v) or "none"
+        sets = f"{int(row['n_datasets'])}/{int(row['of'])}"
+        if not row["ranked"]:
+            any_apart = True
+            covered = "" if np.isnan(row["mean_covered"]) else f"({row['mean_covered']:.3f})"
+            rows.append([str(det), covered, "", "not ranked", "", sets, missing_text])
+            continue
+        poi = f"{row['poi_leader']:.2f} {_ci_text(row['poi_low'], row['poi_high'], 2)}".strip()
         rows.append(
             [
-                det,
-                "" if np.isnan(row["mean"]) else f"{row['mean']:.3f}",
-                ci,
-                "" if np.isnan(row["avg_rank"]) else f"{row['avg_rank']:.2f}",
-                f"{int(row['n_datasets'])}/{int(row['of'])}",
+                str(det),
+                f"{row['mean']:.3f}",
+                _ci_text(row["ci_low"], row["ci_high"]),
+                f"{row['avg_rank']:.2f}",
+                "(leader)" if det == leader else poi,
+                sets,
                 missing_text,
             ]
         )
-    text = tabulate(
-        rows,
-        headers=[
-            "detector",
-            "mean",
-            "95% CI (bootstrap over data sets)",
-            "avg rank",
-            "sets",
-            "missing cells",
-        ],
-        tablefmt="github",
-        disable_numparse=True,
-    )
-    text += "\n\n" + describe(comparison)
-    return str(text)
+    headers = [
+        "detector",
+        "mean",
+        "95% CI (stratified bootstrap, data sets x seeds)",
+        "avg rank",
+        "P(leader > it) [95% CI]",
+        "sets",
+        "missing cells",
+    ]
+    notes = [str(table.attrs.get("note", ""))]
+    if any_apart:
+        notes.append(
+            "(mean) of a detector not ranked: over its own covered data sets, not comparable."
+        )
+    return headers, rows, [n for n in notes if n]
+
+
+def format_summary(table: pd.DataFrame, comparison: Comparison, missing: pd.DataFrame) -> str:
+    """Markdown: per-detector summary (mean, CI, avg rank, P(leader > it), coverage,
+    missing cells by status), what the ranking is over, and the test results."""
+    from tabulate import tabulate
+
+    headers, rows, notes = summary_rows(table, missing)
+    text = tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
+    return "\n\n".join([str(text), *notes, describe(comparison)])
 
 
 def describe(comparison: Comparison) -> str:
-    """Plain-text account of a :class:`Comparison`."""
+    """Plain-text account of a :class:`Comparison`, with what its data sets can show."""
     c = comparison
     lines = []
     if not c.testable:
         lines.append(
-            f"No test: {len(c.detectors)} detector(s) on {len(c.datasets)} complete data set(s) "
+            f"No test: {len(c.detectors)} ranked detector(s) on {len(c.datasets)} data set(s) "
             "(needs 2 and 2)."
         )
     else:
+        n, m = len(c.datasets), c.n_pairs
         if np.isfinite(c.statistic):
             verdict = "differ" if c.p_value < c.alpha else "do not differ detectably"
             lines.append(
-                f"Friedman test over {len(c.datasets)} data sets x {len(c.detectors)} detectors: "
+                f"Friedman test over {n} data sets x {len(c.detectors)} detectors: "
                 f"chi2 = {c.statistic:.2f}, p = {c.p_value:.3g}: the detectors {verdict} "
                 f"(alpha = {c.alpha})."
             )
-        name = {"wilcoxon-holm": "Wilcoxon signed-rank, Holm-adjusted", "nemenyi": "Nemenyi"}[
-            c.method
-        ]
+        name = {
+            "wilcoxon-holm": "Wilcoxon signed-rank, normal approximation, Holm-adjusted",
+            "nemenyi": "Nemenyi",
+        }[c.method]
+        power = (
+            f"With {n} data sets and {m} pair(s) the smallest adjusted p any pair can reach "
+            f"is {c.min_adjusted_p:.2g}: "
+        )
+        if c.can_detect:
+            power += f"a pair can be significant at alpha = {c.alpha}."
+        else:
+            power += (
+                f"no pair can be significant at alpha = {c.alpha}, so the CD diagram's single "
+                "bar is forced by the number of data sets, not evidence of equality (it takes "
+                f"at least {sets_needed(c.method, len(c.detectors), c.alpha)} data sets)."
+            )
         pairs = c.significant_pairs()
+        lines.append(f"Post-hoc ({name}). {power}")
         lines.append(
-            f"Post-hoc ({name}): {len(pairs)} significant pair(s) at alpha = {c.alpha}"
-            + (":" if pairs else ".")
+            f"{len(pairs)} significant pair(s) at alpha = {c.alpha}" + (":" if pairs else ".")
         )
         lines.extend(f"- {a} > {b} (p = {p:.3g})" for a, b, p in pairs[:30])
         if len(pairs) > 30:
             lines.append(f"- ... and {len(pairs) - 30} more (see the CSV)")
+    if c.saturated:
+        lines.append(
+            f"Saturated data sets (every ranked detector within {SATURATION} of 1.0; they add "
+            "ties, not evidence): " + ", ".join(c.saturated) + "."
+        )
     if c.excluded:
-        lines.append("Not in the test: " + "; ".join(f"{k} ({v})" for k, v in c.excluded.items()))
+        lines.append("Not ranked: " + "; ".join(f"{k} ({v})" for k, v in c.excluded.items()))
     return "\n".join(lines)

@@ -2,8 +2,10 @@
 
 Layout::
 
-    RUN_DIR/run.json            suite, environment, start time
-    RUN_DIR/cells/<id>.json     one record per finished cell (any status)
+    RUN_DIR/run.json            every invocation (suite, environment, start time) and the
+                                current suite expansion (the cells the report covers)
+    RUN_DIR/cells/<id>.json     one record per finished cell (any status), a
+                                :class:`anobench.types.CellResult`
     RUN_DIR/scores/<id>.npz     an ok cell's test labels and scores (and, for image models,
                                 reconstructions and latent codes), for plots
 
@@ -18,12 +20,18 @@ import json
 import logging
 import os
 import tempfile
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from anobench.metrics import METRICS
+from anobench.thresholds import POLICIES
+from anobench.types import CellResult, RecordError
 
 logger = logging.getLogger(__name__)
 
@@ -70,16 +78,17 @@ class RunStore:
         return self.scores_dir / f"{cell_id}.npz"
 
     def scores(self, cell_id: str) -> dict[str, np.ndarray] | None:
-        """The arrays stored for a cell (``y_test``, ``scores``, ``train_scores``, and
-        optionally ``groups``, ``images``, ``reconstructions``, ``image_scores``,
-        ``codes``, ``code_labels``), or None when absent or unreadable."""
+        """The arrays stored for a cell (``y_test``, ``scores``, and optionally
+        ``calibration_scores``, ``groups``, ``images``, ``reconstructions``,
+        ``image_scores``, ``codes``, ``code_labels``), or None when absent or unreadable
+        (a damaged file is logged with its path)."""
         path = self.scores_path(cell_id)
         try:
             with np.load(path, allow_pickle=False) as data:
                 return {key: data[key] for key in data.files}
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile) as exc:
             logger.warning("ignoring unreadable scores %s (%s)", path, exc)
             return None
 
@@ -87,29 +96,39 @@ class RunStore:
         return self.cells_dir / f"{cell_id}.json"
 
     def get(self, cell_id: str) -> dict[str, Any] | None:
-        """The stored record, or ``None`` if absent or unreadable (logged, not fatal)."""
+        """The stored record (validated as a :class:`CellResult`), or ``None`` if absent,
+        unreadable, damaged or of another schema version (logged with the file's path;
+        the cell then runs again)."""
         path = self.path(cell_id)
         try:
             with path.open() as fh:
-                record: dict[str, Any] = json.load(fh)
+                data = json.load(fh)
+            return CellResult.parse(data, source=str(path)).to_json()
         except FileNotFoundError:
             return None
-        except (OSError, json.JSONDecodeError) as exc:
-            logger.warning("ignoring unreadable record %s (%s); the cell will run again", path, exc)
+        except (OSError, json.JSONDecodeError, RecordError) as exc:
+            logger.warning("ignoring record %s (%s); the cell will run again", path, exc)
             return None
-        return record
 
     def put(self, record: dict[str, Any]) -> None:
         """Store a record; its ``arrays`` entry (if any) goes to ``scores/<id>.npz``,
-        written first, so a record on disk always has its arrays."""
+        written first, so a record on disk always has its arrays. The record is
+        validated as a :class:`CellResult` first."""
         arrays = record.pop("arrays", None)
         if arrays:
             write_npz_atomic(self.scores_path(record["cell_id"]), arrays)
             record["scores_file"] = str(self.scores_path(record["cell_id"]).relative_to(self.root))
-        write_json_atomic(self.path(record["cell_id"]), record)
+        result = CellResult.model_validate(record)
+        write_json_atomic(self.path(result.cell_id), result.to_json())
 
-    def records(self) -> Iterator[dict[str, Any]]:
-        """Every readable record, in file-name order."""
+    def records(self, cell_ids: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Every usable record (or those of ``cell_ids``), in file-name order."""
+        if cell_ids is not None:
+            for cell_id in sorted(cell_ids):
+                record = self.get(cell_id)
+                if record is not None:
+                    yield record
+            return
         if not self.cells_dir.is_dir():
             return
         for path in sorted(self.cells_dir.glob("*.json")):
@@ -117,16 +136,60 @@ class RunStore:
             if record is not None:
                 yield record
 
-    def write_manifest(self, manifest: dict[str, Any]) -> None:
-        write_json_atomic(self.root / "run.json", manifest)
-
-    def manifest(self) -> dict[str, Any]:
+    # -- invocations and the current expansion -----------------------------------------
+    def _run_file(self) -> dict[str, Any]:
         path = self.root / "run.json"
         if not path.is_file():
             return {}
-        with path.open() as fh:
-            data: dict[str, Any] = json.load(fh)
+        try:
+            data: dict[str, Any] = json.loads(path.read_text())
+        except (OSError, ValueError) as exc:
+            logger.warning("ignoring unreadable %s (%s)", path, exc)
+            return {}
+        if "invocations" not in data:  # written before invocations were kept
+            return {"invocations": [data]} if data else {}
         return data
+
+    def begin(self, manifest: dict[str, Any], expansion: list[dict[str, Any]]) -> None:
+        """Record an invocation (appended to the history, never overwriting it) and make
+        ``expansion`` (one small dict per cell: ``cell_id``, ``detector``, ``label``,
+        ``dataset``, ``protocol``, ``seed``) the cells the report covers."""
+        data = self._run_file()
+        invocations = [*data.get("invocations", []), manifest]
+        write_json_atomic(
+            self.root / "run.json", {"invocations": invocations, "expansion": expansion}
+        )
+
+    def manifest(self) -> dict[str, Any]:
+        """The latest invocation's manifest (suite, versions, environment, start time)."""
+        invocations = self._run_file().get("invocations") or [{}]
+        latest: dict[str, Any] = invocations[-1]
+        return latest
+
+    def invocations(self) -> list[dict[str, Any]]:
+        """Every invocation recorded in this run directory, oldest first."""
+        return list(self._run_file().get("invocations", []))
+
+    def expansion(self) -> list[dict[str, Any]] | None:
+        """The current suite expansion (see :meth:`begin`), or None when not recorded."""
+        expansion = self._run_file().get("expansion")
+        return None if expansion is None else list(expansion)
+
+    def stale_ids(self) -> list[str]:
+        """Ids of stored records that are not part of the current expansion."""
+        expansion = self.expansion()
+        if expansion is None or not self.cells_dir.is_dir():
+            return []
+        current = {c["cell_id"] for c in expansion}
+        return sorted(p.stem for p in self.cells_dir.glob("*.json") if p.stem not in current)
+
+    def prune(self) -> list[str]:
+        """Delete the stale records and their score files; returns their ids."""
+        stale = self.stale_ids()
+        for cell_id in stale:
+            self.path(cell_id).unlink(missing_ok=True)
+            self.scores_path(cell_id).unlink(missing_ok=True)
+        return stale
 
 
 _SCALARS = (
@@ -139,26 +202,36 @@ _SCALARS = (
     "seed",
     "status",
     "error",
+    "data_fingerprint",
     "roc_auc",
     "ap",
     "precision_at_n",
+    "warmup_seconds",
     "fit_seconds",
     "compile_seconds",
     "score_seconds",
-    "train_score_seconds",
     "total_seconds",
     "peak_rss_mb",
     "peak_rss_delta_mb",
 )
 
+#: per threshold policy, the columns ``<kind>@<policy>``
+_THRESHOLD_KINDS = ("f1", "precision", "recall", "fpr")
 
-def results_frame(records: list[dict[str, Any]] | Iterator[dict[str, Any]]) -> pd.DataFrame:
+
+def results_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     """The tidy table: one row per cell.
 
-    Columns: the scalar fields above, ``params`` (canonical JSON), split sizes
-    (``n_train``, ``n_test``, ``n_test_anomalies``, ``subsampled``), score sanity
-    (``n_nonfinite``, ``constant``, ``tie_fraction``), and for every threshold policy
-    ``f1@<policy>``, ``precision@<policy>``, ``recall@<policy>``.
+    Columns: the scalar fields above; ``dataset_name`` (``dataset`` is the name with its
+    loader parameters); ``params`` (canonical JSON); the code behind the result
+    (``provider``: distribution and version, ``source_hash``, ``harness``); capability
+    flags (``family``, ``transductive``); split facts (``n_train``, ``n_test``,
+    ``n_train_anomalies``, ``n_test_anomalies``, ``subsampled``, ``duplicate_rows``,
+    ``conflicting_rows``); calibration (``calibration``, ``calibration_seconds``,
+    ``calibration_error``); score sanity (``n_nonfinite``, ``constant``,
+    ``tie_fraction``); and for every threshold policy a cell computed ``f1@<policy>``,
+    ``precision@<policy>``, ``recall@<policy>`` and ``fpr@<policy>`` (false-positive
+    rate on test normals).
     """
     rows = []
     for rec in records:
@@ -167,16 +240,124 @@ def results_frame(records: list[dict[str, Any]] | Iterator[dict[str, Any]]) -> p
         row["dataset_name"] = rec.get("dataset")
         row["dataset"] = rec.get("dataset_label") or rec.get("dataset")
         row["params"] = json.dumps(rec.get("params", {}), sort_keys=True)
+        code = (rec.get("provenance") or {}).get("detector") or {}
+        harness = (rec.get("provenance") or {}).get("harness") or {}
+        row["provider"] = f"{code.get('distribution', '')} {code.get('version') or ''}".strip()
+        row["source_hash"] = code.get("source")
+        row["harness"] = f"anobench {harness.get('anobench') or ''} {harness.get('source') or ''}"
+        flags = rec.get("detector_flags") or {}
+        row["family"] = flags.get("family")
+        row["transductive"] = bool(flags.get("transductive", False))
         split = rec.get("split") or {}
         for key in ("n_train", "n_test", "n_train_anomalies", "n_test_anomalies"):
             row[key] = split.get(key)
         row["subsampled"] = bool(split.get("subsampled_train") or split.get("subsampled_test"))
+        dups = split.get("duplicates") or {}
+        row["duplicate_rows"] = dups.get("duplicate_rows")
+        row["conflicting_rows"] = dups.get("conflicting_rows")
+        calibration = rec.get("calibration") or {}
+        row["calibration"] = (rec.get("calibration_settings") or {}).get("method")
+        row["calibration_seconds"] = calibration.get("seconds")
+        row["calibration_error"] = calibration.get("error")
         row.update(rec.get("sanity") or {})
         for policy, values in (rec.get("thresholds") or {}).items():
-            for key in ("f1", "precision", "recall"):
+            for key in _THRESHOLD_KINDS:
                 row[f"{key}@{policy}"] = values.get(key)
         rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:
         return pd.DataFrame(columns=list(_SCALARS))
     return frame.sort_values(["protocol", "dataset", "label", "seed"], ignore_index=True)
+
+
+def missing_frame(expansion: list[dict[str, Any]], present: set[str]) -> pd.DataFrame:
+    """Rows with status ``missing`` for the cells of ``expansion`` that have no record
+    (never ran, e.g. an interrupted run), so leaderboards count them."""
+    rows = [
+        {
+            "cell_id": c["cell_id"],
+            "detector": c.get("detector"),
+            "label": c.get("label"),
+            "dataset": c.get("dataset"),
+            "dataset_name": c.get("dataset_name", c.get("dataset")),
+            "protocol": c.get("protocol"),
+            "seed": c.get("seed"),
+            "status": "missing",
+            "error": "never ran (interrupted or not yet run)",
+        }
+        for c in expansion
+        if c["cell_id"] not in present
+    ]
+    return pd.DataFrame(rows)
+
+
+def _oracle_column(column: str) -> bool:
+    if column in METRICS:
+        return METRICS[column].oracle
+    kind, at, policy = column.partition("@")
+    return bool(at) and kind in _THRESHOLD_KINDS and policy in POLICIES and POLICIES[policy].oracle
+
+
+def export_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` for files a reader opens on its own (CSV, Parquet): every column computed
+    with test labels or the true anomaly ratio is renamed ``oracle:<column>``."""
+    return frame.rename(columns={c: f"oracle:{c}" for c in frame.columns if _oracle_column(c)})
+
+
+@dataclass
+class RunFrame:
+    """The cells a report covers.
+
+    frame : the tidy table of the current suite expansion, with a ``missing`` row for
+        each of its cells that never ran.
+    stale : records in the run directory outside the current expansion (another suite
+        configuration or older code): excluded, counted and named, never averaged.
+    expansion_known : False for a run directory written before expansions were recorded
+        (then every record is covered).
+    """
+
+    frame: pd.DataFrame
+    stale: pd.DataFrame
+    expansion_known: bool
+
+    @property
+    def n_missing(self) -> int:
+        return int((self.frame["status"] == "missing").sum()) if not self.frame.empty else 0
+
+
+def run_frame(store: RunStore) -> RunFrame:
+    """Split a run directory's records into the current expansion and stale ones."""
+    expansion = store.expansion()
+    if expansion is None:
+        logger.warning(
+            "%s records no suite expansion (written by an older anobench): the report covers "
+            "every record in it",
+            store.root,
+        )
+        return RunFrame(results_frame(store.records()), pd.DataFrame(), False)
+    current = results_frame(store.records(c["cell_id"] for c in expansion))
+    present = set(current["cell_id"]) if not current.empty else set()
+    missing = missing_frame(expansion, present)
+    frame = pd.concat([f for f in (current, missing) if not f.empty], ignore_index=True)
+    if frame.empty:
+        frame = current
+    else:
+        frame = frame.sort_values(["protocol", "dataset", "label", "seed"], ignore_index=True)
+    stale = results_frame(store.records(store.stale_ids()))
+    return RunFrame(frame, stale, True)
+
+
+def stale_summary(stale: pd.DataFrame, run_dir: Path | str) -> str:
+    """One paragraph naming the stale records (by detector, data set and protocol) and
+    the command that removes them; empty when there are none."""
+    if stale.empty:
+        return ""
+    groups = stale.groupby(["label", "dataset", "protocol"]).size()
+    named = "; ".join(f"{lab} on {ds} ({proto}): {n}" for (lab, ds, proto), n in groups.items())
+    if len(named) > 600:
+        named = named[:600] + " ..."
+    return (
+        f"{len(stale)} stale record(s) in {run_dir} are not part of this suite expansion "
+        "(another configuration, seeds or code version) and are excluded from every table: "
+        f"{named}. Remove them with `anobench prune {run_dir}`."
+    )

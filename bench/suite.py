@@ -24,6 +24,10 @@ Example::
     dataset = "bumps"
     reason = "..."
 
+    [calibration]                # label-free thresholds from out-of-sample scores
+    method = "crossfit"          # or "holdout"
+    folds = 5                    # crossfit; holdout = 0.25 for "holdout"
+
 ``detectors`` and ``datasets`` may also be plain lists of names.
 """
 
@@ -39,7 +43,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from anobench import __version__
+from anobench.calibration import Calibration
+from anobench.provenance import code_identity, harness_identity
 from anobench.reference import Reference
 from anobench.registry import Registry, UnavailableError, did_you_mean
 from anobench.seeding import derive_seed, stable_hash
@@ -93,6 +98,7 @@ class Suite(BaseModel):
     expected_contamination: Annotated[float, Field(gt=0, lt=0.5)] | Literal["data"] = 0.1
     exclude: list[Exclusion] = []
     reference: Reference | None = None
+    calibration: Calibration = Calibration()
 
     @field_validator("detectors", "datasets", mode="before")
     @classmethod
@@ -209,8 +215,12 @@ def cell_id(payload: dict[str, Any]) -> str:
 def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
     """Expand a suite into cells: detector configs x data sets x protocols x seeds.
 
-    A cell's id hashes detector, parameters, data set, data fingerprint, protocol, seed,
-    split options and the anobench version. Seeds are derived by hashing: the split seed
+    A cell's id hashes everything that can change its result: detector, parameters and
+    the code behind it (providing distribution, version and, for local installs, a hash
+    of its source: :func:`anobench.provenance.code_identity`), data set, loader
+    parameters and the fingerprint of the data actually loaded, protocol, seed, split and
+    calibration options, and the harness's result-affecting code
+    (:func:`anobench.provenance.harness_identity`). Seeds are derived by hashing: the split seed
     from (seed, data set) so every detector sees the same split; the model seed also from
     the detector and its parameters. An unavailable detector or data set (a plugin that
     fails to import) gives ``skipped`` cells carrying the reason.
@@ -230,13 +240,18 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
     if problems:
         raise SuiteError(f"suite {suite.name!r}: " + " ".join(problems))
 
-    configs: list[tuple[str, str, dict[str, Any], str | None]] = []
+    Config = tuple[str, str, dict[str, Any], str | None, dict[str, Any], dict[str, Any]]
+    configs: list[Config] = []
     for name, grid in suite.detectors.items():
-        ref = detectors.entry(name).ref
+        entry = detectors.entry(name)
+        ref = entry.ref
         try:
             cls = detectors.load(name)
         except UnavailableError as exc:
-            configs.extend((name, ref, p, f"unavailable: {exc}") for p in expand_grid(grid))
+            code = {"distribution": entry.distribution, "unavailable": True}
+            configs.extend(
+                (name, ref, p, f"unavailable: {exc}", code, {}) for p in expand_grid(grid)
+            )
             continue
         accepted = cls.param_names()
         for key in grid:
@@ -246,7 +261,12 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
                     + did_you_mean(key, accepted)
                     + f" Parameters: {', '.join(accepted)}"
                 )
-        configs.extend((name, ref, p, None) for p in expand_grid(grid))
+        code = code_identity(cls, entry.distribution)
+        flags = {
+            "family": getattr(cls, "family", "unknown"),
+            "transductive": bool(getattr(cls, "transductive", False)),
+        }
+        configs.extend((name, ref, p, None, code, flags) for p in expand_grid(grid))
 
     data: list[tuple[str, str, dict[str, Any], str, DatasetOptions, str | None]] = []
     for name, options in suite.datasets.items():
@@ -264,11 +284,20 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
                 spec.resolve_params(params)
             except ValueError as exc:
                 raise SuiteError(f"suite {suite.name!r}: {exc}") from None
-            data.append((name, ref, params, spec.fingerprint(params), options, None))
+            try:
+                fingerprint = spec.fingerprint(params)
+            except Exception as exc:  # a broken loader costs its own cells only
+                reason = f"data set failed to load: {type(exc).__name__}: {exc}"
+                logger.warning("%s: %s", labelled(name, params), reason)
+                data.append((name, ref, params, "unavailable", options, reason))
+                continue
+            data.append((name, ref, params, fingerprint, options, None))
 
     modalities = _modalities(suite, detectors, datasets)
+    harness = harness_identity()
+    calibration = suite.calibration.model_dump()
     cells = []
-    for (det, det_ref, params, det_skip), (
+    for (det, det_ref, params, det_skip, code, flags), (
         ds,
         ds_ref,
         ds_params,
@@ -291,7 +320,9 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
             "max_test": options.max_test,
             "test_size": suite.test_size,
             "expected_contamination": suite.expected_contamination,
-            "version": __version__,
+            "calibration": calibration,
+            "code": code,
+            "harness": harness,
         }
         cells.append(
             Cell(
@@ -314,6 +345,9 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
                 test_size=suite.test_size,
                 expected_contamination=suite.expected_contamination,
                 skip_reason=det_skip or ds_skip or _excluded(suite, det, ds, str(protocol)),
+                calibration=calibration,
+                provenance={"detector": code, "harness": harness},
+                detector_flags=flags,
             )
         )
     return cells

@@ -138,6 +138,76 @@ def check_rejects_bad_input(cls: type, params: dict[str, Any] | None = None) -> 
         )
 
 
+#: tolerances for "the same score": float32 networks (the deep family) give a row a score
+#: that differs by up to ~3e-6 relative between batch shapes (XLA picks other kernels and
+#: reduction orders), so ``rtol`` is 1e-5 rather than 1e-6
+SUBSET_RTOL = 1e-5
+SUBSET_ATOL = 1e-9
+
+#: rows of the toy test set (100 normal, then 20 anomalies) scored apart from the batch
+_SUBSETS: tuple[tuple[str, np.ndarray], ...] = (
+    ("the first 25 rows", np.arange(25)),
+    ("row 0 alone", np.array([0])),
+    ("row 50 alone", np.array([50])),
+    ("row 110 (an anomaly) alone", np.array([110])),
+)
+#: subset used to confirm a ``transductive = True`` claim; large enough for PyOD's SOD,
+#: which cannot score ``n_neighbors`` (20) rows or fewer
+_TRANSDUCTIVE_SUBSET = np.arange(40)
+
+
+def _label(cls: Any) -> str:
+    name = getattr(cls, "name", "")
+    return f"{name!r} ({cls.__name__})" if name else cls.__name__
+
+
+def check_subset_invariant(cls: type, params: dict[str, Any] | None = None) -> None:
+    """A row's score must not depend on the other rows scored with it.
+
+    Fits on the toy training data, scores the whole toy test set (120 rows) in one call,
+    then scores subsets on their own (the first 25 rows; rows 0, 50 and 110 one at a
+    time) and requires the same scores for those rows, within ``rtol = 1e-5``,
+    ``atol = 1e-9`` (:data:`SUBSET_RTOL`, :data:`SUBSET_ATOL`: loose enough for float32
+    networks, whose scores move by ~1e-6 relative with the batch shape).
+
+    A class that sets ``transductive = True`` (batch-dependent scores, e.g. PyOD's ECOD)
+    is checked the other way: its scores of the first 40 rows scored alone must differ
+    from those rows' scores in the full batch, otherwise the flag is wrong.
+    """
+    X_train, X_test, _ = toy_for(cls)
+    det = _make(cls, params).fit(X_train)
+    full = det.anomaly_score(X_test)
+    label = _label(cls)
+    if getattr(cls, "transductive", False):
+        idx = _TRANSDUCTIVE_SUBSET
+        alone = det.anomaly_score(X_test[idx])
+        assert not np.allclose(alone, full[idx], rtol=SUBSET_RTOL, atol=SUBSET_ATOL), (
+            f"{label} sets transductive = True, but its scores of {len(idx)} rows scored "
+            f"alone equal their scores in a batch of {len(X_test)}: the flag is wrong "
+            "(set transductive = False if no row's score depends on the batch)"
+        )
+        return
+    for what, idx in _SUBSETS:
+        try:
+            alone = det.anomaly_score(X_test[idx])
+        except Exception as exc:
+            raise AssertionError(
+                f"{label} could not score {what} ({type(exc).__name__}: {exc}); a detector "
+                "whose scores do not depend on the batch must score any number of rows, "
+                "otherwise it is batch-dependent: set `transductive = True` on the class"
+            ) from exc
+        if not np.allclose(alone, full[idx], rtol=SUBSET_RTOL, atol=SUBSET_ATOL):
+            diff = float(np.max(np.abs(alone - full[idx])))
+            raise AssertionError(
+                f"{label} is batch-dependent: scoring {what} gives scores that differ from "
+                f"the same rows scored in a batch of {len(X_test)} (max |difference| "
+                f"{diff:.3g}). A row's score must depend on that row and the fitted model "
+                "only (a common cause: random numbers drawn per batch position at scoring "
+                "time); if it is inherent to the method, set `transductive = True` on the "
+                "class so that records and leaderboards mark it"
+            )
+
+
 CHECKS = (
     check_fit_returns_self,
     check_scores_shape_and_finite,
@@ -145,6 +215,7 @@ CHECKS = (
     check_deterministic,
     check_separates_toy_data,
     check_rejects_bad_input,
+    check_subset_invariant,
 )
 
 

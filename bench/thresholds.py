@@ -1,7 +1,8 @@
 """Threshold policies that turn scores into labels, so F1 always names its policy.
 
-Label-free policies see training scores only; oracle policies use the test labels and
-are reported as oracle (an upper bound, not an achievable result).
+Label-free policies see out-of-sample training scores only (see
+:mod:`anobench.calibration`); oracle policies use the test labels or the true anomaly
+ratio and are reported as oracle (an upper bound, not an achievable result).
 """
 
 from __future__ import annotations
@@ -15,16 +16,22 @@ from sklearn.metrics import precision_recall_curve
 
 @dataclass(frozen=True)
 class Policy:
-    """A named way to pick a threshold; ``oracle`` policies look at test labels."""
+    """A named way to pick a threshold; ``oracle`` policies look at test labels;
+    ``calibrated`` ones read out-of-sample training scores."""
 
     name: str
     oracle: bool
     threshold: Callable[[np.ndarray, np.ndarray, np.ndarray, float], float]
     description: str
+    calibrated: bool = True
 
 
 def _train_quantile(train: np.ndarray, test: np.ndarray, y: np.ndarray, c: float) -> float:
     return float(np.quantile(train, 1.0 - c))
+
+
+def _true_quantile(train: np.ndarray, test: np.ndarray, y: np.ndarray, c: float) -> float:
+    return float(np.quantile(train, 1.0 - float(np.mean(y))))
 
 
 def _mean_std(train: np.ndarray, test: np.ndarray, y: np.ndarray, c: float) -> float:
@@ -53,14 +60,35 @@ POLICIES: dict[str, Policy] = {
             "train-quantile",
             False,
             _train_quantile,
-            "the (1 - c) quantile of training scores, c = expected contamination",
+            "the (1 - c) quantile of out-of-sample training scores, c = the suite's "
+            "expected contamination",
         ),
-        Policy("mean+std", False, _mean_std, "mean + 1 std of training scores"),
-        Policy("max-train", False, _max_train, "the largest training score"),
-        Policy("top-k", True, _top_k, "flag the k highest test scores, k = true anomaly count"),
-        Policy("best-f1", True, _best_f1, "the test threshold with the best F1"),
+        Policy("mean+std", False, _mean_std, "mean + 1 std of out-of-sample training scores"),
+        Policy("max-train", False, _max_train, "the largest out-of-sample training score"),
+        Policy(
+            "top-k",
+            True,
+            _top_k,
+            "flag the k highest test scores, k = true anomaly count",
+            calibrated=False,
+        ),
+        Policy("best-f1", True, _best_f1, "the test threshold with the best F1", calibrated=False),
+        Policy(
+            "true-quantile",
+            True,
+            _true_quantile,
+            "the (1 - c) quantile of out-of-sample training scores, c = the test set's true "
+            'anomaly ratio (a suite\'s expected_contamination = "data")',
+        ),
     )
 }
+
+
+def policies_for(expected_contamination: float | str) -> list[str]:
+    """The policies a cell computes: ``train-quantile`` needs a numeric prior and
+    ``true-quantile`` replaces it when the suite asks for the true ratio (``"data"``)."""
+    skip = "train-quantile" if expected_contamination == "data" else "true-quantile"
+    return [name for name in POLICIES if name != skip]
 
 
 def threshold(
@@ -75,10 +103,11 @@ def threshold(
     Parameters
     ----------
     policy : a key of :data:`POLICIES`.
-    train_scores : (n_train,) scores of the training data (higher = more anomalous).
+    train_scores : (n_calibration,) out-of-sample scores of training rows (higher = more
+        anomalous).
     test_scores, y_test : (n_test,) scores and labels; only oracle policies read them.
     expected_contamination : prior anomaly fraction for ``train-quantile``, never the
-        true one.
+        true one (``true-quantile`` reads the true one and is oracle).
     """
     if not 0.0 < expected_contamination < 1.0:
         raise ValueError(f"expected_contamination must be in (0, 1), got {expected_contamination}")

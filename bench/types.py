@@ -1,4 +1,4 @@
-"""Plain data types shared by the core: protocols, splits, cells and results."""
+"""Plain data types shared by the core: protocols, splits, cells and their results."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 
 class Protocol(enum.StrEnum):
@@ -27,6 +28,7 @@ class Status(enum.StrEnum):
     OK = "ok"
     ERROR = "error"
     TIMEOUT = "timeout"
+    OOM = "oom"
     SKIPPED = "skipped"
 
 
@@ -91,6 +93,13 @@ class Cell:
     expected_contamination: float | str = 0.1
     skip_reason: str | None = None
     dataset_params: dict[str, Any] = field(default_factory=dict)
+    #: how label-free thresholds are calibrated (:class:`anobench.calibration.Calibration`)
+    calibration: dict[str, Any] = field(default_factory=dict)
+    #: the code behind the result: ``detector`` (distribution, version, source hash) and
+    #: ``harness`` (anobench version, source hash of its result-affecting modules)
+    provenance: dict[str, Any] = field(default_factory=dict)
+    #: capability flags of the detector class, e.g. ``{"transductive": True}``
+    detector_flags: dict[str, Any] = field(default_factory=dict)
 
     @property
     def label(self) -> str:
@@ -101,3 +110,107 @@ class Cell:
     def dataset_label(self) -> str:
         """Data set name with its parameters, e.g. ``mnist-test-pair(pair=[7, 5])``."""
         return labelled(self.dataset, self.dataset_params)
+
+
+#: version of the cell-record layout; bump when a field changes meaning or shape
+SCHEMA_VERSION = 2
+
+
+class RecordError(ValueError):
+    """A stored record that this anobench cannot use (older schema, damaged, missing
+    fields); the message names the problem and what to do."""
+
+
+class CellResult(BaseModel):
+    """The record of one cell, as stored in ``cells/<cell id>.json``.
+
+    Every status has the identity fields (cell, detector, data set, protocol, seeds,
+    settings, provenance); ``ok`` records add metrics (``roc_auc``, ``ap``,
+    ``precision_at_n``, ``thresholds``: per policy ``threshold``, ``precision``,
+    ``recall``, ``f1``, ``fpr``, ``oracle``), timings (seconds), memory (MB), score
+    ``sanity``, ``split`` facts (sizes, duplicates, files) and ``calibration`` (method,
+    folds, seconds, or the error that left label-free thresholds out).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    schema_version: int = SCHEMA_VERSION
+    cell_id: str
+    suite: str
+    detector: str
+    label: str
+    params: dict[str, Any]
+    dataset: str
+    dataset_params: dict[str, Any] = {}
+    dataset_label: str
+    data_fingerprint: str
+    protocol: str
+    seed: int
+    split_seed: int
+    model_seed: int
+    time_budget: float
+    max_train: int | None = None
+    max_test: int | None = None
+    test_size: float
+    expected_contamination: float | str
+    calibration_settings: dict[str, Any] = {}
+    provenance: dict[str, Any] = {}
+    detector_flags: dict[str, Any] = {}
+    anobench_version: str
+    environment: dict[str, Any] = {}
+    finished_at: str
+    status: Status
+    error: str | None = None
+    traceback: str | None = None
+    transient: bool = False
+    warnings: list[str] = []
+    roc_auc: float | None = None
+    ap: float | None = None
+    precision_at_n: float | None = None
+    thresholds: dict[str, dict[str, Any]] = {}
+    calibration: dict[str, Any] | None = None
+    roc_auc_by_group: dict[str, float] | None = None
+    split: dict[str, Any] | None = None
+    sanity: dict[str, Any] | None = None
+    warmup_seconds: float | None = None
+    fit_seconds: float | None = None
+    compile_seconds: float | None = None
+    score_seconds: float | None = None
+    total_seconds: float | None = None
+    peak_rss_mb: float | None = None
+    peak_rss_delta_mb: float | None = None
+    memory_method: str | None = None
+    scores_file: str | None = None
+
+    @classmethod
+    def parse(cls, data: Any, source: str = "record") -> CellResult:
+        """Validate a stored record.
+
+        Raises
+        ------
+        RecordError
+            Not a JSON object, written by another schema version, or missing / mistyped
+            fields; the message names ``source`` and the problem.
+        """
+        if not isinstance(data, dict):
+            raise RecordError(
+                f"{source}: not a cell record (a JSON object), got {type(data).__name__}"
+            )
+        version = data.get("schema_version", 1)
+        if version != SCHEMA_VERSION:
+            raise RecordError(
+                f"{source}: written with record schema {version} (anobench "
+                f"{data.get('anobench_version', 'unknown')}); this anobench reads schema "
+                f"{SCHEMA_VERSION}. Its cell will run again; `anobench prune RUN_DIR` removes "
+                "such records."
+            )
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:5]
+            )
+            raise RecordError(f"{source}: not a valid cell record ({problems})") from None
+
+    def to_json(self) -> dict[str, Any]:
+        """The record as a JSON-able dict (``status`` as its text)."""
+        return self.model_dump(mode="json")

@@ -6,8 +6,9 @@ Files are found through :mod:`anobench.datasets.files` (mirror folders ``adbench
 sets missing from our offline mirror have no published checksum and are "unpinned" (the
 sha256 of what was read is still recorded with each result).
 
-ADBench resamples some small sets before publishing, so their files repeat rows; the
-split removes repeated rows before splitting (see :func:`anobench.datasets.spec.make_split`).
+ADBench resamples some small sets before publishing, so their files repeat rows; a clean
+split keeps every row and keeps identical rows on one side (see
+:func:`anobench.splits.make_split`), so the data set keeps its published size and ratio.
 """
 
 from __future__ import annotations

@@ -32,6 +32,13 @@ class BaseDetector(BaseEstimator):
     name : registry id, e.g. ``"iforest"``.
     family : ``"classical"`` or ``"deep"``.
     modalities : the input kinds it accepts (``"tabular"``, ``"image"``, ``"series"``).
+    transductive : batch-dependent: a row's score depends on the other rows scored with
+        it, so the scores of a subset differ from the same rows scored in a larger batch
+        (e.g. PyOD's ECOD/COPOD rank the batch together with the training data; SOD and
+        LMDD score the batch alone). False (the default) promises that a row's score is a
+        function of the fitted model and that row only;
+        :func:`anobench.testing.check_subset_invariant` verifies either claim.
+    min_train_samples : the minimum number of training rows the method needs.
     """
 
     name: ClassVar[str] = ""
@@ -39,6 +46,8 @@ class BaseDetector(BaseEstimator):
     modalities: ClassVar[tuple[str, ...]] = ("tabular", "image", "series")
     #: minimum number of training rows the method needs
     min_train_samples: ClassVar[int] = 2
+    #: batch-dependent scores (see the class docstring)
+    transductive: ClassVar[bool] = False
 
     # -- public contract -------------------------------------------------------------
     def fit(self, X: Any, y: Any = None) -> Self:

@@ -5,6 +5,12 @@
 needs standardised input. Scores are PyOD's ``decision_function`` (higher = more
 anomalous). PyOD's ``contamination`` only sets PyOD's own threshold, which anobench does
 not use, so it is never passed.
+
+Four adapters are ``transductive`` (a row's score depends on the batch it is scored in,
+measured by :func:`anobench.testing.check_subset_invariant`): COPOD and ECOD rank the
+scored batch together with the training rows, SOD and LMDD score the batch alone.
+``ecod-inductive`` / ``copod-inductive`` (:mod:`anobench.detectors.ecdf`) score against
+the training ECDFs only.
 """
 
 from __future__ import annotations
@@ -116,15 +122,25 @@ class HBOS(PyODDetector):
 
 
 class COPOD(PyODDetector):
+    """PyOD's COPOD. Transductive: ``decision_function`` concatenates the training rows
+    with the scored batch and computes the ECDFs and skewness of that union, so a row's
+    score moves with the batch; ``copod-inductive`` scores against the training ECDFs only."""
+
     name = "pyod-copod"
     pyod_model = "pyod.models.copod:COPOD"
     standardize_default = False
+    transductive = True
 
 
 class ECOD(PyODDetector):
+    """PyOD's ECOD. Transductive: ``decision_function`` concatenates the training rows
+    with the scored batch and computes the ECDFs and skewness of that union, so a row's
+    score moves with the batch; ``ecod-inductive`` scores against the training ECDFs only."""
+
     name = "pyod-ecod"
     pyod_model = "pyod.models.ecod:ECOD"
     standardize_default = False
+    transductive = True
 
 
 class MCD(PyODDetector):
@@ -160,16 +176,33 @@ class FeatureBagging(PyODDetector):
 
 
 class SOD(PyODDetector):
+    """PyOD's SOD. Transductive: it learns nothing in ``fit`` (only the adapter's
+    standardisation is fitted on the training rows); ``decision_function`` finds each
+    row's shared nearest neighbours among the scored batch itself, so a row's score
+    depends on the batch, and a batch of ``n_neighbors`` (default 20) rows or fewer
+    cannot be scored."""
+
     name = "pyod-sod"
     pyod_model = "pyod.models.sod:SOD"
+    transductive = True
 
 
 class LMDD(PyODDetector):
-    """LMDD. Transductive: PyOD scores a batch by the deviation it adds within that
-    batch, ignoring the training data, so its novelty and unsupervised results match."""
+    """PyOD's LMDD. Transductive: it learns nothing in ``fit``; ``decision_function``
+    scores a batch by the deviation each row adds within that batch (smoothing factor
+    over ``n_iter`` random orderings of the batch), ignoring the training rows.
+
+    A row's score therefore changes with the rows scored alongside it. The training rows
+    still matter through the adapter's standardisation (``standardize=True`` by default),
+    which is fitted on them: the novelty and unsupervised protocols score the same test
+    set, but with scalers fitted on clean vs contaminated training data, which rescales
+    the features the dissimilarity measure sums over, so their results differ (they are
+    equal only with ``standardize=False``).
+    """
 
     name = "pyod-lmdd"
     pyod_model = "pyod.models.lmdd:LMDD"
+    transductive = True
 
     @classmethod
     def test_params(cls) -> dict[str, Any]:

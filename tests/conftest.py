@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from anobench.registry import DATASET_GROUP, DETECTOR_GROUP
+from anobench.types import SCHEMA_VERSION
 
 # Detectors that misbehave on purpose, shipped by the throw-away plugin.
 BAD_DETECTORS = '''
@@ -83,5 +84,42 @@ def make_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[...
         (info / "entry_points.txt").write_text("\n".join(lines) + "\n")
         monkeypatch.syspath_prepend(str(root))
         return str(root)
+
+    return make
+
+
+@pytest.fixture
+def make_record() -> Callable[..., dict]:
+    """A factory of valid cell records (:class:`anobench.types.CellResult` fields), for
+    tests that build run directories by hand; keyword arguments override fields."""
+
+    def make(**fields: object) -> dict:
+        record: dict = dict(
+            schema_version=SCHEMA_VERSION,
+            cell_id="0",
+            suite="s",
+            detector="x",
+            label="x",
+            params={},
+            dataset="d",
+            dataset_label="d",
+            data_fingerprint="f",
+            protocol="novelty",
+            seed=0,
+            split_seed=0,
+            model_seed=0,
+            time_budget=10.0,
+            test_size=0.4,
+            expected_contamination=0.1,
+            anobench_version="0",
+            finished_at="2026-01-01T00:00:00+00:00",
+            status="ok",
+        )
+        record.update(fields)
+        if "dataset" in fields and "dataset_label" not in fields:
+            record["dataset_label"] = fields["dataset"]
+        if "detector" in fields and "label" not in fields:
+            record["label"] = fields["detector"]
+        return record
 
     return make

@@ -22,6 +22,7 @@ def test_metadata_present() -> None:
         assert cls.name == name
         assert cls.family in {"classical", "deep"}
         assert cls.modalities
+        assert isinstance(cls.transductive, bool)
 
 
 def test_contract_checks_catch_a_flipped_sign(make_plugin) -> None:

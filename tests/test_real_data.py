@@ -15,7 +15,7 @@ from anobench.datasets import files
 from anobench.datasets.files import DataFileError, DataMissingError, RemoteFile, locate
 from anobench.datasets.images import FASHION, MNIST, load_images, read_idx, vs_fashion_task
 from anobench.datasets.series import parse_ucr_name, sliding_windows
-from anobench.datasets.spec import SplitError, make_split
+from anobench.splits import SplitError, make_split
 from anobench.datasets.tabular import read_mat, read_npz
 from anobench.registry import dataset_registry
 
@@ -125,10 +125,12 @@ def test_fixed_split_drops_train_rows_that_reappear_in_test() -> None:
     X = rng.normal(size=(60, 3))
     y = np.r_[np.zeros(50, int), np.ones(10, int)]
     X[5] = X[40]  # a training row repeated in the test part
+    X[45] = X[44]  # a row repeated inside the test part: both copies stay
     mask = np.arange(60) < 30
     split = make_split(X, y, "novelty", 0, name="fixed", train_mask=mask)
-    assert split.metadata["fixed_split"] and split.metadata["duplicates_removed"] == 1
+    assert split.metadata["fixed_split"] and split.metadata["train_rows_dropped_as_in_test"] == 1
     assert len(split.X_train) == 29 and len(split.X_test) == 30
+    np.testing.assert_array_equal(split.X_test, X[30:])  # the published test part, as is
     again = make_split(X, y, "novelty", 7, name="fixed", train_mask=mask)
     np.testing.assert_array_equal(split.X_test, again.X_test)  # same for every seed
     with pytest.raises(SplitError, match="fixed: test set needs both classes"):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -49,35 +50,35 @@ def frame() -> pd.DataFrame:
 def test_leaderboard_means_ranks_and_coverage() -> None:
     table = leaderboard(frame(), "roc_auc", "novelty")
     assert table.loc["a", "d1"] == pytest.approx(0.91)
-    assert table.loc["a", "d1:std"] == pytest.approx(0.01)
-    # d1: a=1, b=2 (c failed); d2: c=1, b=2, a=3
-    assert table.loc["a", "avg_rank"] == pytest.approx(2.0)
-    assert table.loc["b", "avg_rank"] == pytest.approx(2.0)
-    assert table.loc["c", "avg_rank"] == pytest.approx(1.0)
+    assert table.loc["a", "d1:std"] == pytest.approx(np.std([0.9, 0.92], ddof=1))
+    # c failed on d1: not ranked (its one result on d2 must not rank it first);
+    # d1: a=1, b=2; d2: b=1, a=2; the tie goes to the higher mean (a 0.755, b 0.75)
+    assert table.loc["a", "avg_rank"] == pytest.approx(1.5)
+    assert table.loc["b", "avg_rank"] == pytest.approx(1.5)
+    assert np.isnan(table.loc["c", "avg_rank"]) and not table.loc["c", "ranked"]
     assert table.loc["c", "n_datasets"] == 1
-    assert list(table.index) == ["c", "a", "b"]
+    assert table.loc["c", "missing"] == "1 error, 2 timeout"
+    assert list(table.index) == ["a", "b", "c"]
 
 
 def test_failures_are_shown_never_as_zero() -> None:
     text = format_leaderboard(leaderboard(frame(), "roc_auc", "novelty"))
     line = next(row for row in text.splitlines() if row.startswith("| c "))
-    assert "timeout (2/2)" in line
-    assert "0.950 ± 0.000 (1/2 ok)" in line
-    assert "0.000" not in line.replace("0.950 ± 0.000", "")
+    assert "timeout (2/2)" in line and "not ranked" in line and "1 error, 2 timeout" in line
+    assert "0.950 (n=1) (1/2 ok)" in line
+    assert "0.000" not in line
 
 
-def test_write_report_files(tmp_path) -> None:
+def test_write_report_files(tmp_path, make_record) -> None:
     store = RunStore(tmp_path)
     base = dict(
-        suite="s",
-        params={},
         split={"n_train": 5},
         sanity={"constant": False},
         thresholds={"top-k": {"f1": 0.5, "precision": 0.5, "recall": 0.5, "oracle": True}},
     )
     store.put(
-        dict(
-            base,
+        make_record(
+            **base,
             cell_id="1",
             detector="x",
             label="x",
@@ -90,8 +91,8 @@ def test_write_report_files(tmp_path) -> None:
         )
     )
     store.put(
-        dict(
-            base,
+        make_record(
+            **base,
             cell_id="2",
             detector="y",
             label="y",
@@ -107,7 +108,8 @@ def test_write_report_files(tmp_path) -> None:
     results = pd.read_csv(out / "results.csv")
     assert set(results["status"]) == {"ok", "error"}
     md = (out / "leaderboard_novelty_roc_auc.md").read_text()
-    assert "0.800 ± 0.000" in md and "| error " in md
-    assert "oracle" in (out / "leaderboard_novelty_f1_at_top-k.md").read_text()
+    assert "0.800 (n=1)" in md and "± 0.000" not in md and "| error " in md
+    assert "oracle" in (out / "leaderboard_novelty_f1_at_top-k_oracle.md").read_text()
+    assert "oracle:f1@top-k" in results.columns and "f1@top-k" not in results.columns
     with pytest.raises(FileNotFoundError):
         write_report(tmp_path / "empty")

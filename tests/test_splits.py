@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from anobench.datasets.spec import SplitError, check_split, deduplicate, make_split
+from anobench.splits import SplitError, check_split, copy_groups, duplicate_stats, make_split
 from anobench.types import Split
 
 
@@ -35,15 +35,57 @@ def test_split_is_reproducible_and_seed_dependent() -> None:
     assert not np.array_equal(a.X_test, c.X_test)
 
 
-def test_duplicated_rows_never_cross_train_and_test() -> None:
-    # Resampling before splitting (as ADBench does for small sets) copies rows; the split
-    # must drop the copies first instead of leaking them into both parts.
+def test_duplicated_rows_stay_together_and_every_row_is_kept() -> None:
+    # Resampling before splitting (as ADBench does for small sets) copies rows; every
+    # copy is kept (the data set keeps its size and ratio) and all copies of a row land
+    # on one side, so no row is in both parts.
     X, y = data(100)
-    X_dup = np.vstack([X, X[:50]])
-    y_dup = np.r_[y, y[:50]]
-    split = make_split(X_dup, y_dup, "unsupervised", 0, name="resampled")
-    assert split.metadata["duplicates_removed"] == 50
-    assert len(split.X_train) + len(split.X_test) == 100
+    X_dup = np.vstack([X, X[:50], X[:10]])
+    y_dup = np.r_[y, y[:50], y[:10]]
+    for seed in range(5):
+        split = make_split(X_dup, y_dup, "unsupervised", seed, name="resampled")
+        assert len(split.X_train) + len(split.X_test) == 160
+        assert split.y_test.mean() == pytest.approx(y_dup.mean(), abs=0.02)
+        assert split.metadata["duplicates"] == {
+            "duplicate_groups": 50,
+            "duplicate_rows": 110,
+            "conflicting_groups": 0,
+            "conflicting_rows": 0,
+        }
+        train = {r.tobytes() for r in split.X_train}
+        assert not any(r.tobytes() in train for r in split.X_test)
+
+
+def test_group_split_keeps_the_anomaly_ratio_with_heavily_copied_anomalies() -> None:
+    # The http / donors case: a few anomalous rows copied many times. De-duplicating would
+    # change the ratio; the group split keeps it within rounding of whole groups.
+    rng = np.random.default_rng(1)
+    normals = rng.normal(size=(2000, 3))
+    anomalies = np.repeat(rng.normal(5, 1, size=(12, 3)), rng.integers(5, 30, size=12), axis=0)
+    X = np.vstack([normals, anomalies])
+    y = np.r_[np.zeros(len(normals), int), np.ones(len(anomalies), int)]
+    split = make_split(X, y, "unsupervised", 0, name="copied")
+    ratio = y.mean()
+    assert split.y_test.mean() == pytest.approx(ratio, abs=0.01)
+    assert split.metadata["n_rows"] == len(y) and split.metadata["n_anomalies"] == y.sum()
+
+
+def test_conflicting_rows_keep_each_copys_label() -> None:
+    X = np.array([[1.0], [2.0], [1.0], [3.0], [2.0], [4.0], [5.0], [6.0], [7.0], [8.0]])
+    y = np.array([0, 0, 1, 0, 0, 1, 1, 0, 1, 0])
+    stats = duplicate_stats(copy_groups(X), y)
+    assert stats == {
+        "duplicate_groups": 2,
+        "duplicate_rows": 4,
+        "conflicting_groups": 1,
+        "conflicting_rows": 2,
+    }
+    split = make_split(X, y, "unsupervised", 0, name="conflict", test_size=0.5)
+    rows = np.r_[split.X_train.ravel(), split.X_test.ravel()]
+    labels = np.r_[split.y_train, split.y_test]
+    # both copies of 1.0 are on one side, one normal and one anomalous
+    assert sorted(labels[rows == 1.0].tolist()) == [0, 1]
+    assert labels.sum() == y.sum()
 
 
 def test_check_split_rejects_shared_rows_one_class_and_nonfinite() -> None:
@@ -80,12 +122,3 @@ def test_subsampling_is_stratified_and_recorded() -> None:
     assert len(split.X_train) == 100 and len(split.X_test) == 50
     assert split.metadata["subsampled_train"] and split.metadata["subsampled_test"]
     assert split.y_test.sum() == 5
-
-
-def test_deduplicate_keeps_first_order_and_marks_conflicts_anomalous() -> None:
-    X = np.array([[1.0], [2.0], [1.0], [3.0], [2.0]])
-    y = np.array([0, 0, 1, 0, 0])
-    Xu, yu, n = deduplicate(X, y)
-    assert n == 2
-    np.testing.assert_array_equal(Xu.ravel(), [1.0, 2.0, 3.0])
-    np.testing.assert_array_equal(yu, [1, 0, 0])

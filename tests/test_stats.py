@@ -1,4 +1,4 @@
-"""Statistics (bootstrap CIs, ranks, Friedman, post-hoc) and the plot functions."""
+"""Statistics (bootstrap CIs, standings, Friedman, post-hoc) and the plot functions."""
 
 from __future__ import annotations
 
@@ -31,12 +31,16 @@ def test_bootstrap_ci_is_seeded_and_covers_the_mean() -> None:
     assert stats.bootstrap_ci(np.array([0.5, 0.5, 0.5])) == (0.5, 0.5)
 
 
-def test_ranks_and_summary_count_only_where_a_detector_ran() -> None:
+def test_standings_and_summary_rank_only_full_coverage() -> None:
+    # y has no value on s2: it is listed apart, not ranked on the one set where it ran
     m = pd.DataFrame({"s1": [0.9, 0.8, 0.7], "s2": [0.5, np.nan, 0.6]}, index=["x", "y", "z"])
-    r = stats.ranks(m)
-    assert r.loc["x", "s1"] == 1 and r.loc["z", "s2"] == 1 and np.isnan(r.loc["y", "s2"])
+    st = stats.standings(m)
+    assert st.ranked == ["x", "z"] and st.apart == {"y": "1/2 sets"}
+    assert st.ranks.loc["x", "s1"] == 1 and st.ranks.loc["z", "s2"] == 1
     s = stats.summary(m)
-    assert s.loc["y", "n_datasets"] == 1 and s.loc["y", "avg_rank"] == 2.0
+    assert list(s.index) == ["x", "z", "y"] and not s.loc["y", "ranked"]
+    assert s.loc["y", "n_datasets"] == 1 and np.isnan(s.loc["y", "avg_rank"])
+    assert s.loc["y", "mean_covered"] == pytest.approx(0.8) and np.isnan(s.loc["y", "mean"])
     assert s.loc["x", "avg_rank"] == 1.5 and s.loc["x", "of"] == 2
 
 
@@ -60,11 +64,14 @@ def test_low_coverage_detectors_leave_the_test_and_are_named() -> None:
     m = matrix()
     m.loc["d", ["set0", "set1", "set2", "set3", "set4", "set5", "set6"]] = np.nan
     m.loc["c", "set9"] = np.nan
-    comp = stats.compare(m)
-    assert "d" in comp.excluded and "3/10" in comp.excluded["d"]
-    assert comp.detectors == ["a", "b", "c"]
-    assert "set9" not in comp.datasets and len(comp.datasets) == 9
-    assert "Not in the test: d" in stats.describe(comp)
+    comp = stats.compare(m)  # default: ranked = covers every data set
+    assert "3/10" in comp.excluded["d"] and "9/10" in comp.excluded["c"]
+    assert comp.detectors == ["a", "b"] and len(comp.datasets) == 10
+    assert "Not ranked: c" in stats.describe(comp)
+    half = stats.compare(m, min_coverage=0.5)  # c ranked, last on set9 where it failed
+    assert set(half.detectors) == {"a", "b", "c"} and "d" in half.excluded
+    assert half.datasets == [f"set{i}" for i in range(10)]
+    assert stats.standings(m, min_coverage=0.5).ranks.loc["c", "set9"] == 3.0
     tiny = stats.compare(m[["set0"]])
     assert not tiny.testable and "No test" in stats.describe(tiny)
 
@@ -86,7 +93,7 @@ def test_plot_functions_return_figures() -> None:
     images = rng.uniform(size=(6, 8, 8, 1))
     figures = [
         plots.heatmap(m),
-        plots.rank_distribution(stats.ranks(m)),
+        plots.rank_distribution(m),
         plots.runtime_vs_metric(summary),
         plots.curves(scores, title="t"),
         plots.score_distributions(scores),

@@ -109,7 +109,9 @@ class VAE(Reconstructor):
     Gaussian likelihood: per sample, ``-ELBO = 0.5 * ||x - decode(z)||^2 + KL(q(z|x) ||
     p(z))`` up to a constant shared by all samples. Training uses one posterior sample per
     row and step; scoring averages the reconstruction term over ``n_samples`` draws (fixed
-    by ``random_state``, so scores are repeatable) with the KL term in closed form.
+    by ``random_state``, so scores are repeatable) with the KL term in closed form. The
+    scoring draws are shared by all rows (common random numbers), so a row's score does
+    not depend on which other rows are scored with it.
 
     Parameters
     ----------
@@ -154,13 +156,19 @@ class VAE(Reconstructor):
         return VAENet(n_features, hidden, latent)
 
     @staticmethod
-    def _neg_elbo(net: VAENet, params: Any, x: jax.Array, keys: jax.Array) -> jax.Array:
-        """(b,) negative ELBO, averaging the reconstruction term over ``keys``."""
+    def _neg_elbo(
+        net: VAENet, params: Any, x: jax.Array, keys: jax.Array, *, per_row: bool = True
+    ) -> jax.Array:
+        """(b,) negative ELBO, averaging the reconstruction term over ``keys``.
+
+        ``per_row``: independent noise per row (training); False shares each draw across
+        rows (scoring), so a row's score is independent of the batch."""
         mean, log_var = net.apply(params, x, method=VAENet.encode)
         kl = -0.5 * jnp.sum(1.0 + log_var - mean**2 - jnp.exp(log_var), axis=1)
+        noise_shape = mean.shape if per_row else mean.shape[1:]
 
         def reconstruction(key: jax.Array) -> jax.Array:
-            z = mean + jnp.exp(0.5 * log_var) * jax.random.normal(key, mean.shape)
+            z = mean + jnp.exp(0.5 * log_var) * jax.random.normal(key, noise_shape)
             x_hat = net.apply(params, z, method=VAENet.decode)
             return 0.5 * jnp.sum((x - x_hat) ** 2, axis=1)
 
@@ -185,7 +193,7 @@ class VAE(Reconstructor):
         net = self.network(shape[0])
         n_samples = self.n_samples
         return lambda state, x, key: self._neg_elbo(
-            net, state.params, x, jax.random.split(key, n_samples)
+            net, state.params, x, jax.random.split(key, n_samples), per_row=False
         )
 
     def _reconstruct_one(self, shape: tuple[int, ...]) -> ScoreFn:

@@ -1,0 +1,159 @@
+"""Out-of-sample training scores for the label-free thresholds.
+
+A model's scores on the rows it was fitted on are optimistic (a kernel density includes
+each point's own kernel, a k-NN finds the point itself), so a threshold taken from them
+flags far more test normals than its nominal rate. The label-free policies
+(``train-quantile``, ``mean+std``, ``max-train``) are therefore calibrated on scores of
+training rows that the scoring model did not see:
+
+- ``crossfit`` (default, ``folds`` = 5): split the training part into k folds, fit a
+  fresh copy of the detector on k - 1 of them and score the held-out fold; every training
+  row gets one out-of-sample score. Costs k extra fits on (k - 1)/k of the rows.
+- ``holdout`` (``holdout`` = 0.25): fit one extra copy on 75% of the training part and
+  score the other 25%. Costs one extra fit, gives fewer calibration scores.
+
+Identical training rows stay in one fold (a held-out row must not have its copy in the
+fitting part). ROC-AUC and AP always come from the model fitted on the whole training
+part; only thresholds use these scores.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any, Literal
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from anobench.splits import copy_groups
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Calibration", "CalibrationError", "calibration_folds", "calibration_scores"]
+
+
+class CalibrationError(RuntimeError):
+    """Out-of-sample calibration scores could not be computed (too few rows, the
+    budget, or a fold's fit failed); the label-free thresholds are then left out."""
+
+
+class Calibration(BaseModel):
+    """How a suite calibrates its label-free thresholds (a ``[calibration]`` table)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    method: Literal["crossfit", "holdout"] = "crossfit"
+    folds: int = Field(default=5, ge=2, le=20)
+    holdout: float = Field(default=0.25, gt=0, lt=1)
+
+    def describe(self) -> str:
+        """e.g. ``5-fold cross-fitting on the training part``."""
+        if self.method == "crossfit":
+            return f"{self.folds}-fold cross-fitting on the training part"
+        return f"a held-out {self.holdout:.0%} of the training part"
+
+
+def calibration_folds(X: np.ndarray, calibration: Calibration, seed: int) -> list[np.ndarray]:
+    """Held-out row indices of each fold (``holdout``: one), identical rows together.
+
+    Parameters
+    ----------
+    X : (n, ...) training rows. seed : fixes the assignment of rows to folds.
+
+    Raises
+    ------
+    CalibrationError
+        Fewer distinct rows than folds (or than 2 for ``holdout``).
+    """
+    groups = copy_groups(X)
+    n_groups = int(groups.max()) + 1 if len(groups) else 0
+    rng = np.random.default_rng(seed % (2**32))
+    order = rng.permutation(n_groups)
+    if calibration.method == "crossfit":
+        k = calibration.folds
+        if n_groups < k:
+            raise CalibrationError(
+                f"the training part has {n_groups} distinct rows, fewer than the {k} folds"
+            )
+        fold_of_group = np.empty(n_groups, dtype=np.int64)
+        fold_of_group[order] = np.arange(n_groups) % k
+        fold = fold_of_group[groups]
+        return [np.flatnonzero(fold == f) for f in range(k)]
+    n_held = round(calibration.holdout * n_groups)
+    if n_held < 1 or n_held >= n_groups:
+        raise CalibrationError(
+            f"the training part has {n_groups} distinct rows: too few to hold out "
+            f"{calibration.holdout:.0%}"
+        )
+    held = np.zeros(n_groups, dtype=bool)
+    held[order[:n_held]] = True
+    return [np.flatnonzero(held[groups])]
+
+
+def calibration_scores(
+    make_detector: Callable[[], Any],
+    X_train: np.ndarray,
+    calibration: Calibration,
+    seed: int,
+    *,
+    deadline: float | None = None,
+    fit_seconds: float | None = None,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Out-of-sample scores of training rows, for label-free thresholds.
+
+    Parameters
+    ----------
+    make_detector : builds a fresh, unfitted detector with the cell's parameters and seed.
+    X_train : (n_train, ...) the training part the cell's model was fitted on.
+    calibration : the method. seed : fixes the folds.
+    deadline : ``time.perf_counter()`` value to finish by; with ``fit_seconds`` (the full
+        fit's time) the extra fits are estimated first and refused when they would not
+        finish in time, so the cell keeps its other results instead of timing out.
+
+    Returns
+    -------
+    scores : (n_calibration,) out-of-sample scores, higher = more anomalous
+        (``n_train`` for ``crossfit``).
+    info : method, folds, number of scores and the seconds spent.
+
+    Raises
+    ------
+    CalibrationError
+        Too few rows, not enough time left, or a fold's detector failed or returned
+        non-finite scores.
+    """
+    folds = calibration_folds(X_train, calibration, seed)
+    n = len(X_train)
+    if deadline is not None and fit_seconds is not None:
+        estimate = sum(fit_seconds * (n - len(held)) / n for held in folds)
+        left = deadline - time.perf_counter()
+        if estimate > 0.8 * left:
+            raise CalibrationError(
+                f"calibration needs about {estimate:.0f} s of extra fits and {left:.0f} s "
+                "of the time budget are left"
+            )
+    start = time.perf_counter()
+    held_scores: list[np.ndarray] = []
+    for held in folds:
+        fit_rows = np.setdiff1d(np.arange(n), held, assume_unique=True)
+        try:
+            model = make_detector().fit(X_train[fit_rows])
+            scores = np.asarray(model.anomaly_score(X_train[held]), dtype=np.float64)
+        except Exception as exc:
+            raise CalibrationError(
+                f"a calibration fit failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        if scores.shape != (len(held),) or not np.all(np.isfinite(scores)):
+            raise CalibrationError("a calibration model returned non-finite or misshaped scores")
+        held_scores.append(scores)
+    # back in training-row order
+    out = np.concatenate(held_scores)[np.argsort(np.concatenate(folds), kind="stable")]
+    info = {
+        "method": calibration.method,
+        "folds": len(folds) if calibration.method == "crossfit" else None,
+        "holdout": calibration.holdout if calibration.method == "holdout" else None,
+        "n_scores": len(out),
+        "seconds": time.perf_counter() - start,
+    }
+    return out, info
