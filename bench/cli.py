@@ -157,7 +157,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     report_dir = write_report(out)
     covered = run_frame(RunStore(out))
     frame = covered.frame
-    _print_coverage(covered, out)
+    _print_coverage(covered)
     for protocol in sorted(frame["protocol"].unique()):
         print(f"\nROC-AUC, protocol {protocol} (mean ± std over seeds)")
         print(format_leaderboard(leaderboard(frame, "roc_auc", protocol)))
@@ -166,31 +166,33 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_coverage(covered: Any, run_dir: Path) -> None:
-    """Say which cells never ran and which stored records were excluded as stale."""
-    from anobench.store import stale_summary
-
+def _print_coverage(covered: Any) -> None:
+    """Say which cells never ran (stale records are named by the report's warning)."""
     if covered.n_missing:
         print(
             f"\n{covered.n_missing} of {len(covered.frame)} cells of this suite never ran: "
             "shown as 'missing'; run the same command again to finish them."
         )
-    if not covered.stale.empty:
-        print("\n" + stale_summary(covered.stale, run_dir))
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
-    from anobench.store import RunStore
+    from anobench.store import RunStore, results_frame, stale_summary
 
     run_dir = Path(args.run_dir)
     if not (run_dir / "run.json").is_file():
         raise FileNotFoundError(f"{run_dir} is not a run directory (no run.json)")
     store = RunStore(run_dir)
-    if store.expansion() is None:
-        raise ValueError(f"{run_dir} records no suite expansion: run its suite once first")
-    stale = store.stale_ids() if args.dry_run else store.prune()
+    stale_ids = store.stale_ids()
+    named = results_frame(store.records(stale_ids))
+    if not named.empty:
+        print(stale_summary(named, run_dir))
+    unreadable = len(stale_ids) - len(named)
+    if unreadable:
+        print(f"{unreadable} record(s) of an older schema or damaged")
+    if not args.dry_run:
+        store.prune()
     verb = "would remove" if args.dry_run else "removed"
-    print(f"{verb} {len(stale)} stale record(s) from {run_dir}")
+    print(f"{verb} {len(stale_ids)} stale record(s) (and their score files) from {run_dir}")
     return 0
 
 
@@ -212,8 +214,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     report_dir = write_report(run_dir, posthoc=args.posthoc, plots=not args.no_plots)
     covered = run_frame(RunStore(run_dir))
     frame = covered.frame
-    _print_coverage(covered, run_dir)
+    _print_coverage(covered)
+    if args.metric not in frame.columns:
+        print(f"\nthe run has no {metric(args.metric).title} (no cell computed it)")
     for protocol in sorted(frame["protocol"].unique()):
+        if args.metric not in frame.columns:
+            break
         print(f"\n{metric(args.metric).title}, protocol {protocol} (mean ± std over seeds)")
         print(format_leaderboard(leaderboard(frame, args.metric, protocol)))
     _print_reference(report_dir)
@@ -393,15 +399,22 @@ def cmd_data_info(args: argparse.Namespace) -> int:
         shape = "x".join(str(d) for d in info["shape"])
         lines.append(
             f"size:        {info['n']} rows of {shape}; {info['n_anomalies']} anomalies "
-            f"({info['anomaly_ratio']:.2%}); every row is kept and split with its copies"
+            f"({info['anomaly_ratio']:.2%}); a split keeps every row with its copies "
+            "(a fixed train/test split drops training rows that also occur in test)"
         )
         dups = info.get("duplicates") or {}
-        lines.append(
-            f"duplicates:  {dups.get('duplicate_rows', 0)} rows are copies in "
-            f"{dups.get('duplicate_groups', 0)} groups of identical rows; "
-            f"{dups.get('conflicting_rows', 0)} rows in {dups.get('conflicting_groups', 0)} "
-            "groups occur with both labels (each copy keeps its own label)"
-        )
+        if dups.get("duplicate_groups"):
+            lines.append(
+                f"duplicates:  {dups['duplicate_rows']} rows belong to "
+                f"{dups['duplicate_groups']} groups of identical rows; "
+                f"{dups.get('conflicting_rows', 0)} rows in "
+                f"{dups.get('conflicting_groups', 0)} groups occur with both labels (each "
+                "copy keeps its own label); the largest group holds "
+                f"{dups.get('largest_anomaly_group', 0)} of the anomalies (a group stays "
+                "whole on one side of a split)"
+            )
+        else:
+            lines.append("duplicates:  none (every row is distinct)")
     if spec.params:
         lines.append("parameters:  " + ", ".join(f"{k}={v!r}" for k, v in spec.params.items()))
     lines.append(f"fingerprint: {spec.fingerprint()}")
@@ -512,15 +525,23 @@ def build_parser() -> argparse.ArgumentParser:
         "--detectors",
         nargs="+",
         metavar="NAME",
-        help="run only these detectors (comma or space separated)",
+        help="run only these detectors (comma or space separated); the run directory's "
+        "report then covers only this subset (other records are kept as stale): use "
+        "another --out to keep a full run's report",
     )
     p_run.add_argument(
         "--datasets",
         nargs="+",
         metavar="NAME",
-        help="run only these data sets (comma or space separated)",
+        help="run only these data sets (comma or space separated; as with --detectors, "
+        "the report covers only this subset)",
     )
-    p_run.add_argument("--seeds", nargs="+", metavar="SEED", help="replace the suite's seeds")
+    p_run.add_argument(
+        "--seeds",
+        nargs="+",
+        metavar="SEED",
+        help="replace the suite's seeds (the report covers only these)",
+    )
     p_run.add_argument("--force", action="store_true", help="rerun cells already stored")
     p_run.add_argument(
         "--retry-failed", action="store_true", help="rerun stored cells whose status is not ok"
@@ -642,7 +663,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="delete a run directory's stale records",
         description="Delete the records (and score files) of RUN_DIR that are not part of "
         "its current suite expansion: cells of another configuration, other seeds or an "
-        "older code version, which the report lists as stale and never averages.",
+        "older code version, which the report lists as stale and never averages; in a "
+        "directory written before suite expansions were recorded, the records this "
+        "anobench cannot read. Prints what it removes.",
     )
     p_prune.add_argument("run_dir", help="a run directory written by `anobench run`")
     p_prune.add_argument("--dry-run", action="store_true", help="only count them")

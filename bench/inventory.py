@@ -44,17 +44,22 @@ def _read_stats() -> dict[str, Any]:
 def stats(spec: Any, *, compute: bool = True) -> dict[str, Any] | None:
     """``{"n", "shape", "n_anomalies", "anomaly_ratio", "duplicates"}`` of a data set with
     its default parameters (``duplicates``: :func:`anobench.splits.duplicate_stats`), or
-    ``None`` when its files are missing or ``compute`` is off (the cache is keyed by the
-    fingerprint, which itself reads the data).
-    Cached by the data's fingerprint, which reads the data, so a changed file or
-    generator is measured again."""
+    ``None`` when its files are missing or ``compute`` is off and nothing is cached.
+    Cached by the data's fingerprint (which reads embedded data and unpinned files), so a
+    changed file or generator is measured again; with ``compute`` off only fully pinned
+    data sets are looked up."""
     cached = _read_stats()
-    if spec.missing_files() or not compute:
+    if spec.missing_files():
+        return None
+    # without compute, only data whose fingerprint is free (every file pinned) is looked up
+    if not compute and not (spec.files and all(f.known_hash for f in spec.files)):
         return None
     key = spec.fingerprint()
     if key in cached and "duplicates" in cached[key]:
         value: dict[str, Any] = cached[key]
         return value
+    if not compute:
+        return None
     data = spec.load_data()
     n = len(data.y)
     value = {

@@ -83,12 +83,21 @@ def _module_file(name: str) -> Path | None:
     return Path(file) if file else None
 
 
+def _unwrap(obj: Any) -> Any:
+    while isinstance(obj, functools.partial):
+        obj = obj.func
+    return obj
+
+
 def source_files(obj: Any) -> list[Path]:
     """The source files that define ``obj`` (a class or function): the ``.py`` files of
     its module's folder when the module is part of a package (its helpers live there),
     else its module file alone, plus the modules of its base classes from the same
-    top-level package."""
-    module_name = obj.__module__
+    top-level package. Partials are unwrapped; an object with no module gives []."""
+    obj = _unwrap(obj)
+    module_name = getattr(obj, "__module__", None)
+    if not module_name:
+        return []
     top = module_name.split(".")[0]
     file = _module_file(module_name)
     files: list[Path] = []
@@ -110,16 +119,20 @@ def source_hash(obj: Any) -> str | None:
 
 
 def code_identity(obj: Any, distribution_name: str) -> dict[str, Any]:
-    """``{"distribution", "version", "source"}`` of the code behind ``obj``.
+    """``{"distribution", "version", "source", "requires"}`` of the code behind ``obj``.
 
     ``source`` is the hash of its source files when the distribution is a local install
-    (or unknown), else None: the version names the code.
+    (or unknown), else None: the version names the code. ``requires`` maps each
+    distribution named by ``obj.requires`` (the libraries that compute its scores, e.g.
+    PyOD behind a ``pyod-*`` adapter) to its installed version, so upgrading one of them
+    reruns the cells.
     """
     version, local = _distribution_info(distribution_name)
     return {
         "distribution": distribution_name,
         "version": version,
         "source": source_hash(obj) if local else None,
+        "requires": {name: _distribution_info(name)[0] for name in getattr(obj, "requires", ())},
     }
 
 

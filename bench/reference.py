@@ -23,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, field_validator
 from tabulate import tabulate
 
 from anobench.datasets.files import DataFileError, RemoteFile, check_file, locate
+from anobench.metrics import metric as metric_info
 
 logger = logging.getLogger(__name__)
 
@@ -229,8 +230,9 @@ def format_comparison(summary: pd.DataFrame, cells: pd.DataFrame, metric: str, s
 
 
 def write_comparisons(frame: pd.DataFrame, reference: Reference, out: Path) -> list[Path]:
-    """Write ``reference_<metric>.md`` and ``.csv`` (cells) into ``out``; return the
-    Markdown paths."""
+    """Write ``reference_<metric>.md`` and ``.csv`` (cells) into ``out`` (``_oracle``
+    after the metric for oracle metrics, and ``metric`` / ``oracle`` columns in the CSV);
+    return the Markdown paths."""
     paths = []
     for metric in reference.files:
         if metric not in frame.columns:
@@ -240,12 +242,15 @@ def write_comparisons(frame: pd.DataFrame, reference: Reference, out: Path) -> l
         except DataFileError as exc:
             logger.warning("no %s comparison with %s: %s", metric, reference.source, exc)
             continue
-        md = out / f"reference_{metric}.md"
+        info = metric_info(metric)  # oracle metrics (precision@n) say so in the name
+        md = out / f"reference_{info.stem}.md"
         md.write_text(
-            f"# {metric}: anobench vs {reference.source}\n\n"
+            f"# {info.title}: anobench vs {reference.source}\n\n"
             + format_comparison(summary, cells, metric, reference.source)
             + "\n"
         )
-        cells.to_csv(out / f"reference_{metric}.csv", index=False)
+        cells.assign(metric=info.key, oracle=info.oracle).to_csv(
+            out / f"reference_{info.stem}.csv", index=False
+        )
         paths.append(md)
     return paths

@@ -16,7 +16,7 @@ from tabulate import tabulate
 from anobench.metrics import Metric, leaderboard_metrics
 from anobench.metrics import metric as metric_info
 from anobench.reference import Reference, write_comparisons
-from anobench.store import RunStore, export_frame, run_frame, stale_summary
+from anobench.store import RunStore, export_frame, run_frame, stale_summary, unreadable_count
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +50,12 @@ def leaderboard(
     from anobench.stats import standings
 
     part = frame[frame["protocol"] == protocol]
-    if part.empty:
+    if part.empty or metric not in part.columns:
         return pd.DataFrame()
+    # an ok cell without this metric (e.g. no label-free threshold: calibration refused,
+    # or a batch-dependent detector) is counted as "not computed", never shown as NaN
+    no_value = (part["status"] == "ok") & part[metric].isna()
+    part = part.assign(status=part["status"].where(~no_value, "not computed"))
     ok = part[part["status"] == "ok"]
     grouped = ok.groupby(["label", "dataset"])[metric]
     means = grouped.mean().unstack("dataset")
@@ -72,7 +76,12 @@ def leaderboard(
     labels = sorted(part["label"].unique())
     datasets = sorted(part["dataset"].unique())
     means = means.reindex(index=labels, columns=datasets)
-    st = standings(means, min_coverage=min_coverage)
+    # a data set counts as covered only when every seed there has a value, so a failed
+    # seed can never help a standing (the shown mean keeps the ok seeds, marked k/n ok)
+    complete = oks.reindex(index=labels, columns=datasets) == counts.reindex(
+        index=labels, columns=datasets
+    )
+    st = standings(means.where(complete), min_coverage=min_coverage)
     columns: dict[str, pd.Series] = {}
     for ds in datasets:
         columns[ds] = means[ds]
@@ -119,7 +128,7 @@ def leaderboard(
 
 
 #: failure statuses in the order a leaderboard names them (others follow, sorted)
-_STATUS_ORDER = ("error", "timeout", "oom", "skipped", "missing")
+_STATUS_ORDER = ("error", "timeout", "oom", "skipped", "missing", "not computed")
 
 
 def _missing_text(counts: pd.Series) -> str:
@@ -233,6 +242,13 @@ def write_report(
     covered = run_frame(store)
     frame = covered.frame
     if frame.empty:
+        unreadable = unreadable_count(store)
+        if unreadable:
+            raise FileNotFoundError(
+                f"{run_dir} holds no record this anobench can read: {unreadable} record(s) "
+                "of an older schema or damaged. Run the suite again into it (they are then "
+                f"replaced) or remove them with `anobench prune {run_dir}`."
+            )
         raise FileNotFoundError(f"{run_dir} holds no cell records (is it a run directory?)")
     if not covered.stale.empty:
         logger.warning("%s", stale_summary(covered.stale, run_dir))
@@ -265,7 +281,7 @@ def write_report(
                 section.summary = stats.summary(means, seeds=seeds)
                 section.comparison = stats.compare(means, method=posthoc)
                 section.poi = effects.poi_matrix({d: seeds[d].loc[st.datasets] for d in st.ranked})
-                section.missing = missing_cells(frame, protocol)
+                section.missing = missing_cells(frame, protocol, metric)
                 stats_table = section.summary.join(section.missing)
                 _marked(stats_table, info).to_csv(out / f"stats_{stem}.csv")
                 _marked(section.comparison.pvalues, info).to_csv(out / f"pvalues_{stem}.csv")
@@ -338,10 +354,14 @@ def data_files(frame: pd.DataFrame, store: RunStore) -> dict[str, str]:
     return files
 
 
-def missing_cells(frame: pd.DataFrame, protocol: str) -> pd.DataFrame:
+def missing_cells(frame: pd.DataFrame, protocol: str, metric: str | None = None) -> pd.DataFrame:
     """Per detector label, the number of cells of ``protocol`` with each failure status
     (columns ``error``, ``timeout``, ``skipped`` and every other non-ok status present,
-    e.g. ``oom``, ``missing``; 0 where none)."""
+    e.g. ``oom``, ``missing``; 0 where none). With ``metric``, ok cells without that
+    metric count as ``not computed``."""
+    if metric is not None and metric in frame.columns:
+        no_value = (frame["status"] == "ok") & frame[metric].isna()
+        frame = frame.assign(status=frame["status"].where(~no_value, "not computed"))
     part = frame[(frame["protocol"] == protocol) & (frame["status"] != "ok")]
     counts = part.groupby(["label", "status"]).size().unstack("status")
     labels = sorted(frame.loc[frame["protocol"] == protocol, "label"].unique())

@@ -196,6 +196,11 @@ def _fit_and_evaluate(cell: Cell, record: Record) -> None:
     calibration = Calibration.model_validate(cell.calibration)
     cal_scores: np.ndarray | None = None
     try:
+        if cell.detector_flags.get("transductive"):
+            raise CalibrationError(
+                "batch-dependent (transductive) scores have no fixed scale: a threshold "
+                "taken from one batch does not carry over to the test batch"
+            )
         cal_scores, record["calibration"] = calibration_scores(
             lambda: make_detector(cell),
             split.X_train,
@@ -257,8 +262,8 @@ def cell_arrays(
     return arrays
 
 
-def _prepare_data(cells: list[Cell]) -> dict[str, tuple[Status, str]]:
-    """Fetch and verify each data set's files once, before any cell runs.
+def _prepare_data(refs: set[str]) -> dict[str, tuple[Status, str]]:
+    """Fetch and verify the files of the data sets ``refs`` once, before any cell runs.
 
     Returns ``{dataset_ref: (status, message)}`` for data sets that cannot be used:
     ``skipped`` when files are missing and cannot be downloaded, ``error`` when a file is
@@ -268,7 +273,7 @@ def _prepare_data(cells: list[Cell]) -> dict[str, tuple[Status, str]]:
     from anobench.datasets.files import DataFileError, DataMissingError
 
     problems: dict[str, tuple[Status, str]] = {}
-    for ref in sorted({c.dataset_ref for c in cells}):
+    for ref in sorted(refs):
         try:
             spec = import_ref(ref)
             fetch = getattr(spec, "fetch", None)
@@ -283,6 +288,14 @@ def _prepare_data(cells: list[Cell]) -> dict[str, tuple[Status, str]]:
         if ref in problems:
             logger.warning("%s: %s", ref, problems[ref][1])
     return problems
+
+
+def _load_spec(datasets: Registry, name: str) -> Any:
+    """The spec ``name``, or None when it is unavailable (its cells say why)."""
+    try:
+        return datasets.load(name)
+    except Exception:
+        return None
 
 
 @dataclass
@@ -326,6 +339,14 @@ def run_suite(
         record after it is stored (progress reporting).
     """
     started = time.perf_counter()
+    # Download what is missing before the cells are expanded, so each data fingerprint
+    # (part of the cell id) names the files the workers will read.
+    absent = set()
+    for name in suite.datasets:
+        spec = _load_spec(datasets, name)
+        if spec is not None and hasattr(spec, "missing_files") and spec.missing_files():
+            absent.add(datasets.entry(name).ref)
+    problems = _prepare_data(absent)
     cells = expand(suite, detectors, datasets)
     store = RunStore(out_dir)
     store.begin(
@@ -370,7 +391,7 @@ def run_suite(
         if on_result:
             on_result(record)
 
-    problems = _prepare_data([c for c in todo if not c.skip_reason])
+    problems |= _prepare_data({c.dataset_ref for c in todo if not c.skip_reason} - set(problems))
     runnable = []
     for cell in todo:
         if cell.skip_reason:

@@ -68,7 +68,10 @@ def duplicate_stats(groups: np.ndarray, y: np.ndarray) -> dict[str, int]:
     -------
     dict with ``duplicate_groups`` (distinct rows that occur more than once),
     ``duplicate_rows`` (rows in those groups, copies included), ``conflicting_groups``
-    (groups holding both labels) and ``conflicting_rows`` (rows in those groups).
+    (groups holding both labels), ``conflicting_rows`` (rows in those groups) and
+    ``largest_anomaly_group`` (anomalous rows in the group holding most of them: a group
+    is split whole, so when it holds many of the anomalies the test part's anomaly ratio
+    moves with the side it lands on).
     """
     size = np.bincount(groups)
     anomalies = np.bincount(groups, weights=np.asarray(y, dtype=np.float64))
@@ -79,6 +82,7 @@ def duplicate_stats(groups: np.ndarray, y: np.ndarray) -> dict[str, int]:
         "duplicate_rows": int(size[repeated].sum()),
         "conflicting_groups": int(conflicting.sum()),
         "conflicting_rows": int(size[conflicting].sum()),
+        "largest_anomaly_group": int(anomalies.max()) if len(anomalies) else 0,
     }
 
 

@@ -179,9 +179,10 @@ class Comparison:
 def min_adjusted_p(method: str, n_sets: int, n_detectors: int) -> float:
     """Smallest adjusted p-value any pair can reach with ``n_sets`` data sets.
 
-    ``"wilcoxon-holm"``: a pair whose ``n_sets`` differences all have the same sign
-    (normal approximation, no ties), times the number of pairs m (Holm's first step),
-    capped at 1. ``"nemenyi"``: a pair one always first and one always last. NaN with
+    ``"wilcoxon-holm"``: a pair whose ``n_sets`` differences all have the same sign and
+    the same size (normal approximation with scipy's tie correction, where all-tied ranks
+    give the largest statistic, z = sqrt(n)), times the number of pairs m (Holm's first
+    step), capped at 1. ``"nemenyi"``: a pair one always first and one always last. NaN with
     fewer than 2 data sets or detectors.
     """
     n, k = float(n_sets), int(n_detectors)
@@ -191,8 +192,7 @@ def min_adjusted_p(method: str, n_sets: int, n_detectors: int) -> float:
         q = (k - 1) / np.sqrt(k * (k + 1) / (6.0 * n))
         return float(sps.studentized_range.sf(q * np.sqrt(2.0), k, np.inf))
     m = k * (k - 1) // 2
-    z = (n * (n + 1) / 4) / np.sqrt(n * (n + 1) * (2 * n + 1) / 24)
-    return float(min(1.0, m * 2 * sps.norm.sf(z)))
+    return float(min(1.0, m * 2 * sps.norm.sf(np.sqrt(n))))
 
 
 def sets_needed(method: str, n_detectors: int, alpha: float = 0.05) -> int:
@@ -202,8 +202,7 @@ def sets_needed(method: str, n_detectors: int, alpha: float = 0.05) -> int:
         q = sps.studentized_range.isf(alpha, k, np.inf) / np.sqrt(2.0)
         return int(np.floor(q**2 * k * (k + 1) / (6.0 * (k - 1) ** 2))) + 1
     n = np.arange(2, 100_000, dtype=float)
-    z = (n * (n + 1) / 4) / np.sqrt(n * (n + 1) * (2 * n + 1) / 24)
-    ok = k * (k - 1) // 2 * 2 * sps.norm.sf(z) < alpha
+    ok = k * (k - 1) // 2 * 2 * sps.norm.sf(np.sqrt(n)) < alpha
     return int(n[np.argmax(ok)])
 
 

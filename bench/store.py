@@ -176,12 +176,24 @@ class RunStore:
         return None if expansion is None else list(expansion)
 
     def stale_ids(self) -> list[str]:
-        """Ids of stored records that are not part of the current expansion."""
-        expansion = self.expansion()
-        if expansion is None or not self.cells_dir.is_dir():
+        """Ids of stored records that are not part of the current expansion; when no
+        expansion is recorded (a directory written by an older anobench), the records
+        this anobench cannot read (older schema, damaged)."""
+        if not self.cells_dir.is_dir():
             return []
+        stored = sorted(p.stem for p in self.cells_dir.glob("*.json"))
+        expansion = self.expansion()
+        if expansion is None:
+            return [i for i in stored if self._unreadable(i)]
         current = {c["cell_id"] for c in expansion}
-        return sorted(p.stem for p in self.cells_dir.glob("*.json") if p.stem not in current)
+        return [i for i in stored if i not in current]
+
+    def _unreadable(self, cell_id: str) -> bool:
+        try:
+            CellResult.parse(json.loads(self.path(cell_id).read_text()))
+        except (OSError, ValueError):  # JSON errors and RecordError are ValueErrors
+            return True
+        return False
 
     def prune(self) -> list[str]:
         """Delete the stale records and their score files; returns their ids."""
@@ -343,8 +355,18 @@ def run_frame(store: RunStore) -> RunFrame:
         frame = current
     else:
         frame = frame.sort_values(["protocol", "dataset", "label", "seed"], ignore_index=True)
+    for column in (*_SCALARS, "dataset_name", "family", "transductive", "subsampled"):
+        if column not in frame.columns:  # e.g. nothing of the expansion has run yet
+            frame[column] = np.nan
     stale = results_frame(store.records(store.stale_ids()))
     return RunFrame(frame, stale, True)
+
+
+def unreadable_count(store: RunStore) -> int:
+    """Record files in the run directory that this anobench cannot read."""
+    if not store.cells_dir.is_dir():
+        return 0
+    return sum(store._unreadable(p.stem) for p in store.cells_dir.glob("*.json"))
 
 
 def stale_summary(stale: pd.DataFrame, run_dir: Path | str) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from anobench.datasets.files import RemoteFile, file_hash, find_local, locate
+from anobench.provenance import source_hash
 from anobench.seeding import canonical_json
 from anobench.splits import make_split
 from anobench.types import Protocol, Split
@@ -77,10 +78,12 @@ def data_digest(data: Data) -> str:
 
 
 def _file_identity(file: RemoteFile) -> str:
+    """A file's content identity: its pinned checksum (every read is checked against it),
+    else the sha256 of the local copy (``<relpath>:missing`` when there is none)."""
+    if file.known_hash:
+        return file.known_hash
     path = find_local(file)
-    if path is not None:
-        return f"sha256:{file_hash(path)}"
-    return file.known_hash or f"{file.relpath}:missing"
+    return f"sha256:{file_hash(path)}" if path is not None else f"{file.relpath}:missing"
 
 
 def identifier(name: str) -> str:
@@ -139,18 +142,23 @@ class DatasetSpec:
     def fingerprint(self, params: Mapping[str, Any] | None = None) -> str:
         """Identity of the data for cell ids, from what is actually loaded.
 
-        File-backed data: the sha256 of each local file (a pinned file missing here is
-        named by its pinned checksum, which its download is checked against). Embedded or
-        generated data: the bytes of the loaded arrays, so editing a generator or a file
-        the loader reads changes the fingerprint. Also the name, version and resolved
-        loader parameters. Returns 16 hex digits.
+        File-backed data: each file's pinned checksum (every read is checked against it)
+        or, unpinned, the sha256 of the local copy; and the source hash of the loader and
+        transform code that turns the files into arrays. Embedded or generated data: the
+        bytes of the loaded arrays, so editing a generator or a file the loader reads
+        changes the fingerprint. Also the name, version and resolved loader parameters.
+        Returns 16 hex digits.
         """
         resolved = self.resolve_params(params)
         if self.files:
-            parts = [_file_identity(f) for f in self.files]
+            parts = [_file_identity(f) for f in self.files] + self._code_identity()
         else:
             parts = [data_digest(self.load_data(resolved))]
         return self._fingerprint(parts, resolved)
+
+    def _code_identity(self) -> list[str]:
+        """Source hashes of the loader and transform (file-backed data only)."""
+        return [f"code:{source_hash(obj)}" for obj in (self.load, self.transform) if obj]
 
     def _fingerprint(self, parts: list[str], resolved: Mapping[str, Any]) -> str:
         text = "|".join([self.name, self.version, *parts, canonical_json(resolved)])
@@ -206,6 +214,9 @@ class DatasetSpec:
             max_test=max_test,
         )
         split.metadata["files"] = files
-        parts = [f"sha256:{h}" for h in files.values()] if self.files else [data_digest(data)]
+        if self.files:
+            parts = [_file_identity(f) for f in self.files] + self._code_identity()
+        else:
+            parts = [data_digest(data)]
         split.metadata["data_fingerprint"] = self._fingerprint(parts, resolved)
         return split

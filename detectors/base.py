@@ -48,6 +48,8 @@ class BaseDetector(BaseEstimator):
     min_train_samples: ClassVar[int] = 2
     #: batch-dependent scores (see the class docstring)
     transductive: ClassVar[bool] = False
+    #: distributions whose code computes the scores; their versions enter the cell id
+    requires: ClassVar[tuple[str, ...]] = ("numpy", "scikit-learn")
 
     # -- public contract -------------------------------------------------------------
     def fit(self, X: Any, y: Any = None) -> Self:

@@ -41,6 +41,7 @@ class PyODDetector(BaseDetector):
     #: ``"module:Class"`` of the PyOD model
     pyod_model: ClassVar[str] = ""
     standardize_default: ClassVar[bool] = True
+    requires: ClassVar[tuple[str, ...]] = ("numpy", "scikit-learn", "pyod", "numba")
     defaults: ClassVar[dict[str, Any]] = {}
 
     def __init__(

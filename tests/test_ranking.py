@@ -143,13 +143,19 @@ def test_std_uses_ddof_1_and_one_seed_says_n_1() -> None:
 
 
 def test_min_adjusted_p_knows_what_8_data_sets_can_show() -> None:
-    # 23 detectors = 253 pairs; 8 same-sign differences: p = 0.0117, x 253 > 1
-    single = sps.wilcoxon(np.arange(1.0, 9.0), zero_method="zsplit", method="approx").pvalue
+    # 23 detectors = 253 pairs; 8 same-sign, equal-size differences give scipy's smallest
+    # approximate p (tie-corrected z = sqrt(8)): 0.0047, x 253 > 1
+    single = sps.wilcoxon(np.ones(8), zero_method="zsplit", method="approx").pvalue
+    distinct = sps.wilcoxon(np.arange(1.0, 9.0), zero_method="zsplit", method="approx").pvalue
+    assert single < distinct  # ties make the approximate p smaller: the bound must use them
     assert stats.min_adjusted_p("wilcoxon-holm", 8, 23) == 1.0
     assert single * 253 > 1
     assert stats.min_adjusted_p("wilcoxon-holm", 20, 3) == pytest.approx(
-        3 * sps.wilcoxon(np.arange(1.0, 21.0), zero_method="zsplit", method="approx").pvalue
+        3 * sps.wilcoxon(np.ones(20), zero_method="zsplit", method="approx").pvalue
     )
+    # the reviewer's case: 4 data sets, a always 0.25 above b: no p may beat the bound
+    four = stats.compare(pd.DataFrame([[1.0] * 4, [0.75] * 4], index=["a", "b"]))
+    assert four.pvalues.loc["a", "b"] >= four.min_adjusted_p - 1e-12
     rng = np.random.default_rng(0)
     m = pd.DataFrame(rng.uniform(0.5, 1.0, (23, 8)), columns=SETS)
     m.iloc[0] = 1.0  # the best on every set still cannot be told apart
@@ -161,7 +167,7 @@ def test_min_adjusted_p_knows_what_8_data_sets_can_show() -> None:
     assert "no pair can be significant at alpha = 0.05" in text and "forced" in text
     assert f"at least {stats.sets_needed('wilcoxon-holm', 23)} data sets" in text
     assert stats.min_adjusted_p("wilcoxon-holm", stats.sets_needed("wilcoxon-holm", 23), 23) < 0.05
-    few = stats.compare(m.iloc[:3])  # 3 pairs: 3 x 0.0117 < 0.05
+    few = stats.compare(m.iloc[:3])  # 3 pairs: 3 x 0.0047 < 0.05
     assert few.min_adjusted_p == pytest.approx(3 * single) and few.can_detect
     assert "a pair can be significant" in stats.describe(few)
 

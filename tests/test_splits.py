@@ -51,6 +51,7 @@ def test_duplicated_rows_stay_together_and_every_row_is_kept() -> None:
             "duplicate_rows": 110,
             "conflicting_groups": 0,
             "conflicting_rows": 0,
+            "largest_anomaly_group": 3,  # rows 0-9 are anomalies, each in 3 copies
         }
         train = {r.tobytes() for r in split.X_train}
         assert not any(r.tobytes() in train for r in split.X_test)
@@ -79,6 +80,7 @@ def test_conflicting_rows_keep_each_copys_label() -> None:
         "duplicate_rows": 4,
         "conflicting_groups": 1,
         "conflicting_rows": 2,
+        "largest_anomaly_group": 1,
     }
     split = make_split(X, y, "unsupervised", 0, name="conflict", test_size=0.5)
     rows = np.r_[split.X_train.ravel(), split.X_test.ravel()]

@@ -74,9 +74,7 @@ def test_a_version_bump_changes_the_cell_id(make_plugin) -> None:
     before = expand(_suite(), detector_registry(), dataset_registry())[0]
     assert before.provenance["detector"]["source"] is None  # a release: its version names it
     info = next(root.glob("*.dist-info"))
-    (info / "METADATA").write_text(
-        "Metadata-Version: 2.1\nName: versioned_plugin\nVersion: 0.2\n"
-    )
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: versioned_plugin\nVersion: 0.2\n")
     info.rename(info.with_name("versioned_plugin-0.2.dist-info"))
     after = expand(_suite(), detector_registry(), dataset_registry())[0]
     assert after.provenance["detector"]["version"] == "0.2"
@@ -161,9 +159,7 @@ def test_oracle_marks_appear_in_every_csv(tmp_path: Path) -> None:
     run_suite(suite, out, detector_registry(), dataset_registry())
     report = write_report(out, plots=False)
     results = pd.read_csv(report / "results.csv")
-    assert {"oracle:f1@top-k", "oracle:f1@best-f1", "oracle:precision_at_n"} <= set(
-        results.columns
-    )
+    assert {"oracle:f1@top-k", "oracle:f1@best-f1", "oracle:precision_at_n"} <= set(results.columns)
     assert "f1@train-quantile" in results.columns  # label-free: no mark
     csvs = sorted(report.glob("*_f1_at_top-k*.csv"))
     assert {p.name.split("_novelty")[0] for p in csvs} == {"leaderboard", "stats", "pvalues", "poi"}
@@ -198,7 +194,8 @@ def test_damaged_and_older_records_are_treated_as_missing(
     store = RunStore(out)
     ids = sorted(r["cell_id"] for r in store.records())
     old = {**store.get(ids[3]), "schema_version": 1}  # type: ignore[dict-item]
-    for cell_id, content in zip(ids, ("[]", "{}", '{"cell_id": "x"}', json.dumps(old))):
+    contents = ("[]", "{}", '{"cell_id": "x"}', json.dumps(old))
+    for cell_id, content in zip(ids, contents, strict=True):
         store.path(cell_id).write_text(content)
     store.scores_path(ids[0]).write_bytes(b"PK\x03\x04 truncated")
     assert store.scores(ids[0]) is None

@@ -44,6 +44,7 @@ class DeepDetector(BaseDetector):
     """
 
     family: ClassVar[str] = "deep"
+    requires: ClassVar[tuple[str, ...]] = ("numpy", "jax", "jaxlib", "flax", "optax")
     #: True when the network needs the samples' own shape (images), not flat rows
     image_input: ClassVar[bool] = False
 

@@ -1,0 +1,92 @@
+"""Label-free thresholds come from out-of-sample training scores and hit their nominal
+false-positive rate on test normals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from anobench.calibration import (
+    Calibration,
+    CalibrationError,
+    calibration_folds,
+    calibration_scores,
+)
+from anobench.registry import dataset_registry, detector_registry
+from anobench.runner import run_suite
+from anobench.store import RunStore, run_frame
+from anobench.suite import Suite, load_suite
+
+
+def test_folds_cover_every_row_once_and_keep_copies_together() -> None:
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(50, 3))
+    X[10:15] = X[3]  # six identical rows
+    folds = calibration_folds(X, Calibration(folds=5), seed=1)
+    rows = np.sort(np.concatenate(folds))
+    np.testing.assert_array_equal(rows, np.arange(50))
+    holding = [i for i, f in enumerate(folds) if 3 in f]
+    assert len(holding) == 1 and set(range(10, 15)) <= set(folds[holding[0]])
+    held = calibration_folds(X, Calibration(method="holdout", holdout=0.25), seed=1)
+    assert len(held) == 1 and 8 <= len(held[0]) <= 18
+    with pytest.raises(CalibrationError, match="fewer than the 5 folds"):
+        calibration_folds(X[:4], Calibration(folds=5), seed=0)
+
+
+def test_cross_fitted_scores_are_out_of_sample() -> None:
+    from anobench.detectors.classical import KDE
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 2))
+    in_sample = KDE().fit(X).anomaly_score(X)
+    out, info = calibration_scores(KDE, X, Calibration(folds=5), seed=0)
+    assert out.shape == (200,) and info["n_scores"] == 200 and info["folds"] == 5
+    # a point's own kernel makes in-sample scores optimistic (lower = more normal)
+    assert np.median(out) > np.median(in_sample)
+    again, _ = calibration_scores(KDE, X, Calibration(folds=5), seed=0)
+    np.testing.assert_array_equal(out, again)
+
+
+def test_calibration_that_cannot_finish_in_the_budget_is_refused() -> None:
+    from anobench.detectors.classical import IForest
+
+    X = np.random.default_rng(0).normal(size=(100, 2))
+    with pytest.raises(CalibrationError, match="time budget"):
+        calibration_scores(IForest, X, Calibration(), seed=0, deadline=0.0, fit_seconds=10.0)
+
+
+def _fpr_table(run: Path) -> pd.DataFrame:
+    frame = run_frame(RunStore(run)).frame
+    ok = frame[(frame["status"] == "ok") & (frame["protocol"] == "novelty")]
+    return ok[["label", "dataset", "seed", "fpr@train-quantile"]]
+
+
+def _check_targets(fpr: pd.DataFrame) -> None:
+    assert fpr["fpr@train-quantile"].notna().all()
+    median = fpr.groupby("label")["fpr@train-quantile"].median()
+    off = median[(median < 0.05) | (median > 0.16)]
+    assert off.empty, f"median FPR of train-quantile outside [0.05, 0.16]: {off.to_dict()}"
+    assert fpr["fpr@train-quantile"].quantile(0.9) <= 0.30
+
+
+def test_train_quantile_hits_its_nominal_rate(tmp_path: Path) -> None:
+    # kde, gmm and pca flagged 74-100% of test normals with in-sample thresholds
+    suite = Suite(
+        name="fpr",
+        detectors=["kde", "gmm", "pca", "pyod-knn", "iforest"],
+        datasets=["wine", "breast-cancer", "digits-0", "blobs-local"],
+        protocols=["novelty"],
+        seeds=[0, 1, 2],
+    )
+    run_suite(suite, tmp_path / "run", detector_registry(), dataset_registry(), jobs=2)
+    _check_targets(_fpr_table(tmp_path / "run"))
+
+
+@pytest.mark.slow
+def test_train_quantile_hits_its_nominal_rate_on_all_of_quick(tmp_path: Path) -> None:
+    suite = load_suite("quick").model_copy(update={"protocols": ["novelty"]})
+    run_suite(suite, tmp_path / "run", detector_registry(), dataset_registry(), jobs=2)
+    _check_targets(_fpr_table(tmp_path / "run"))
