@@ -44,7 +44,9 @@ def leaderboard(
     ``missing`` (cells without a result by status, e.g. ``"3 skipped, 1 timeout"``) and
     ``transductive`` (a batch-dependent detector: a row's score depends on the rows
     scored with it).
-    ``attrs``: ``datasets``, ``n_sets`` (data sets with any value), ``saturated`` and
+    ``attrs``: ``ranking`` (detectors x data sets: the means every ranking, statistic and
+    rank plot of the report uses, NaN where a detector lacks a value on some seed),
+    ``datasets``, ``n_sets`` (data sets with any value), ``saturated`` and
     ``note`` (what the ranks are over).
     """
     from anobench.stats import standings
@@ -81,7 +83,8 @@ def leaderboard(
     complete = oks.reindex(index=labels, columns=datasets) == counts.reindex(
         index=labels, columns=datasets
     )
-    st = standings(means.where(complete), min_coverage=min_coverage)
+    ranking = means.where(complete)
+    st = standings(ranking, min_coverage=min_coverage)
     columns: dict[str, pd.Series] = {}
     for ds in datasets:
         columns[ds] = means[ds]
@@ -122,7 +125,11 @@ def leaderboard(
     )
     table = table.loc[[*st.ranked, *apart]]
     table.attrs.update(
-        datasets=datasets, n_sets=len(st.datasets), saturated=list(st.saturated), note=st.note()
+        ranking=ranking,
+        datasets=datasets,
+        n_sets=len(st.datasets),
+        saturated=list(st.saturated),
+        note=st.note(),
     )
     return table
 
@@ -275,7 +282,7 @@ def write_report(
             )
             section = Section(protocol, metric, title, table)
             if not table.empty:
-                means = table[table.attrs["datasets"]]
+                means = table.attrs["ranking"]  # the leaderboard's own ranking input
                 seeds = effects.seed_values(frame[frame["protocol"] == protocol], metric)
                 section.standings = st = stats.standings(means)
                 section.summary = stats.summary(means, seeds=seeds)
@@ -414,13 +421,13 @@ def write_plots(frame: pd.DataFrame, store: RunStore, folder: Path) -> list[Figu
         table = leaderboard(frame, "roc_auc", protocol)
         if table.empty:
             continue
-        means = table[table.attrs["datasets"]]
+        means = table.attrs["ranking"]
         group = f"protocol {protocol}"
         emit(
             f"heatmap_{protocol}",
             f"ROC-AUC per data set and detector ({protocol})",
             group,
-            lambda m=means: plots.heatmap(m, title="ROC-AUC"),
+            lambda m=table[table.attrs["datasets"]]: plots.heatmap(m, title="ROC-AUC"),
         )
         emit(
             f"ranks_{protocol}",

@@ -113,3 +113,32 @@ def test_write_report_files(tmp_path, make_record) -> None:
     assert "oracle:f1@top-k" in results.columns and "f1@top-k" not in results.columns
     with pytest.raises(FileNotFoundError):
         write_report(tmp_path / "empty")
+
+
+def test_a_failed_seed_never_helps_and_every_table_uses_one_rank(tmp_path, make_record) -> None:
+    rows = frame()
+    # e: best on d1, ok on d2 only for seed 0 (seed 1 failed there)
+    extra = [
+        dict(label="e", dataset="d1", protocol="novelty", seed=s, status="ok", roc_auc=0.99)
+        for s in (0, 1)
+    ] + [
+        dict(label="e", dataset="d2", protocol="novelty", seed=0, status="ok", roc_auc=0.99),
+        dict(label="e", dataset="d2", protocol="novelty", seed=1, status="error", roc_auc=None),
+    ]
+    rows = pd.concat([rows, pd.DataFrame(extra)], ignore_index=True)
+    table = leaderboard(rows, "roc_auc", "novelty")
+    assert not table.loc["e", "ranked"] and np.isnan(table.loc["e", "avg_rank"])
+    assert "1 error" in table.loc["e", "missing"]
+    # the same rule through write_report: the stats CSV ranks exactly as the leaderboard
+    store = RunStore(tmp_path)
+    for i, r in enumerate(rows.to_dict("records")):
+        fields = {k: v for k, v in r.items() if k != "cell_id" and not pd.isna(v)}
+        store.put(make_record(cell_id=str(i), detector=r["label"], **fields))
+    out = write_report(tmp_path, plots=False)
+    board = pd.read_csv(out / "leaderboard_novelty_roc_auc.csv", index_col="detector")
+    stats_csv = pd.read_csv(out / "stats_novelty_roc_auc.csv", index_col=0)
+    ranked = board[board["ranked"]].index
+    assert set(ranked) == {"a", "b"}
+    np.testing.assert_allclose(
+        board.loc[ranked, "avg_rank"], stats_csv.loc[ranked, "avg_rank"].astype(float)
+    )
