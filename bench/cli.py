@@ -100,7 +100,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from anobench.report import format_leaderboard, leaderboard, write_report
+    from anobench.leaderboard import format_leaderboard, leaderboard
+    from anobench.report import write_report
     from anobench.runner import run_suite
     from anobench.store import RunStore, run_frame
 
@@ -204,8 +205,9 @@ def _print_reference(report_dir: Path) -> None:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    from anobench.leaderboard import format_leaderboard, leaderboard
     from anobench.metrics import metric
-    from anobench.report import format_leaderboard, leaderboard, write_report
+    from anobench.report import write_report
     from anobench.store import RunStore, run_frame
 
     run_dir = Path(args.run_dir)
@@ -544,7 +546,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_run.add_argument("--force", action="store_true", help="rerun cells already stored")
     p_run.add_argument(
-        "--retry-failed", action="store_true", help="rerun stored cells whose status is not ok"
+        "--retry-failed",
+        action="store_true",
+        help="rerun stored cells whose status is not ok, and ok cells whose threshold "
+        "calibration was refused (time budget) or failed",
     )
     p_run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p_run.set_defaults(func=cmd_run)

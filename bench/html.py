@@ -72,7 +72,7 @@ def _table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
 
 
 def _section(section: Any) -> str:
-    from anobench.report import format_leaderboard
+    from anobench.leaderboard import format_leaderboard
     from anobench.stats import describe
 
     parts = [f'<h3 id="{_e(section.protocol)}-{_e(section.metric)}">{_e(section.title)}</h3>']

@@ -1,6 +1,7 @@
-"""The report of a run: leaderboards (per data set x detector mean +- std over seeds,
-average rank, failures shown as failures, never as 0), statistics, critical-difference
-diagrams, plots and one self-contained HTML page, written to ``RUN_DIR/report/``."""
+"""The report of a run, written to ``RUN_DIR/report/``: the tidy table, every leaderboard
+(:mod:`anobench.leaderboard`) with its statistics and critical-difference diagram, plots,
+comparisons with published results and one self-contained HTML page. It covers the
+current suite expansion only (:func:`anobench.store.run_frame`)."""
 
 from __future__ import annotations
 
@@ -9,221 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
-from tabulate import tabulate
 
+from anobench.leaderboard import format_leaderboard, leaderboard, missing_cells
 from anobench.metrics import Metric, leaderboard_metrics
 from anobench.metrics import metric as metric_info
 from anobench.reference import Reference, write_comparisons
 from anobench.store import RunStore, export_frame, run_frame, stale_summary, unreadable_count
 
 logger = logging.getLogger(__name__)
-
-
-def leaderboard(
-    frame: pd.DataFrame, metric: str, protocol: str, *, min_coverage: float = 1.0
-) -> pd.DataFrame:
-    """Numeric leaderboard of one protocol and metric.
-
-    Ranks and means come from :func:`anobench.stats.standings` (the one rank definition
-    of the report): they are over the data sets every ranked detector covers, and a
-    detector covering less than ``min_coverage`` of the data sets is listed apart (not
-    ranked) with its coverage, so a failure never improves a standing.
-
-    Returns
-    -------
-    DataFrame indexed by detector label: the ranked detectors by average rank (1 =
-    best), then the ones not ranked (by coverage). Columns ``<dataset>`` (mean over ok
-    seeds, NaN where none), ``<dataset>:std`` (std over ok seeds, ddof=1; NaN with one),
-    ``<dataset>:ok`` / ``<dataset>:n`` (ok and total seeds), ``<dataset>:status`` (the
-    most common failure status when no seed is ok), ``<dataset>:subsampled`` (train or
-    test rows were subsampled by ``max_train`` / ``max_test``), ``ranked``, ``avg_rank``
-    and ``mean`` (NaN when not ranked), ``mean_covered`` (over the detector's own data
-    sets: not comparable across detectors), ``n_datasets`` (data sets with a value) and
-    ``missing`` (cells without a result by status, e.g. ``"3 skipped, 1 timeout"``) and
-    ``transductive`` (a batch-dependent detector: a row's score depends on the rows
-    scored with it).
-    ``attrs``: ``ranking`` (detectors x data sets: the means every ranking, statistic and
-    rank plot of the report uses, NaN where a detector lacks a value on some seed),
-    ``datasets``, ``n_sets`` (data sets with any value), ``saturated`` and
-    ``note`` (what the ranks are over).
-    """
-    from anobench.stats import standings
-
-    part = frame[frame["protocol"] == protocol]
-    if part.empty or metric not in part.columns:
-        return pd.DataFrame()
-    # an ok cell without this metric (e.g. no label-free threshold: calibration refused,
-    # or a batch-dependent detector) is counted as "not computed", never shown as NaN
-    no_value = (part["status"] == "ok") & part[metric].isna()
-    part = part.assign(status=part["status"].where(~no_value, "not computed"))
-    ok = part[part["status"] == "ok"]
-    grouped = ok.groupby(["label", "dataset"])[metric]
-    means = grouped.mean().unstack("dataset")
-    stds = grouped.std(ddof=1).unstack("dataset")
-    counts = part.groupby(["label", "dataset"]).size().unstack("dataset")
-    oks = ok.groupby(["label", "dataset"]).size().unstack("dataset")
-    failed = part[part["status"] != "ok"]
-    failures = (
-        failed.groupby(["label", "dataset"])["status"]
-        .agg(lambda s: s.value_counts().index[0])
-        .unstack("dataset")
-    )
-    by_status = failed.groupby(["label", "status"]).size()
-    if "subsampled" in part.columns:
-        subsampled = part.groupby(["label", "dataset"])["subsampled"].any().unstack("dataset")
-    else:
-        subsampled = pd.DataFrame()
-    labels = sorted(part["label"].unique())
-    datasets = sorted(part["dataset"].unique())
-    means = means.reindex(index=labels, columns=datasets)
-    # a data set counts as covered only when every seed there has a value, so a failed
-    # seed can never help a standing (the shown mean keeps the ok seeds, marked k/n ok)
-    complete = oks.reindex(index=labels, columns=datasets) == counts.reindex(
-        index=labels, columns=datasets
-    )
-    ranking = means.where(complete)
-    st = standings(ranking, min_coverage=min_coverage)
-    columns: dict[str, pd.Series] = {}
-    for ds in datasets:
-        columns[ds] = means[ds]
-        columns[f"{ds}:std"] = stds.reindex(index=labels, columns=datasets)[ds]
-        columns[f"{ds}:ok"] = oks.reindex(index=labels, columns=datasets)[ds].fillna(0).astype(int)
-        columns[f"{ds}:n"] = (
-            counts.reindex(index=labels, columns=datasets)[ds].fillna(0).astype(int)
-        )
-        columns[f"{ds}:status"] = failures.reindex(index=labels, columns=datasets)[ds]
-        columns[f"{ds}:subsampled"] = (
-            subsampled.reindex(index=labels, columns=datasets)[ds]
-            .astype("boolean")
-            .fillna(False)
-            .astype(bool)
-        )
-    columns["ranked"] = pd.Series({lab: lab in st.avg_rank.index for lab in labels})
-    columns["avg_rank"] = st.avg_rank.reindex(labels)
-    columns["mean"] = st.mean.reindex(labels)
-    columns["mean_covered"] = means.mean(axis=1)
-    columns["n_datasets"] = means.notna().sum(axis=1)
-    columns["missing"] = pd.Series(
-        {lab: _missing_text(by_status.get(lab, pd.Series(dtype=int))) for lab in labels}
-    )
-    if "transductive" in part.columns:
-        batch = part.groupby("label")["transductive"].agg(lambda s: bool(s.fillna(False).any()))
-        columns["transductive"] = batch.reindex(labels).fillna(False).astype(bool)
-    else:
-        columns["transductive"] = pd.Series(False, index=labels)
-    table = pd.DataFrame(columns, index=labels)
-    table.index.name = "detector"
-    apart = sorted(
-        (lab for lab in labels if lab not in st.avg_rank.index),
-        key=lambda lab: (
-            -table.loc[lab, "n_datasets"],
-            -np.nan_to_num(table.loc[lab, "mean_covered"], nan=-1.0),
-            lab,
-        ),
-    )
-    table = table.loc[[*st.ranked, *apart]]
-    table.attrs.update(
-        ranking=ranking,
-        datasets=datasets,
-        n_sets=len(st.datasets),
-        saturated=list(st.saturated),
-        note=st.note(),
-    )
-    return table
-
-
-#: failure statuses in the order a leaderboard names them (others follow, sorted)
-_STATUS_ORDER = ("error", "timeout", "oom", "skipped", "missing", "not computed")
-
-
-def _missing_text(counts: pd.Series) -> str:
-    """``"3 skipped, 1 timeout"`` from status -> number of cells (``"none"`` if empty)."""
-    counts = counts[counts > 0]
-    order = [s for s in _STATUS_ORDER if s in counts.index]
-    order += sorted(s for s in counts.index if s not in _STATUS_ORDER)
-    return ", ".join(f"{int(counts[s])} {s}" for s in order) or "none"
-
-
-#: appended to a leaderboard value whose cells ran on subsampled train or test rows
-SUBSAMPLED_MARK = " †"
-
-
-#: appended to the name of a saturated data set (every ranked detector near 1.0)
-SATURATED_MARK = " ‡"
-
-#: appended to the name of a batch-dependent (transductive) detector
-BATCH_MARK = " §"
-
-
-def _cell_text(row: pd.Series, ds: str) -> str:
-    n, n_ok = int(row[f"{ds}:n"]), int(row[f"{ds}:ok"])
-    if n == 0:
-        return ""
-    if n_ok == 0:
-        status = row[f"{ds}:status"]
-        return f"{status} ({n}/{n})" if n > 1 else str(status)
-    # one ok seed has no spread: say n=1 rather than a std of 0
-    text = f"{row[ds]:.3f} (n=1)" if n_ok == 1 else f"{row[ds]:.3f} ± {row[f'{ds}:std']:.3f}"
-    if row.get(f"{ds}:subsampled", False):
-        text += SUBSAMPLED_MARK
-    if n_ok < n:
-        text += f" ({n_ok}/{n} ok)"
-    return text
-
-
-def format_leaderboard(table: pd.DataFrame, tablefmt: str = "github") -> str:
-    """Text of a :func:`leaderboard` table (Markdown by default), with footnotes after a
-    blank line: what the ranks are over, then the marks used."""
-    if table.empty:
-        return "(no cells)"
-    datasets = table.attrs["datasets"]
-    saturated = set(table.attrs.get("saturated", []))
-    n_sets = table.attrs.get("n_sets", len(datasets))
-    rows, any_apart = [], False
-    for label, row in table.iterrows():
-        if row.get("ranked", True):
-            rank = "" if np.isnan(row["avg_rank"]) else f"{row['avg_rank']:.2f}"
-            mean = "" if np.isnan(row["mean"]) else f"{row['mean']:.3f}"
-        else:
-            any_apart = True
-            rank = "not ranked"
-            covered = row.get("mean_covered", np.nan)
-            mean = "" if np.isnan(covered) else f"({covered:.3f})"
-        name = f"{label}{BATCH_MARK}" if row.get("transductive", False) else str(label)
-        rows.append(
-            [name, rank, mean, f"{int(row['n_datasets'])}/{n_sets}", row.get("missing", "")]
-            + [_cell_text(row, ds) for ds in datasets]
-        )
-    headers = [
-        "detector",
-        "avg rank",
-        "mean",
-        "sets",
-        "missing cells",
-        *(ds + (SATURATED_MARK if ds in saturated else "") for ds in datasets),
-    ]
-    text = str(tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True))
-    notes = [str(table.attrs.get("note", ""))]
-    if any_apart:
-        notes.append(
-            "(mean) of a detector not ranked: over its own covered data sets, not comparable."
-        )
-    if saturated:
-        notes.append(
-            f"{SATURATED_MARK.strip()} saturated: every ranked detector is within 0.01 of 1.0 "
-            "there (adds ties, not evidence)."
-        )
-    if table.get("transductive", pd.Series(dtype=bool)).any():
-        notes.append(
-            f"{BATCH_MARK.strip()} batch-dependent (transductive): a row's score depends on "
-            "the other rows scored with it (the whole test set here)."
-        )
-    if any(SUBSAMPLED_MARK in str(cell) for row in rows for cell in row):
-        mark = SUBSAMPLED_MARK.strip()
-        notes.append(f"{mark} ran on subsampled rows (the suite's max_train / max_test)")
-    return text + "".join(f"\n\n{n}" for n in notes if n)
 
 
 def write_report(
@@ -359,23 +154,6 @@ def data_files(frame: pd.DataFrame, store: RunStore) -> dict[str, str]:
     for record in store.records(frame.loc[frame["status"] != "missing", "cell_id"]):
         files.update((record.get("split") or {}).get("files") or {})
     return files
-
-
-def missing_cells(frame: pd.DataFrame, protocol: str, metric: str | None = None) -> pd.DataFrame:
-    """Per detector label, the number of cells of ``protocol`` with each failure status
-    (columns ``error``, ``timeout``, ``skipped`` and every other non-ok status present,
-    e.g. ``oom``, ``missing``; 0 where none). With ``metric``, ok cells without that
-    metric count as ``not computed``."""
-    if metric is not None and metric in frame.columns:
-        no_value = (frame["status"] == "ok") & frame[metric].isna()
-        frame = frame.assign(status=frame["status"].where(~no_value, "not computed"))
-    part = frame[(frame["protocol"] == protocol) & (frame["status"] != "ok")]
-    counts = part.groupby(["label", "status"]).size().unstack("status")
-    labels = sorted(frame.loc[frame["protocol"] == protocol, "label"].unique())
-    present = set(part["status"])
-    columns = [s for s in _STATUS_ORDER if s in present or s in ("error", "timeout", "skipped")]
-    columns += sorted(present - set(columns))
-    return counts.reindex(index=labels, columns=columns).fillna(0).astype(int)
 
 
 def _cd_png(section: Section, path: Path) -> Path | None:

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from anobench import __version__
+from anobench.artifacts import cell_arrays
 from anobench.calibration import Calibration, CalibrationError, calibration_scores
 from anobench.environment import environment
 from anobench.executors import Executor, ProcessExecutor
@@ -195,71 +196,45 @@ def _fit_and_evaluate(cell: Cell, record: Record) -> None:
         raise DetectorOutputError("all test scores are equal: the detector ranks nothing")
     calibration = Calibration.model_validate(cell.calibration)
     cal_scores: np.ndarray | None = None
-    try:
-        if cell.detector_flags.get("transductive"):
-            raise CalibrationError(
-                "batch-dependent (transductive) scores have no fixed scale: a threshold "
-                "taken from one batch does not carry over to the test batch"
-            )
-        cal_scores, record["calibration"] = calibration_scores(
-            lambda: make_detector(cell),
-            split.X_train,
-            calibration,
-            cell.model_seed,
-            deadline=deadline,
-            fit_seconds=t1 - t0,
-        )
-    except CalibrationError as exc:
-        logger.info("%s on %s: no label-free thresholds: %s", cell.label, cell.dataset, exc)
-        record["calibration"] = {"method": calibration.method, "error": str(exc)}
+    if cell.detector_flags.get("transductive"):
+        record["calibration"] = {
+            "method": calibration.method,
+            "error": "batch-dependent (transductive) scores have no fixed scale: a threshold "
+            "taken from one batch does not carry over to the test batch",
+            "retry": False,
+        }
+    else:
+        cal_scores = _calibrate(cell, record, split.X_train, calibration, deadline, t1 - t0)
     record.update(evaluate(split.y_test, test_scores, cal_scores, cell.expected_contamination))
     if split.groups_test is not None:
         record["roc_auc_by_group"] = roc_auc_by_group(split.y_test, test_scores, split.groups_test)
     record["arrays"] = cell_arrays(detector, split, test_scores, cal_scores)
 
 
-#: test images kept per cell for reconstruction grids (most and least anomalous halves)
-N_IMAGES = 16
-#: latent codes kept per cell (a seeded sample of the test set)
-N_CODES = 2000
-
-
-def cell_arrays(
-    detector: Any, split: Any, test_scores: np.ndarray, calibration: np.ndarray | None
-) -> dict[str, np.ndarray]:
-    """What plots need from a cell, compact: labels and float32 test scores, the
-    out-of-sample calibration scores (when computed), the test groups,
-    and for a model with ``reconstruct`` / ``encode`` on images, the ``N_IMAGES`` most
-    and least anomalous test images with their reconstructions and up to ``N_CODES``
-    latent codes with their labels. A failure here is logged, never fatal."""
-    arrays: dict[str, np.ndarray] = {
-        "y_test": np.asarray(split.y_test, dtype=np.int8),
-        "scores": test_scores.astype(np.float32),
-    }
-    if calibration is not None:
-        arrays["calibration_scores"] = calibration.astype(np.float32)
-    if split.groups_test is not None:
-        arrays["groups"] = np.asarray(split.groups_test).astype(str)
-    X_test = np.asarray(split.X_test)
-    if X_test.ndim != 4 or not hasattr(detector, "reconstruct"):
-        return arrays
+def _calibrate(
+    cell: Cell,
+    record: Record,
+    X_train: np.ndarray,
+    calibration: Calibration,
+    deadline: float,
+    fit_seconds: float,
+) -> np.ndarray | None:
+    """Out-of-sample calibration scores, or None with the reason in the record (such a
+    cell is rerun by ``--retry-failed``)."""
     try:
-        order = np.argsort(test_scores, kind="stable")
-        half = N_IMAGES // 2
-        pick = np.r_[order[::-1][:half], order[:half]]
-        arrays["images"] = X_test[pick].astype(np.float16)
-        arrays["reconstructions"] = np.asarray(detector.reconstruct(X_test[pick])).astype(
-            np.float16
+        scores, record["calibration"] = calibration_scores(
+            lambda: make_detector(cell),
+            X_train,
+            calibration,
+            cell.model_seed,
+            deadline=deadline,
+            fit_seconds=fit_seconds,
         )
-        arrays["image_scores"] = test_scores[pick].astype(np.float32)
-        arrays["image_labels"] = arrays["y_test"][pick]
-        if hasattr(detector, "encode"):
-            rows = np.random.default_rng(0).permutation(len(X_test))[:N_CODES]
-            arrays["codes"] = np.asarray(detector.encode(X_test[rows])).astype(np.float32)
-            arrays["code_labels"] = arrays["y_test"][rows]
-    except Exception as exc:
-        logger.warning("no reconstructions stored for %s: %s", type(detector).__name__, exc)
-    return arrays
+    except CalibrationError as exc:
+        logger.info("%s on %s: no label-free thresholds: %s", cell.label, cell.dataset, exc)
+        record["calibration"] = {"method": calibration.method, "error": str(exc), "retry": True}
+        return None
+    return scores
 
 
 def _prepare_data(refs: set[str]) -> dict[str, tuple[Status, str]]:
@@ -334,7 +309,8 @@ def run_suite(
     jobs : worker processes of the default :class:`ProcessExecutor`.
     executor : any other :class:`Executor`.
     force : rerun every cell. retry_failed : rerun cells stored with a status other than
-        ``ok`` (errors, timeouts, skips).
+        ``ok`` (errors, timeouts, skips) and ok cells whose out-of-sample calibration was
+        refused (time budget) or failed.
     on_start : called with the number of cells to run. on_result : called with each
         record after it is stored (progress reporting).
     """
@@ -379,6 +355,8 @@ def run_suite(
             old is None
             or old.get("transient")  # e.g. its data were missing: try again
             or (retry_failed and old.get("status") != Status.OK)
+            # e.g. calibration refused for lack of time: a larger budget may allow it
+            or (retry_failed and (old.get("calibration") or {}).get("retry"))
         ):
             todo.append(cell)
     by_status: dict[str, int] = {}

@@ -90,3 +90,37 @@ def test_train_quantile_hits_its_nominal_rate_on_all_of_quick(tmp_path: Path) ->
     suite = load_suite("quick").model_copy(update={"protocols": ["novelty"]})
     run_suite(suite, tmp_path / "run", detector_registry(), dataset_registry(), jobs=2)
     _check_targets(_fpr_table(tmp_path / "run"))
+
+
+class InProcess:
+    """An executor running cells in this process (so a monkeypatch reaches them)."""
+
+    def run(self, cells, fn, failure):  # type: ignore[no-untyped-def]
+        for cell in cells:
+            yield cell, fn(cell)
+
+
+def test_retry_failed_reruns_a_cell_whose_calibration_was_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    suite = Suite(
+        name="retry", detectors=["iforest"], datasets=["wine"], protocols=["novelty"], seeds=[0]
+    )
+    out = tmp_path / "run"
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise CalibrationError("calibration needs about 99 s of extra fits")
+
+    monkeypatch.setattr("anobench.runner.calibration_scores", refuse)
+    run_suite(suite, out, detector_registry(), dataset_registry(), executor=InProcess())
+    record = next(RunStore(out).records())
+    assert record["status"] == "ok" and record["calibration"]["retry"]
+    assert "train-quantile" not in record["thresholds"] and record["roc_auc"] > 0.5
+    monkeypatch.undo()
+    again = run_suite(suite, out, detector_registry(), dataset_registry(), executor=InProcess())
+    assert again.ran == 0  # a plain rerun keeps it
+    again = run_suite(
+        suite, out, detector_registry(), dataset_registry(), retry_failed=True, executor=InProcess()
+    )
+    assert again.ran == 1
+    assert "train-quantile" in next(RunStore(out).records())["thresholds"]

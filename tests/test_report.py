@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from anobench.report import format_leaderboard, leaderboard, write_report
+from anobench.leaderboard import format_leaderboard, leaderboard
+from anobench.report import write_report
 from anobench.store import RunStore
 
 

@@ -1,0 +1,57 @@
+"""The compact arrays stored with each ok cell (``scores/<cell id>.npz``): what the
+report's plots need, so they never rerun a detector."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import numpy as np
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["N_CODES", "N_IMAGES", "cell_arrays"]
+
+
+#: test images kept per cell for reconstruction grids (most and least anomalous halves)
+N_IMAGES = 16
+#: latent codes kept per cell (a seeded sample of the test set)
+N_CODES = 2000
+
+
+def cell_arrays(
+    detector: Any, split: Any, test_scores: np.ndarray, calibration: np.ndarray | None
+) -> dict[str, np.ndarray]:
+    """What plots need from a cell, compact: labels and float32 test scores, the
+    out-of-sample calibration scores (when computed), the test groups,
+    and for a model with ``reconstruct`` / ``encode`` on images, the ``N_IMAGES`` most
+    and least anomalous test images with their reconstructions and up to ``N_CODES``
+    latent codes with their labels. A failure here is logged, never fatal."""
+    arrays: dict[str, np.ndarray] = {
+        "y_test": np.asarray(split.y_test, dtype=np.int8),
+        "scores": test_scores.astype(np.float32),
+    }
+    if calibration is not None:
+        arrays["calibration_scores"] = calibration.astype(np.float32)
+    if split.groups_test is not None:
+        arrays["groups"] = np.asarray(split.groups_test).astype(str)
+    X_test = np.asarray(split.X_test)
+    if X_test.ndim != 4 or not hasattr(detector, "reconstruct"):
+        return arrays
+    try:
+        order = np.argsort(test_scores, kind="stable")
+        half = N_IMAGES // 2
+        pick = np.r_[order[::-1][:half], order[:half]]
+        arrays["images"] = X_test[pick].astype(np.float16)
+        arrays["reconstructions"] = np.asarray(detector.reconstruct(X_test[pick])).astype(
+            np.float16
+        )
+        arrays["image_scores"] = test_scores[pick].astype(np.float32)
+        arrays["image_labels"] = arrays["y_test"][pick]
+        if hasattr(detector, "encode"):
+            rows = np.random.default_rng(0).permutation(len(X_test))[:N_CODES]
+            arrays["codes"] = np.asarray(detector.encode(X_test[rows])).astype(np.float32)
+            arrays["code_labels"] = arrays["y_test"][rows]
+    except Exception as exc:
+        logger.warning("no reconstructions stored for %s: %s", type(detector).__name__, exc)
+    return arrays
