@@ -61,11 +61,15 @@ def test_calibration_that_cannot_finish_in_the_budget_is_refused() -> None:
 def _fpr_table(run: Path) -> pd.DataFrame:
     frame = run_frame(RunStore(run)).frame
     ok = frame[(frame["status"] == "ok") & (frame["protocol"] == "novelty")]
-    return ok[["label", "dataset", "seed", "fpr@train-quantile"]]
+    return ok[["label", "dataset", "seed", "fpr@train-quantile", "calibration_error"]]
 
 
 def _check_targets(fpr: pd.DataFrame) -> None:
-    assert fpr["fpr@train-quantile"].notna().all()
+    has = fpr["fpr@train-quantile"].notna()
+    # a cell without a label-free threshold says why (batch-dependent, budget, failed fit)
+    assert fpr.loc[~has, "calibration_error"].notna().all()
+    assert has.mean() > 0.5
+    fpr = fpr[has]
     median = fpr.groupby("label")["fpr@train-quantile"].median()
     off = median[(median < 0.05) | (median > 0.16)]
     assert off.empty, f"median FPR of train-quantile outside [0.05, 0.16]: {off.to_dict()}"
