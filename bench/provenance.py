@@ -36,6 +36,8 @@ RESULT_MODULES = (
     "anobench.runner",
     "anobench.seeding",
     "anobench.datasets.spec",
+    "anobench.presets",
+    "anobench.fitting",
 )
 
 

@@ -8,6 +8,7 @@ arrives.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import traceback
@@ -20,11 +21,12 @@ from typing import Any
 
 import numpy as np
 
-from anobench import __version__
+from anobench import __version__, presets
 from anobench.artifacts import cell_arrays
 from anobench.calibration import Calibration, CalibrationError, calibration_scores
 from anobench.environment import environment
 from anobench.executors import Executor, ProcessExecutor
+from anobench.fitting import make_detector, prepare, warm_up
 from anobench.metrics import evaluate, roc_auc_by_group, score_sanity
 from anobench.registry import Registry, import_ref
 from anobench.resources import PeakMemory
@@ -84,15 +86,6 @@ def failure_record(cell: Cell, status: Status, message: str) -> Record:
     return {**base_record(cell), "status": str(status), "error": message}
 
 
-def make_detector(cell: Cell) -> Any:
-    """Instantiate the cell's detector with its parameters and derived seed."""
-    cls = import_ref(cell.detector_ref)
-    params = dict(cell.params)
-    if "random_state" in cls.param_names():
-        params.setdefault("random_state", cell.model_seed)
-    return cls(**params)
-
-
 def run_cell(cell: Cell) -> Record:
     """Run one cell; never raises (any failure becomes a record with status ``error``).
 
@@ -123,48 +116,31 @@ def run_cell(cell: Cell) -> Record:
     return record
 
 
-_WARMED: set[str] = set()
-
-
-def _warm_up(cell: Cell) -> float:
-    """Fit the cell's detector class once on tiny data, the first time this process meets
-    it, so one-off costs (numba compilation in PyOD, lazy imports) stay out of
-    ``fit_seconds``. It runs inside the cell, under its time budget and isolation, and
-    its seconds are recorded apart. Returns the seconds spent (0 when already warm)."""
-    if cell.detector_ref in _WARMED:
-        return 0.0
-    start = time.perf_counter()
-    cls = import_ref(cell.detector_ref)
-    X = np.random.default_rng(0).normal(size=(64, 4))
-    try:
-        cls(**cls.test_params()).fit(X).anomaly_score(X)
-    except Exception as exc:  # e.g. an image-only model; the real fit reports problems
-        logger.debug("warm-up of %s failed: %s", cell.detector_ref, exc)
-    _WARMED.add(cell.detector_ref)
-    return time.perf_counter() - start
-
-
 def _fit_and_evaluate(cell: Cell, record: Record) -> None:
     """The body of :func:`run_cell`; fills ``record`` and raises on any failure."""
     deadline = time.perf_counter() + cell.time_budget
     spec = import_ref(cell.dataset_ref)
-    split = spec.split(
-        cell.protocol,
-        cell.split_seed,
-        params=cell.dataset_params,
-        test_size=cell.test_size,
-        max_train=cell.max_train,
-        max_test=cell.max_test,
-    )
-    record["split"] = split.metadata
-    loaded = split.metadata.get("data_fingerprint")
-    if loaded is not None and loaded != cell.data_fingerprint:
-        raise DataChangedError(
-            f"the data of {cell.dataset_label} changed since the suite was expanded "
-            f"(fingerprint {loaded}, expected {cell.data_fingerprint}): run the suite again"
-        )
-    record["warmup_seconds"] = _warm_up(cell)
-    detector = make_detector(cell)
+    with presets.isolated_global_rng() if cell.preset else contextlib.nullcontext():
+        prepared = prepare(cell, spec)
+        split, detector = prepared.split, prepared.detector
+        record["split"] = split.metadata
+        if prepared.published is not None:
+            record["preset"] = prepared.published
+        loaded = split.metadata.get("data_fingerprint")
+        if loaded is not None and loaded != cell.data_fingerprint:
+            raise DataChangedError(
+                f"the data of {cell.dataset_label} changed since the suite was expanded "
+                f"(fingerprint {loaded}, expected {cell.data_fingerprint}): run the suite again"
+            )
+        record["warmup_seconds"] = warm_up(cell)
+        prepared.before_fit()
+        _fit_and_score(cell, record, split, detector, deadline)
+
+
+def _fit_and_score(
+    cell: Cell, record: Record, split: Any, detector: Any, deadline: float
+) -> None:
+    """Fit, score, check the scores, calibrate thresholds and compute the metrics."""
     with PeakMemory() as memory:
         t0 = time.perf_counter()
         detector.fit(split.X_train)
@@ -196,7 +172,14 @@ def _fit_and_evaluate(cell: Cell, record: Record) -> None:
         raise DetectorOutputError("all test scores are equal: the detector ranks nothing")
     calibration = Calibration.model_validate(cell.calibration)
     cal_scores: np.ndarray | None = None
-    if cell.detector_flags.get("transductive"):
+    if cell.preset is not None:
+        record["calibration"] = {
+            "method": calibration.method,
+            "error": f"published protocol {cell.protocol}: label-free thresholds are not part "
+            "of the paper's procedure",
+            "retry": False,
+        }
+    elif cell.detector_flags.get("transductive"):
         record["calibration"] = {
             "method": calibration.method,
             "error": "batch-dependent (transductive) scores have no fixed scale: a threshold "

@@ -239,7 +239,9 @@ def results_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     (``provider``: distribution and version, ``source_hash``, ``harness``); capability
     flags (``family``, ``transductive``); split facts (``n_train``, ``n_test``,
     ``n_train_anomalies``, ``n_test_anomalies``, ``subsampled``, ``duplicate_rows``,
-    ``conflicting_rows``); calibration (``calibration``, ``calibration_seconds``,
+    ``conflicting_rows``; under a published protocol (:mod:`anobench.presets`) also
+    ``published_protocol``, ``test_rows_in_train``: the fraction of test rows with an
+    identical training row, and ``resampled``: rows drawn with replacement); calibration (``calibration``, ``calibration_seconds``,
     ``calibration_error``); score sanity (``n_nonfinite``, ``constant``,
     ``tie_fraction``); and for every threshold policy a cell computed ``f1@<policy>``,
     ``precision@<policy>``, ``recall@<policy>`` and ``fpr@<policy>`` (false-positive
@@ -263,7 +265,13 @@ def results_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
         split = rec.get("split") or {}
         for key in ("n_train", "n_test", "n_train_anomalies", "n_test_anomalies"):
             row[key] = split.get(key)
-        row["subsampled"] = bool(split.get("subsampled_train") or split.get("subsampled_test"))
+        row["subsampled"] = bool(
+            split.get("subsampled_train") or split.get("subsampled_test") or split.get("subsampled")
+        )
+        # published protocols (anobench.presets): measured, not enforced, split facts
+        row["published_protocol"] = split.get("published_protocol")
+        row["test_rows_in_train"] = split.get("test_rows_in_train_fraction")
+        row["resampled"] = bool(split.get("resampled_with_replacement"))
         dups = split.get("duplicates") or {}
         row["duplicate_rows"] = dups.get("duplicate_rows")
         row["conflicting_rows"] = dups.get("conflicting_rows")

@@ -43,10 +43,11 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from anobench import presets
 from anobench.calibration import Calibration
 from anobench.provenance import code_identity, harness_identity
 from anobench.reference import Reference
-from anobench.registry import Registry, UnavailableError, did_you_mean
+from anobench.registry import Registry, UnavailableError, UnknownNameError, did_you_mean
 from anobench.seeding import derive_seed, stable_hash
 from anobench.types import Cell, Protocol, labelled
 
@@ -87,8 +88,10 @@ class Suite(BaseModel):
     description: str = ""
     detectors: dict[str, dict[str, Any]]
     datasets: dict[str, DatasetOptions]
-    protocols: list[Protocol] = Field(
-        default=[Protocol.NOVELTY, Protocol.UNSUPERVISED], min_length=1
+    #: clean protocols (:class:`anobench.types.Protocol`) and published presets
+    #: (:data:`anobench.presets.PRESETS`)
+    protocols: list[str] = Field(
+        default=[str(Protocol.NOVELTY), str(Protocol.UNSUPERVISED)], min_length=1
     )
     seeds: list[int] = Field(default=[0, 1, 2], min_length=1)
     time_budget: float = Field(default=120.0, gt=0)
@@ -106,6 +109,28 @@ class Suite(BaseModel):
         if isinstance(value, list):
             return {str(name): {} for name in value}
         return value
+
+    @field_validator("protocols")
+    @classmethod
+    def _known_protocols(cls, value: list[str]) -> list[str]:
+        known = [str(p) for p in Protocol] + list(presets.PRESETS)
+        for name in value:
+            if name not in known:
+                raise ValueError(
+                    f"unknown protocol {name!r}." + did_you_mean(name, known)
+                    + f" Protocols: {', '.join(known)}"
+                )
+        if len(set(value)) != len(value):
+            raise ValueError(f"a protocol is listed twice: {value}")
+        return value
+
+    def seeds_for(self, protocol: str) -> list[int]:
+        """The seeds of ``protocol``'s cells: a published preset runs the paper's literal
+        seeds unless the suite sets ``seeds`` itself; a clean protocol runs ``seeds``."""
+        preset = presets.get(protocol)
+        if preset is not None and "seeds" not in self.model_fields_set:
+            return list(preset.seeds)
+        return list(self.seeds)
 
     @field_validator("detectors", "datasets")
     @classmethod
@@ -207,6 +232,35 @@ def _modalities(suite: Suite, detectors: Registry, datasets: Registry) -> set[tu
     return pairs
 
 
+def _preset_plan(
+    suite: Suite, protocol: str, detectors: Registry
+) -> dict[str, dict[str, Any]]:
+    """Per detector of ``suite``, what a cell under the published ``protocol`` records
+    and replays (:attr:`anobench.types.Cell.preset`)."""
+    preset = presets.PRESETS[protocol]
+    plan = {}
+    for det in suite.detectors:
+        column = preset.column(det)
+        replay = []
+        for before in preset.replay(det):
+            assert before.detector is not None  # replay() returns mapped columns only
+            try:
+                ref = detectors.entry(before.detector).ref
+            except UnknownNameError as exc:
+                raise SuiteError(
+                    f"protocol {protocol!r} replays {before.detector!r} before {det!r} "
+                    f"(a shared RNG), but it is not registered: {exc}"
+                ) from None
+            replay.append([before.name, ref, dict(before.params)])
+        plan[det] = {
+            "name": preset.name,
+            "column": column.name if column else None,
+            "replay": replay,
+            "seeds_as_published": suite.seeds_for(protocol) == list(preset.seeds),
+        }
+    return plan
+
+
 def cell_id(payload: dict[str, Any]) -> str:
     """Content hash of a cell's defining fields (see :func:`expand`)."""
     return stable_hash(payload)
@@ -296,6 +350,8 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
     modalities = _modalities(suite, detectors, datasets)
     harness = harness_identity()
     calibration = suite.calibration.model_dump()
+    runs = [(p, seed) for p in suite.protocols for seed in suite.seeds_for(p)]
+    published = {p: _preset_plan(suite, p, detectors) for p in suite.protocols if presets.get(p)}
     cells = []
     for (det, det_ref, params, det_skip, code, flags), (
         ds,
@@ -304,26 +360,33 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
         fingerprint,
         options,
         ds_skip,
-    ), protocol, seed in itertools.product(configs, data, suite.protocols, suite.seeds):
+    ), (protocol, seed) in itertools.product(configs, data, runs):
         if (det, ds) in modalities:
             continue
         ds_label = labelled(ds, ds_params)
+        preset = published[protocol].get(det) if protocol in published else None
+        # a published protocol makes its own split: the paper's test size, no subsampling
+        # by the suite, and the paper's literal seed for both the split and the model
+        test_size = presets.PRESETS[protocol].test_size if preset else suite.test_size
+        max_train, max_test = (None, None) if preset else (options.max_train, options.max_test)
         payload = {
             "detector": det,
             "params": params,
             "dataset": ds,
             "dataset_params": ds_params,
             "data": fingerprint,
-            "protocol": str(protocol),
+            "protocol": protocol,
             "seed": seed,
-            "max_train": options.max_train,
-            "max_test": options.max_test,
-            "test_size": suite.test_size,
+            "max_train": max_train,
+            "max_test": max_test,
+            "test_size": test_size,
             "expected_contamination": suite.expected_contamination,
             "calibration": calibration,
             "code": code,
             "harness": harness,
         }
+        if preset:
+            payload["preset"] = preset
         cells.append(
             Cell(
                 cell_id=cell_id(payload),
@@ -334,20 +397,21 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
                 dataset=ds,
                 dataset_ref=ds_ref,
                 data_fingerprint=fingerprint,
-                protocol=str(protocol),
+                protocol=protocol,
                 seed=seed,
-                split_seed=derive_seed(seed, ds_label),
-                model_seed=derive_seed(seed, ds_label, det, params),
+                split_seed=seed if preset else derive_seed(seed, ds_label),
+                model_seed=seed if preset else derive_seed(seed, ds_label, det, params),
                 dataset_params=ds_params,
                 time_budget=suite.time_budget,
-                max_train=options.max_train,
-                max_test=options.max_test,
-                test_size=suite.test_size,
+                max_train=max_train,
+                max_test=max_test,
+                test_size=test_size,
                 expected_contamination=suite.expected_contamination,
-                skip_reason=det_skip or ds_skip or _excluded(suite, det, ds, str(protocol)),
+                skip_reason=det_skip or ds_skip or _excluded(suite, det, ds, protocol),
                 calibration=calibration,
                 provenance={"detector": code, "harness": harness},
                 detector_flags=flags,
+                preset=preset,
             )
         )
     return cells

@@ -15,7 +15,9 @@ class Protocol(enum.StrEnum):
 
     ``novelty``: train on normal points only. ``unsupervised``: the training set is
     contaminated at the data set's anomaly ratio. The test set is the same for both
-    protocols under one seed, so the two are directly comparable.
+    protocols under one seed, so the two are directly comparable. These are the clean
+    protocols; published ones (``pyod-benchmark``, ``adbench-2022``) are
+    :mod:`anobench.presets`.
     """
 
     NOVELTY = "novelty"
@@ -100,6 +102,10 @@ class Cell:
     provenance: dict[str, Any] = field(default_factory=dict)
     #: capability flags of the detector class, e.g. ``{"transductive": True}``
     detector_flags: dict[str, Any] = field(default_factory=dict)
+    #: under a published protocol (:mod:`anobench.presets`): ``name``, ``column`` (the
+    #: published column this detector reproduces) and ``replay``: ``[column, detector
+    #: ref, params]`` of the fits the paper's script made before it on a shared RNG
+    preset: dict[str, Any] | None = None
 
     @property
     def label(self) -> str:
@@ -155,6 +161,7 @@ class CellResult(BaseModel):
     calibration_settings: dict[str, Any] = {}
     provenance: dict[str, Any] = {}
     detector_flags: dict[str, Any] = {}
+    preset: dict[str, Any] | None = None
     anobench_version: str
     environment: dict[str, Any] = {}
     finished_at: str

@@ -197,9 +197,7 @@ class DatasetSpec:
         The split's metadata records the sha256 of every file read and the fingerprint
         (:meth:`fingerprint`) of the data actually loaded, ``data_fingerprint``.
         """
-        resolved = self.resolve_params(params)
-        files = self.fetch()
-        data = self.load_data(resolved)
+        data, identity = self.load_verified(params)
         split = make_split(
             data.X,
             data.y,
@@ -213,10 +211,18 @@ class DatasetSpec:
             max_train=max_train,
             max_test=max_test,
         )
-        split.metadata["files"] = files
+        split.metadata.update(identity)
+        return split
+
+    def load_verified(self, params: Mapping[str, Any] | None = None) -> tuple[Data, dict[str, Any]]:
+        """Fetch, verify and load the data; returns it with its identity for the record:
+        ``files`` (``{relpath: sha256}`` of every file read) and ``data_fingerprint``
+        (:meth:`fingerprint` of the data actually loaded)."""
+        resolved = self.resolve_params(params)
+        files = self.fetch()
+        data = self.load_data(resolved)
         if self.files:
             parts = [_file_identity(f) for f in self.files] + self._code_identity()
         else:
             parts = [data_digest(data)]
-        split.metadata["data_fingerprint"] = self._fingerprint(parts, resolved)
-        return split
+        return data, {"files": files, "data_fingerprint": self._fingerprint(parts, resolved)}

@@ -6,9 +6,9 @@ needs standardised input. Scores are PyOD's ``decision_function`` (higher = more
 anomalous). PyOD's ``contamination`` only sets PyOD's own threshold, which anobench does
 not use, so it is never passed.
 
-Four adapters are ``transductive`` (a row's score depends on the batch it is scored in,
+Five adapters are ``transductive`` (a row's score depends on the batch it is scored in,
 measured by :func:`anobench.testing.check_subset_invariant`): COPOD and ECOD rank the
-scored batch together with the training rows, SOD and LMDD score the batch alone.
+scored batch together with the training rows, SOD, LMDD and COF score the batch alone.
 ``ecod-inductive`` / ``copod-inductive`` (:mod:`anobench.detectors.ecdf`) score against
 the training ECDFs only.
 """
@@ -84,7 +84,8 @@ class PyODDetector(BaseDetector):
     def param_names(cls) -> list[str]:
         own = ["standardize", "random_state"]
         model_params = inspect.signature(cls.model_class()).parameters
-        return own + [p for p in model_params if p not in ("self", "contamination", *own)]
+        internal = ("self", "contamination", "n_features", *own)
+        return own + [p for p in model_params if p not in internal]
 
     def _fit(self, X: np.ndarray) -> None:
         model_cls = self.model_class()
@@ -100,10 +101,42 @@ class PyODDetector(BaseDetector):
         kwargs = {**self.defaults, **self._pyod_params}
         if "random_state" in accepted:
             kwargs["random_state"] = self.random_state
+        if "n_features" in accepted and "n_features" not in kwargs:  # e.g. DeepSVDD
+            kwargs["n_features"] = X.shape[1]
         self.model_ = model_cls(**kwargs).fit(X)
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         return np.asarray(self.model_.decision_function(X))
+
+
+class IForest(PyODDetector):
+    """PyOD's IForest (scikit-learn's IsolationForest behind PyOD's API, PyOD's defaults):
+    the column "IForest" of PyOD's and ADBench's tables. anobench's ``iforest`` is the same
+    forest through scikit-learn directly."""
+
+    name = "pyod-iforest"
+    pyod_model = "pyod.models.iforest:IForest"
+    standardize_default = False  # trees are invariant to per-feature scaling
+
+
+class OCSVM(PyODDetector):
+    """PyOD's OCSVM at PyOD's defaults (RBF, ``nu=0.5``, ``gamma="auto"`` = 1/d): the column
+    "OCSVM" of PyOD's and ADBench's tables. anobench's ``ocsvm`` defaults to
+    ``gamma="scale"``, a different model on unscaled data."""
+
+    name = "pyod-ocsvm"
+    pyod_model = "pyod.models.ocsvm:OCSVM"
+
+
+class COF(PyODDetector):
+    """PyOD's COF (connectivity-based outlier factor, PyOD's defaults). Transductive:
+    ``decision_function`` recomputes COF among the scored batch alone, ignoring the
+    training rows, so a row's score depends on the batch. Its "fast" method holds the
+    batch's full pairwise distance matrix: memory grows as n^2."""
+
+    name = "pyod-cof"
+    pyod_model = "pyod.models.cof:COF"
+    transductive = True
 
 
 class LOF(PyODDetector):
