@@ -31,6 +31,7 @@ PAIRS = [(ECODInductive, ECOD), (COPODInductive, COPOD)]
         ("pyod-lmdd", True),
         ("pyod-copod", True),
         ("pyod-ecod", True),
+        ("pyod-cof", True),
         ("iforest", False),
         ("pyod-knn", False),
         ("ecod-inductive", False),
