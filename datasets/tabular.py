@@ -2,9 +2,10 @@
 ODDS (``odds/<name>``, MATLAB files as hosted in PyOD's repository).
 
 Files are found through :mod:`anobench.datasets.files` (mirror folders ``adbench/`` and
-``odds/``, original file names). Checksums are those of the published files; the ADBench
-sets missing from our offline mirror have no published checksum and are "unpinned" (the
-sha256 of what was read is still recorded with each result).
+``odds/``, original file names). Checksums are those of the published files; four ADBench
+sets (backdoor, census, fraud, speech) have no known checksum and are "unpinned" (the
+sha256 of what was read is still recorded with each result). A file missing from the
+mirror is read the moment it is put into ``<data dir>/adbench/`` (or downloaded).
 
 ADBench resamples some small sets before publishing, so their files repeat rows; a clean
 split keeps every row and keeps identical rows on one side (see
@@ -43,16 +44,16 @@ _ADBENCH: tuple[tuple[str, str | None], ...] = (
     ("9_census", None),
     ("10_cover", "945a097c3542ae81a551bf1c06dcad78a755d94f84fcaf1d60687e42d1a656df"),
     ("11_donors", "5824ec854465f2763b4bfe3da1ae9f25ed5433b5c6e265d42e37da4f82a58679"),
-    ("12_fault", None),
+    ("12_fault", "ec27301f9a4cf7c5d8b22c360cf37ddb043b7fb062465723dfd8b34e2771e5dd"),
     ("13_fraud", None),
     ("14_glass", "aa7a8db1d475ba01a10488af454bc15220a3d5951b010b03b7020567d8152cdc"),
-    ("15_Hepatitis", None),
+    ("15_Hepatitis", "4a87a2f7d8013e5bfde63294fae61ec7a612322de72f338a7f9491749025ad98"),
     ("16_http", "9d98710091551587f4740cfc851a6b064fff6319a337c2dc77ee6da4bcc2e02c"),
     ("17_InternetAds", "bdd8ad5cf5bf2cb96cba53dde30d522d0f6a279083a8e2bc7efbac5981b04385"),
     ("18_Ionosphere", "bca46cb0cfd1bf9ddef6cde5ad2215d54fb0189508d0d4c4eb98e788cad69001"),
-    ("19_landsat", None),
+    ("19_landsat", "ba17e2158c07469597b89db49d3982c874c6b713ff6670721ddc88969da77987"),
     ("20_letter", "f986d3da80cf1fa2aea83a5ebe73b7d4800e0d4c01fdd1ae074b58d20f10d039"),
-    ("21_Lymphography", None),
+    ("21_Lymphography", "dad977b04f4ea65b78ccd0e9f76b45175bad605165b37e63f3cc177845e67037"),
     ("22_magic.gamma", "0be375984d7af9ea7a63b12206c240840d8b7daa3607021c5fb8756407dd86f1"),
     ("23_mammography", "a0308ac9712d78321073b1c2dc98dc37665c0f35c1cc33019416fe8f8d7de7ea"),
     ("24_mnist", "be7706272325fdd3592c1be555ae1a82f916a2f8545f4f8cbaa548ab102cc44c"),
@@ -68,17 +69,17 @@ _ADBENCH: tuple[tuple[str, str | None], ...] = (
     ("34_smtp", "d2569fc9bc12115419e3f5b37d19921e10e6c26e5ad1e61064cfb0fbc402dfdd"),
     ("35_SpamBase", "d0c46c7928e43f6496bcd06e09de0b70f6bc8143792dfa0a43f450263d254e9b"),
     ("36_speech", None),
-    ("37_Stamps", None),
+    ("37_Stamps", "99fe739447284f613fa54bf2dccdb51c5120175ce6260adec6dad77576c42509"),
     ("38_thyroid", "8de161b3f235b7647bb0b39a836d983ff61d67bf234edac461da2d71e889cb87"),
     ("39_vertebral", "0816286f92b96fe6867664a41a031ac7228dcfbf1a5feefe50ca3883b2e9073d"),
     ("40_vowels", "4bfc4244d1c882773bbbc50d4a5db5e52276e53506e46b2d45e02d074cfcb1b6"),
     ("41_Waveform", "6c9d867337ad1a2f8372c1d27f4c032f0401237e2041b7c45f00de8d319ff30f"),
     ("42_WBC", "650f9dcb129248f67a291be0974f533ef259fcbde50fce5c8ad2a1cb2652d03b"),
     ("43_WDBC", "78d4606a1ab516f5b60b00c196497f3bbd6bd5e4548fd04cf5f2475209b34b85"),
-    ("44_Wilt", None),
+    ("44_Wilt", "c70b72aa611ec87b20efb400943ef3ce4f8bf7aa58fcef825fbd28cc5cee3cc9"),
     ("45_wine", "d5ad8965d92cc57122fe1e6572bb301adbaf795b3e166d187ae00a704d8f6e20"),
-    ("46_WPBC", None),
-    ("47_yeast", None),
+    ("46_WPBC", "68a6d67242643855713bcdad07d89ecc472bd00000dccc17ba87916eb2693d19"),
+    ("47_yeast", "bbb15c873d78a4f6a589f46d0f75814595e2282d2ae7ce7779c750f276c3770d"),
 )
 
 # ODDS sets hosted in PyOD's repository (sha256 of those files)
