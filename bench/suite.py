@@ -4,8 +4,9 @@ seeds and budgets, expanded into cells.
 Example::
 
     name = "mine"
-    protocols = ["novelty", "unsupervised"]
-    seeds = [0, 1, 2]
+    protocols = ["novelty", "unsupervised"]   # or a published preset: "pyod-benchmark",
+                                              # "adbench-2022" (anobench.presets)
+    seeds = [0, 1, 2]            # a preset runs its paper's seeds unless this is set
     time_budget = 60             # seconds per cell
 
     [detectors.iforest]          # defaults
@@ -276,7 +277,10 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
     calibration options, and the harness's result-affecting code
     (:func:`anobench.provenance.harness_identity`). Seeds are derived by hashing: the split seed
     from (seed, data set) so every detector sees the same split; the model seed also from
-    the detector and its parameters. An unavailable detector or data set (a plugin that
+    the detector and its parameters. Under a published protocol (:mod:`anobench.presets`)
+    the seed is used literally for both (the paper's trial number), the preset's test size
+    replaces the suite's, ``max_train``/``max_test`` are not applied, and the cell carries
+    the published column it reproduces and the fits to replay before it (its id too). An unavailable detector or data set (a plugin that
     fails to import) gives ``skipped`` cells carrying the reason.
 
     Raises
@@ -381,7 +385,8 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
             "max_test": max_test,
             "test_size": test_size,
             "expected_contamination": suite.expected_contamination,
-            "calibration": calibration,
+            # label-free thresholds are not computed under a published protocol
+            "calibration": None if preset else calibration,
             "code": code,
             "harness": harness,
         }
