@@ -159,10 +159,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     covered = run_frame(RunStore(out))
     frame = covered.frame
     _print_coverage(covered)
+    from anobench.reference_report import console_summaries
+    from anobench.report import protocol_title, published_flaws
+
     for protocol in sorted(frame["protocol"].unique()):
-        print(f"\nROC-AUC, protocol {protocol} (mean ± std over seeds)")
+        print(f"\n{protocol_title('ROC-AUC', protocol)} (mean ± std over seeds)")
+        if flaws := published_flaws(protocol):
+            print(flaws)
         print(format_leaderboard(leaderboard(frame, "roc_auc", protocol)))
-    _print_reference(report_dir)
+    for text in console_summaries(report_dir):
+        print("\n" + text)
     print(f"\nreport: {report_dir / 'index.html'}")
     return 0
 
@@ -197,13 +203,6 @@ def cmd_prune(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_reference(report_dir: Path) -> None:
-    """Print the ROC-AUC comparison with published figures, when the suite has one."""
-    path = report_dir / "reference_roc_auc.md"
-    if path.is_file():
-        print("\n" + path.read_text().split("\n", 2)[2].strip())
-
-
 def cmd_report(args: argparse.Namespace) -> int:
     from anobench.leaderboard import format_leaderboard, leaderboard
     from anobench.metrics import metric
@@ -219,12 +218,18 @@ def cmd_report(args: argparse.Namespace) -> int:
     _print_coverage(covered)
     if args.metric not in frame.columns:
         print(f"\nthe run has no {metric(args.metric).title} (no cell computed it)")
+    from anobench.reference_report import console_summaries
+    from anobench.report import protocol_title, published_flaws
+
     for protocol in sorted(frame["protocol"].unique()):
         if args.metric not in frame.columns:
             break
-        print(f"\n{metric(args.metric).title}, protocol {protocol} (mean ± std over seeds)")
+        print(f"\n{protocol_title(metric(args.metric).title, protocol)} (mean ± std over seeds)")
+        if flaws := published_flaws(protocol):
+            print(flaws)
         print(format_leaderboard(leaderboard(frame, args.metric, protocol)))
-    _print_reference(report_dir)
+    for text in console_summaries(report_dir):
+        print("\n" + text)
     print(f"\nreport: {report_dir / 'index.html'}")
     return 0
 

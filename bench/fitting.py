@@ -32,8 +32,12 @@ def make_detector(cell: Cell, *, random_state: Any = _DERIVED) -> Any:
     ``standardize`` is switched off: the preset has scaled the data already.
     """
     cls = import_ref(cell.detector_ref)
-    return _build(cls, cell.params, cell.model_seed if random_state is _DERIVED else random_state,
-                  published=cell.preset is not None)
+    return _build(
+        cls,
+        cell.params,
+        cell.model_seed if random_state is _DERIVED else random_state,
+        published=cell.preset is not None,
+    )
 
 
 def _build(cls: Any, params: dict[str, Any], random_state: Any, *, published: bool) -> Any:
@@ -104,8 +108,9 @@ def prepare(cell: Cell, spec: Any) -> Prepared:
         return Prepared(split, make_detector(cell), lambda: None)
     data, identity = spec.load_verified(cell.dataset_params)
     if data.train_mask is not None:
-        logger.info("%s: %s makes its own split; the fixed split is not used", cell.dataset,
-                    preset.name)
+        logger.info(
+            "%s: %s makes its own split; the fixed split is not used", cell.dataset, preset.name
+        )
     made = preset.split(data.X, data.y, cell.seed, spec.transform)
     made.split.metadata.update(identity)
     plan = cell.preset or {}

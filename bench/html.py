@@ -14,7 +14,10 @@ from typing import Any
 import pandas as pd
 from tabulate import tabulate
 
+from anobench import presets
 from anobench.metrics import metric
+
+__all__ = ["write_html"]
 
 _CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;
@@ -71,11 +74,25 @@ def _table(rows: Sequence[Sequence[Any]], headers: Sequence[str]) -> str:
     )
 
 
+def _flaws(protocol: str) -> str:
+    """A published preset's description and known flaws as a list; ``""`` for a clean
+    protocol."""
+    preset = presets.get(protocol)
+    if preset is None:
+        return ""
+    head, *flaws = preset.describe().split("\n")
+    items = "".join(f"<li>{_e(f.removeprefix('- '))}</li>" for f in flaws if f.startswith("- "))
+    return f"<p class='bad'>{_e(head)}. Known flaws:</p><ul class='note'>{items}</ul>"
+
+
 def _section(section: Any) -> str:
     from anobench.leaderboard import format_leaderboard
     from anobench.stats import describe
 
-    parts = [f'<h3 id="{_e(section.protocol)}-{_e(section.metric)}">{_e(section.title)}</h3>']
+    parts = [
+        f'<h3 id="{_e(section.protocol)}-{_e(section.metric)}">{_e(section.title)}</h3>'
+        + _flaws(section.protocol)
+    ]
     if section.table.empty:
         return parts[0] + "<p>(no cells)</p>"
     parts.append(
@@ -198,6 +215,60 @@ def _failures(frame: pd.DataFrame) -> str:
     )
 
 
+def _comparisons(comparisons: Sequence[Any]) -> str:
+    """Per detector, how many cells reproduce the published table; then every cell that
+    does not, with its verdict."""
+    from anobench.reference_report import CELL_HEADERS, SUMMARY_HEADERS, display_rows
+
+    parts = []
+    for c in comparisons:
+        parts.append(f"<h3>{_e(c.title)}</h3>" + _flaws(c.protocol))
+        if c.summary.empty:
+            parts.append("<p>(no cell of the run matches a published value)</p>")
+        else:
+            rows = display_rows(c.summary, SUMMARY_HEADERS)
+            parts.append(_table(rows, list(SUMMARY_HEADERS.values())))
+        beyond = c.beyond.sort_values(["detector", "dataset"])
+        if len(beyond):
+            rows = display_rows(beyond, CELL_HEADERS)
+            parts.append(
+                f"<details open><summary>{len(beyond)} cells not reproduced</summary>"
+                + _table(rows, list(CELL_HEADERS.values()))
+                + "</details>"
+            )
+        if len(c.missing):
+            items = "".join(
+                f"<li>{_e(r.column)}: {_e(r.detector + ': ' if r.detector else '')}"
+                f"{_e(r.reason)}</li>"
+                for r in c.missing.itertuples()
+            )
+            parts.append(f"<p>Published columns not reproduced:</p><ul class='note'>{items}</ul>")
+        if c.markdown is not None:
+            parts.append(f"<p class='note'>Every cell: {_e(c.markdown.name)}, {_e(c.csv.name)}</p>")
+    return "\n".join(parts)
+
+
+def _effects(effects: Sequence[Any]) -> str:
+    """Each preset against its clean protocol: rank correlation and top movers."""
+    parts = []
+    for e in effects:
+        parts.append(
+            f"<h3>{_e(e.preset.name)} vs {_e(e.clean)} ({_e(metric(e.metric).title)})</h3>"
+            + _flaws(e.preset.name)
+            + "<p>Spearman rank correlation of the detectors' means, over the data sets "
+            f"every detector has under both protocols: {_e(e.spearman_text)}</p>"
+        )
+        headers, rows = e.mover_table()
+        if rows:
+            parts.append(
+                f"<p>The {len(rows)} largest differences, with what was recorded for the data "
+                "set:</p>" + _table(rows, headers)
+            )
+        if e.markdown is not None:
+            parts.append(f"<p class='note'>Every cell: {_e(e.markdown.name)}, {_e(e.csv.name)}</p>")
+    return "\n".join(parts)
+
+
 def write_html(
     path: Path,
     frame: pd.DataFrame,
@@ -207,10 +278,14 @@ def write_html(
     files: dict[str, str] | None = None,
     stale: str = "",
     invocations: Sequence[dict[str, Any]] = (),
+    comparisons: Sequence[Any] = (),
+    effects: Sequence[Any] = (),
 ) -> Path:
     """Write the report page to ``path`` (see the module docstring). ``stale`` names the
     records excluded as not part of the current suite expansion; ``invocations`` is the
-    run directory's history."""
+    run directory's history; ``comparisons`` (:class:`anobench.reference_report.Comparison`)
+    and ``effects`` (:class:`anobench.protocol_effect.ProtocolEffect`) get a section
+    each."""
     suite = manifest.get("suite") or {}
     counts = frame["status"].value_counts().to_dict()
     status_text = ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
@@ -230,7 +305,10 @@ def write_html(
         f"<div>{len(frame)} cells ({_e(status_text)}); {frame['label'].nunique()} detector "
         f"configurations x {frame['dataset'].nunique()} data sets</div>",
         warnings_html,
-        '<nav><a href="#leaderboards">leaderboards</a><a href="#plots">plots</a>'
+        '<nav><a href="#leaderboards">leaderboards</a>'
+        + ('<a href="#published">against published results</a>' if comparisons else "")
+        + ('<a href="#protocol-effect">what the protocol does</a>' if effects else "")
+        + '<a href="#plots">plots</a>'
         '<a href="#failures">failures</a><a href="#metadata">run metadata</a></nav>',
         "</header><main>",
         '<section id="leaderboards"><h2>Leaderboards and statistics</h2>',
@@ -242,12 +320,17 @@ def write_html(
         else:
             body.append(f"<details><summary>{_e(section.title)}</summary>{block}</details>")
     body.append("</section>")
-    reference = path.parent / "reference_roc_auc.md"
-    if reference.is_file():
+    if comparisons:
         body.append(
-            "<section><h2>Against published results</h2><pre>"
-            + _e(reference.read_text())
-            + "</pre></section>"
+            '<section id="published"><h2>Against published results</h2>'
+            + _comparisons(comparisons)
+            + "</section>"
+        )
+    if effects:
+        body.append(
+            '<section id="protocol-effect"><h2>What the published protocol does</h2>'
+            + _effects(effects)
+            + "</section>"
         )
     body.append('<section id="plots"><h2>Plots</h2>')
     groups: dict[str, list[Any]] = {}
@@ -255,7 +338,7 @@ def write_html(
         groups.setdefault(fig.group, []).append(fig)
     for i, (group, figs) in enumerate(groups.items()):
         inner = "".join(_figure(f.path, f.caption) for f in figs)
-        if i < 2 or group.startswith("protocol"):
+        if i < 2 or group.startswith(("protocol", "published protocol")):
             body.append(f"<h3>{_e(group)}</h3>{inner}")
         else:
             body.append(f"<details><summary>{_e(group)}</summary>{inner}</details>")

@@ -248,7 +248,7 @@ def _pyod_benchmark(
     parts = train_test_split(X, y, test_size=0.4, random_state=rng)
     split = _finish(
         "pyod-benchmark",
-        tuple(parts),  # type: ignore[arg-type]
+        tuple(parts),
         StandardScaler(),
         transform,
         {"n_rows": len(y), "n_anomalies": int(y.sum()), "scaling": "z-score (train)"},
@@ -286,7 +286,7 @@ def _adbench(
         done["subsampled"] = {"from": done["n_rows"], "to": ADBENCH_MAX_ROWS}
     parts = train_test_split(X, y, test_size=0.3, shuffle=True, stratify=y)  # global RNG
     done["scaling"] = "min-max (train)"
-    split = _finish("adbench-2022", tuple(parts), MinMaxScaler(), transform, done)  # type: ignore[arg-type]
+    split = _finish("adbench-2022", tuple(parts), MinMaxScaler(), transform, done)
     return PresetSplit(split, random_state=None, before_fit=lambda: _seed_global(seed))
 
 
@@ -296,16 +296,28 @@ PYOD_BENCHMARK = Preset(
     seeds=tuple(range(10)),
     test_size=0.4,
     scaling="z-score fitted on the training part (pyod.utils.standardizer)",
-    tables={"roc_auc": "pyod_benchmark_roc.csv", "precision_at_n": "pyod_benchmark_precision_at_n.csv"},
+    tables={
+        "roc_auc": "pyod_benchmark_roc.csv",
+        "precision_at_n": "pyod_benchmark_precision_at_n.csv",
+    },
     columns=(
         Column("ABOD", "pyod-abod"),
-        Column("CBLOF", "pyod-cblof", {"check_estimator": False}, shared_rng=True,
-               drift="CBLOF's clustering changed across PyOD/scikit-learn versions"),
+        Column(
+            "CBLOF",
+            "pyod-cblof",
+            {"check_estimator": False},
+            shared_rng=True,
+            drift="CBLOF's clustering changed across PyOD/scikit-learn versions",
+        ),
         Column("FB", "pyod-featurebagging", {"check_estimator": False}, shared_rng=True),
         Column("HBOS", "pyod-hbos", tolerance=0.002),
-        Column("IForest", "pyod-iforest", shared_rng=True,
-               drift="scikit-learn's IsolationForest draws its trees differently since the "
-               "table was made"),
+        Column(
+            "IForest",
+            "pyod-iforest",
+            shared_rng=True,
+            drift="scikit-learn's IsolationForest draws its trees differently since the "
+            "table was made",
+        ),
         Column("KNN", "pyod-knn", tolerance=0.002),
         Column("LOF", "pyod-lof", tolerance=0.002),
         Column("MCD", "pyod-mcd", shared_rng=True),
@@ -347,14 +359,22 @@ ADBENCH_2022 = Preset(
         Column("CBLOF", "pyod-cblof"),
         Column("COF", "pyod-cof"),
         Column("HBOS", "pyod-hbos", tolerance=0.005),
-        Column("KNN", "pyod-knn", tolerance=0.03,
-               drift="PyOD's KNN ties/neighbour search differ slightly since PyOD 1.0"),
+        Column(
+            "KNN",
+            "pyod-knn",
+            tolerance=0.03,
+            drift="PyOD's KNN ties/neighbour search differ slightly since PyOD 1.0",
+        ),
         Column("SOD", "pyod-sod"),
         Column("COPOD", "pyod-copod", tolerance=0.005),
         Column("ECOD", "pyod-ecod", drift="ECOD's skewness correction changed after PyOD 1.0"),
         Column("DeepSVDD", "pyod-deepsvdd", drift=_TORCH),
-        Column("DAGMM", None, not_reproduced="not in PyOD: ADBench used its own PyTorch "
-               "implementation, which anobench does not ship"),
+        Column(
+            "DAGMM",
+            None,
+            not_reproduced="not in PyOD: ADBench used its own PyTorch "
+            "implementation, which anobench does not ship",
+        ),
         Column("LODA", "pyod-loda"),
         Column("IForest", "pyod-iforest", tolerance=0.005),
     ),

@@ -11,14 +11,71 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+from pydantic import ValidationError
 
+from anobench import presets
 from anobench.leaderboard import format_leaderboard, leaderboard, missing_cells
 from anobench.metrics import Metric, leaderboard_metrics
 from anobench.metrics import metric as metric_info
-from anobench.reference import Reference, write_comparisons
+from anobench.protocol_effect import with_split_details, write_effects
+from anobench.reference import Reference
+from anobench.reference_report import write_comparisons
 from anobench.store import RunStore, export_frame, run_frame, stale_summary, unreadable_count
 
+__all__ = [
+    "FigureFile",
+    "Section",
+    "data_files",
+    "flaws_markdown",
+    "protocol_title",
+    "published_flaws",
+    "write_plots",
+    "write_report",
+]
+
 logger = logging.getLogger(__name__)
+
+
+def protocol_title(metric_title: str, protocol: str) -> str:
+    """A leaderboard's title: ``"ROC-AUC, published protocol: adbench-2022"`` under a
+    published preset, ``"ROC-AUC, protocol novelty"`` under a clean protocol."""
+    if presets.get(protocol) is not None:
+        return f"{metric_title}, published protocol: {protocol}"
+    return f"{metric_title}, protocol {protocol}"
+
+
+def flaws_markdown(protocol: str) -> str:
+    """Under a published preset, its :meth:`~anobench.presets.Preset.describe` text as
+    Markdown (the title line, then the known flaws as a list) and a blank line; ``""``
+    under a clean protocol."""
+    preset = presets.get(protocol)
+    if preset is None:
+        return ""
+    return preset.describe().replace("\nknown flaws:", "\n\nKnown flaws:\n") + "\n\n"
+
+
+def published_flaws(protocol: str) -> str:
+    """One console line under a published preset's leaderboard (``""`` for a clean
+    protocol): how many known flaws it has and where they are listed."""
+    preset = presets.get(protocol)
+    if preset is None:
+        return ""
+    return (
+        f"known flaws of {preset.name} ({len(preset.flaws)}): see the report (index.html, "
+        f"leaderboard_{preset.name}_*.md)"
+    )
+
+
+def _suite_reference(suite: dict[str, Any]) -> Reference | None:
+    """The suite's ``[reference]`` section, or ``None`` (an unreadable one, e.g. from an
+    older anobench, is a logged warning)."""
+    if not suite.get("reference"):
+        return None
+    try:
+        return Reference.model_validate(suite["reference"])
+    except ValidationError as exc:
+        logger.warning("the suite's [reference] section is not understood, ignored: %s", exc)
+        return None
 
 
 def write_report(
@@ -32,7 +89,13 @@ def write_report(
     tests), ``pvalues_<...>.csv`` and ``cd_<...>.png``; ``plots/*.png`` (heatmap, ranks,
     runtime, per-data-set ROC/PR curves and score distributions, image reconstructions and
     latent codes); and ``index.html``, one self-contained page with all of it and the run's
-    metadata. ``plots=False`` skips the figures (tables and statistics only).
+    metadata. Under a published protocol (:mod:`anobench.presets`) every title says
+    ``published protocol: <name>`` and lists its known flaws;
+    ``reference_<protocol>_<metric>.md`` / ``.csv`` compare each cell with the published
+    table (:func:`anobench.reference_report.write_comparisons`) and
+    ``protocol_effect_<preset>.md`` / ``.csv`` set the preset against its clean protocol
+    (:func:`anobench.protocol_effect.write_effects`). ``plots=False`` skips the figures
+    (tables and statistics only).
 
     Raises ``FileNotFoundError`` if the run has no records.
     """
@@ -66,11 +129,12 @@ def write_report(
             table = leaderboard(frame, metric, protocol)
             info = metric_info(metric)
             stem = f"{protocol}_{info.stem}"
-            title = f"{info.title}, protocol {protocol}"
+            title = protocol_title(info.title, protocol)
             _marked(table, info).to_csv(out / f"leaderboard_{stem}.csv")
             (out / f"leaderboard_{stem}.md").write_text(
                 f"# {title}\n\n"
-                "Mean ± std over seeds (ddof=1; a value from one ok seed shows n=1); failures "
+                + flaws_markdown(protocol)
+                + "Mean ± std over seeds (ddof=1; a value from one ok seed shows n=1); failures "
                 "are shown as such, never as 0. Avg rank and mean are over the data sets every "
                 "ranked detector covers; detectors covering fewer are listed apart with their "
                 "coverage (see the notes under the table).\n\n" + format_leaderboard(table) + "\n"
@@ -90,6 +154,7 @@ def write_report(
                 _marked(section.poi, info).to_csv(out / f"poi_{stem}.csv")
                 (out / f"stats_{stem}.md").write_text(
                     f"# Statistics: {title}\n\n"
+                    + flaws_markdown(protocol)
                     + stats.format_summary(section.summary, section.comparison, section.missing)
                     + "\n"
                 )
@@ -98,8 +163,11 @@ def write_report(
             sections.append(section)
     figures = write_plots(frame, store, out / "plots") if plots else []
     suite = store.manifest().get("suite") or {}
-    if suite.get("reference"):
-        write_comparisons(frame, Reference.model_validate(suite["reference"]), out)
+    comparisons = write_comparisons(frame, _suite_reference(suite), out)
+    effects_written = []
+    if any(presets.get(str(p)) for p in frame["protocol"].dropna().unique()):
+        detailed = with_split_details(frame, store.records(_ran_ids(frame)))
+        effects_written = write_effects(detailed, out)
     write_html(
         out / "index.html",
         frame,
@@ -109,6 +177,8 @@ def write_report(
         files=data_files(frame, store),
         stale=stale_summary(covered.stale, run_dir),
         invocations=store.invocations(),
+        comparisons=comparisons,
+        effects=effects_written,
     )
     logger.info("report written to %s", out)
     return out
@@ -148,10 +218,14 @@ class FigureFile:
     group: str
 
 
+def _ran_ids(frame: pd.DataFrame) -> pd.Series:
+    return frame.loc[frame["status"] != "missing", "cell_id"]
+
+
 def data_files(frame: pd.DataFrame, store: RunStore) -> dict[str, str]:
     """``{file: sha256}`` of every data file the covered cells read."""
     files: dict[str, str] = {}
-    for record in store.records(frame.loc[frame["status"] != "missing", "cell_id"]):
+    for record in store.records(_ran_ids(frame)):
         files.update((record.get("split") or {}).get("files") or {})
     return files
 
@@ -200,7 +274,9 @@ def write_plots(frame: pd.DataFrame, store: RunStore, folder: Path) -> list[Figu
         if table.empty:
             continue
         means = table.attrs["ranking"]
-        group = f"protocol {protocol}"
+        group = (
+            f"published protocol: {protocol}" if presets.get(protocol) else f"protocol {protocol}"
+        )
         emit(
             f"heatmap_{protocol}",
             f"ROC-AUC per data set and detector ({protocol})",

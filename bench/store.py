@@ -241,11 +241,11 @@ def results_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     ``n_train_anomalies``, ``n_test_anomalies``, ``subsampled``, ``duplicate_rows``,
     ``conflicting_rows``; under a published protocol (:mod:`anobench.presets`) also
     ``published_protocol``, ``test_rows_in_train``: the fraction of test rows with an
-    identical training row, and ``resampled``: rows drawn with replacement); calibration (``calibration``, ``calibration_seconds``,
-    ``calibration_error``); score sanity (``n_nonfinite``, ``constant``,
-    ``tie_fraction``); and for every threshold policy a cell computed ``f1@<policy>``,
-    ``precision@<policy>``, ``recall@<policy>`` and ``fpr@<policy>`` (false-positive
-    rate on test normals).
+    identical training row, and ``resampled``: rows drawn with replacement); calibration
+    (``calibration``, ``calibration_seconds``, ``calibration_error``); score sanity
+    (``n_nonfinite``, ``constant``, ``tie_fraction``); and for every threshold policy a
+    cell computed ``f1@<policy>``, ``precision@<policy>``, ``recall@<policy>`` and
+    ``fpr@<policy>`` (false-positive rate on test normals).
     """
     rows = []
     for rec in records:

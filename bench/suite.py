@@ -118,7 +118,8 @@ class Suite(BaseModel):
         for name in value:
             if name not in known:
                 raise ValueError(
-                    f"unknown protocol {name!r}." + did_you_mean(name, known)
+                    f"unknown protocol {name!r}."
+                    + did_you_mean(name, known)
                     + f" Protocols: {', '.join(known)}"
                 )
         if len(set(value)) != len(value):
@@ -233,9 +234,7 @@ def _modalities(suite: Suite, detectors: Registry, datasets: Registry) -> set[tu
     return pairs
 
 
-def _preset_plan(
-    suite: Suite, protocol: str, detectors: Registry
-) -> dict[str, dict[str, Any]]:
+def _preset_plan(suite: Suite, protocol: str, detectors: Registry) -> dict[str, dict[str, Any]]:
     """Per detector of ``suite``, what a cell under the published ``protocol`` records
     and replays (:attr:`anobench.types.Cell.preset`)."""
     preset = presets.PRESETS[protocol]
@@ -280,8 +279,9 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
     the detector and its parameters. Under a published protocol (:mod:`anobench.presets`)
     the seed is used literally for both (the paper's trial number), the preset's test size
     replaces the suite's, ``max_train``/``max_test`` are not applied, and the cell carries
-    the published column it reproduces and the fits to replay before it (its id too). An unavailable detector or data set (a plugin that
-    fails to import) gives ``skipped`` cells carrying the reason.
+    the published column it reproduces and the fits to replay before it (its id too).
+    An unavailable detector or data set (a plugin that fails to import) gives
+    ``skipped`` cells carrying the reason.
 
     Raises
     ------

@@ -33,7 +33,7 @@ def test_pyod_benchmark_split_is_the_scripts_split() -> None:
     X, y = _data(200)
     made = presets.PYOD_BENCHMARK.split(X, y, 3)
     rng = np.random.RandomState(3)
-    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.4, random_state=rng)
+    X_tr, X_te, _, y_te = train_test_split(X, y, test_size=0.4, random_state=rng)
     scaler = StandardScaler().fit(X_tr)
     np.testing.assert_array_equal(made.split.X_train, scaler.transform(X_tr))
     np.testing.assert_array_equal(made.split.X_test, scaler.transform(X_te))
@@ -84,8 +84,9 @@ def test_a_cell_under_pyod_benchmark_equals_the_script_run_in_order() -> None:
     # without the replay the number differs: the order matters
     alone = presets.PYOD_BENCHMARK.split(data.X, data.y, 4)
     other = IForest(random_state=alone.random_state).fit(alone.split.X_train)
-    assert roc_auc_score(alone.split.y_test, other.decision_function(alone.split.X_test)) != (
-        record["roc_auc"]
+    assert (
+        roc_auc_score(alone.split.y_test, other.decision_function(alone.split.X_test))
+        != (record["roc_auc"])
     )
 
 
@@ -113,7 +114,7 @@ def test_adbench_procedure_resamples_subsamples_and_scales(n: int) -> None:
     with presets.isolated_global_rng():
         made = presets.ADBENCH_2022.split(X, y, 2)
     with presets.isolated_global_rng():
-        X_tr, X_te, y_tr, y_te = _adbench_by_hand(X, y, 2)
+        X_tr, X_te, _, y_te = _adbench_by_hand(X, y, 2)
     np.testing.assert_array_equal(made.split.X_train, X_tr)
     np.testing.assert_array_equal(made.split.X_test, X_te)
     np.testing.assert_array_equal(made.split.y_test, y_te)
@@ -148,8 +149,13 @@ def test_isolated_global_rng_restores_numpy_and_python_state() -> None:
 
 
 def test_preset_scaling_replaces_the_adapters_own() -> None:
-    suite = Suite(name="s", detectors=["pyod-knn", "ocsvm"], datasets=["wine"],
-                  protocols=["adbench-2022", "unsupervised"], seeds=[1])
+    suite = Suite(
+        name="s",
+        detectors=["pyod-knn", "ocsvm"],
+        datasets=["wine"],
+        protocols=["adbench-2022", "unsupervised"],
+        seeds=[1],
+    )
     cells = expand(suite, detector_registry(), dataset_registry())
     for cell in cells:
         det = make_detector(cell)
@@ -194,16 +200,21 @@ def test_suites_hold_every_implementable_column() -> None:
 
 
 def test_preset_seeds_are_the_papers_unless_the_suite_sets_them() -> None:
-    suite = Suite(name="s", detectors=["pyod-knn"], datasets=["wine"],
-                  protocols=["adbench-2022", "unsupervised"])
+    suite = Suite(
+        name="s",
+        detectors=["pyod-knn"],
+        datasets=["wine"],
+        protocols=["adbench-2022", "unsupervised"],
+    )
     assert suite.seeds_for("adbench-2022") == [1, 2, 3]
     assert suite.seeds_for("unsupervised") == [0, 1, 2]
     cells = expand(suite, detector_registry(), dataset_registry())
     published = [c for c in cells if c.protocol == "adbench-2022"]
     assert sorted(c.seed for c in published) == [1, 2, 3]
     assert all(c.preset and c.preset["seeds_as_published"] for c in published)
-    mine = Suite(name="s", detectors=["pyod-knn"], datasets=["wine"],
-                 protocols=["adbench-2022"], seeds=[7])
+    mine = Suite(
+        name="s", detectors=["pyod-knn"], datasets=["wine"], protocols=["adbench-2022"], seeds=[7]
+    )
     (cell,) = expand(mine, detector_registry(), dataset_registry())
     assert cell.seed == 7 and cell.preset and not cell.preset["seeds_as_published"]
 
@@ -212,6 +223,5 @@ def test_unknown_or_repeated_protocols_are_errors() -> None:
     with pytest.raises(ValueError, match="Did you mean 'adbench-2022'"):
         Suite(name="s", detectors=["pyod-knn"], datasets=["wine"], protocols=["adbench-2021"])
     with pytest.raises(ValueError, match="listed twice"):
-        Suite(name="s", detectors=["pyod-knn"], datasets=["wine"],
-              protocols=["novelty", "novelty"])
+        Suite(name="s", detectors=["pyod-knn"], datasets=["wine"], protocols=["novelty", "novelty"])
     assert issubclass(SuiteError, ValueError)
