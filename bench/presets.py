@@ -112,6 +112,8 @@ class Preset:
     seeds : the paper's literal seeds (trial numbers / ``np.random.seed`` values).
     test_size : fraction of rows in the test part.
     scaling : what the procedure fits on the training part, e.g. ``"z-score"``.
+    datasets : the prefix of the data set ids holding the paper's files (``"odds/"``);
+        only those are compared with its tables.
     tables : metric key -> name of the published table (:data:`anobench.reference.TABLES`).
     columns : the published columns, in the order the paper's script fits them.
     flaws : the procedure's known flaws, listed by every output.
@@ -126,6 +128,7 @@ class Preset:
     seeds: tuple[int, ...]
     test_size: float
     scaling: str
+    datasets: str
     tables: Mapping[str, str]
     columns: tuple[Column, ...]
     flaws: tuple[str, ...]
@@ -296,6 +299,7 @@ PYOD_BENCHMARK = Preset(
     seeds=tuple(range(10)),
     test_size=0.4,
     scaling="z-score fitted on the training part (pyod.utils.standardizer)",
+    datasets="odds/",
     tables={
         "roc_auc": "pyod_benchmark_roc.csv",
         "precision_at_n": "pyod_benchmark_precision_at_n.csv",
@@ -351,6 +355,7 @@ ADBENCH_2022 = Preset(
     seeds=(1, 2, 3),
     test_size=0.3,
     scaling="min-max fitted on the training part",
+    datasets="adbench/",
     tables={"roc_auc": "adbench_table_d4_roc.csv"},
     columns=(
         Column("PCA", "pyod-pca", drift="differs on some sets with PyOD 3 (README)"),

@@ -137,9 +137,7 @@ def _fit_and_evaluate(cell: Cell, record: Record) -> None:
         _fit_and_score(cell, record, split, detector, deadline)
 
 
-def _fit_and_score(
-    cell: Cell, record: Record, split: Any, detector: Any, deadline: float
-) -> None:
+def _fit_and_score(cell: Cell, record: Record, split: Any, detector: Any, deadline: float) -> None:
     """Fit, score, check the scores, calibrate thresholds and compute the metrics."""
     with PeakMemory() as memory:
         t0 = time.perf_counter()

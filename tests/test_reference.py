@@ -306,3 +306,16 @@ def test_a_table_without_url_says_where_to_put_it(
     frame = _cells("pyod-iforest", "adbench/wbc", [0.9] * 3, protocol="adbench-2022")
     assert write_comparisons(frame, None, tmp_path) == []
     assert D4 in caplog.text
+
+
+def test_only_the_papers_own_files_are_compared() -> None:
+    """ODDS's cardio is not the file PyOD's table was made from under another name:
+    a data set outside the preset's namespace gets no row, whatever its short name."""
+    frame = pd.concat(
+        [
+            _cells("pyod-knn", "odds/cardio", [0.9213] * 10),
+            _cells("pyod-knn", "adbench/cardio", [0.9213] * 10),
+        ]
+    )
+    cells = compare(frame, PYOD, "roc_auc", table=TABLE)
+    assert cells["dataset"].tolist() == ["odds/cardio"]
