@@ -66,6 +66,38 @@ def _override(suite: Suite, args: argparse.Namespace) -> Suite:
 
 
 def cmd_list(args: argparse.Namespace) -> int:
+    if args.what == "protocols":
+        from anobench import presets
+        from anobench.types import Protocol
+
+        clean = {
+            Protocol.NOVELTY: "train on the normal rows of the training part only",
+            Protocol.UNSUPERVISED: "train on the training part with its anomalies",
+        }
+        rows = [
+            [str(p), "clean", "suite's", f"{clean[p]}; identical rows on one side of a "
+             "stratified split, seeds derived per data set and detector"]
+            for p in Protocol
+        ]  # fmt: skip
+        for preset in presets.PRESETS.values():
+            mapped = [f"{c.name}={c.detector}" for c in preset.columns if c.detector]
+            rows.append(
+                [
+                    preset.name,
+                    "published",
+                    ",".join(map(str, preset.seeds)),
+                    f"{preset.title}. Columns: {', '.join(mapped)}. Flaws: "
+                    + "; ".join(preset.flaws),
+                ]
+            )
+        print(
+            tabulate(
+                rows,
+                headers=["protocol", "kind", "seeds", "what"],
+                maxcolwidths=[None, None, None, 80],
+            )
+        )
+        return 0
     if args.what == "suites":
         rows = []
         for name in builtin_suites():
@@ -504,11 +536,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p_list = sub.add_parser(
         "list",
-        help="list detectors, datasets or suites",
+        help="list detectors, datasets, suites or protocols",
         description="List registered detectors or data sets (with their "
-        "availability), or the built-in suites.",
+        "availability), the built-in suites, or the protocols (clean ones and the "
+        "published presets with their seeds, column mapping and known flaws).",
     )
-    p_list.add_argument("what", choices=["detectors", "datasets", "suites"])
+    p_list.add_argument("what", choices=["detectors", "datasets", "suites", "protocols"])
     p_list.set_defaults(func=cmd_list)
 
     p_run = sub.add_parser(

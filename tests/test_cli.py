@@ -28,6 +28,9 @@ def test_list(capsys) -> None:
     assert "blobs-clustered" in capsys.readouterr().out
     assert main(["list", "suites"]) == 0
     assert "quick" in capsys.readouterr().out
+    assert main(["list", "protocols"]) == 0
+    out = capsys.readouterr().out
+    assert "adbench-2022" in out and "IForest=pyod-iforest" in out and "resampled WITH" in out
 
 
 def test_clear_errors_for_unknown_names_and_bad_values(tmp_path, capsys) -> None:
