@@ -74,14 +74,14 @@ def cmd_list(args: argparse.Namespace) -> int:
             Protocol.NOVELTY: "train on the normal rows of the training part only",
             Protocol.UNSUPERVISED: "train on the training part with its anomalies",
         }
-        rows = [
+        protocol_rows = [
             [str(p), "clean", "suite's", f"{clean[p]}; identical rows on one side of a "
              "stratified split, seeds derived per data set and detector"]
             for p in Protocol
         ]  # fmt: skip
         for preset in presets.PRESETS.values():
             mapped = [f"{c.name}={c.detector}" for c in preset.columns if c.detector]
-            rows.append(
+            protocol_rows.append(
                 [
                     preset.name,
                     "published",
@@ -92,7 +92,7 @@ def cmd_list(args: argparse.Namespace) -> int:
             )
         print(
             tabulate(
-                rows,
+                protocol_rows,
                 headers=["protocol", "kind", "seeds", "what"],
                 maxcolwidths=[None, None, None, 80],
             )
