@@ -55,6 +55,10 @@ from anobench.types import Cell, Protocol, labelled
 logger = logging.getLogger(__name__)
 
 
+#: the seeds of a clean protocol when the suite gives none
+DEFAULT_SEEDS = (0, 1, 2)
+
+
 class SuiteError(ValueError):
     """A suite file is missing, malformed or names something unknown."""
 
@@ -94,7 +98,8 @@ class Suite(BaseModel):
     protocols: list[str] = Field(
         default=[str(Protocol.NOVELTY), str(Protocol.UNSUPERVISED)], min_length=1
     )
-    seeds: list[int] = Field(default=[0, 1, 2], min_length=1)
+    #: ``None``: the default seeds of each protocol (:meth:`seeds_for`)
+    seeds: list[int] | None = Field(default=None, min_length=1)
     time_budget: float = Field(default=120.0, gt=0)
     test_size: float = Field(default=0.4, gt=0, lt=1)
     #: prior anomaly fraction for the ``train-quantile`` threshold; ``"data"`` uses each
@@ -127,12 +132,13 @@ class Suite(BaseModel):
         return value
 
     def seeds_for(self, protocol: str) -> list[int]:
-        """The seeds of ``protocol``'s cells: a published preset runs the paper's literal
-        seeds unless the suite sets ``seeds`` itself; a clean protocol runs ``seeds``."""
+        """The seeds of ``protocol``'s cells: the suite's ``seeds`` when it sets them (used
+        literally under a published preset), else the paper's seeds for a preset and
+        :data:`DEFAULT_SEEDS` for a clean protocol."""
+        if self.seeds is not None:
+            return list(self.seeds)
         preset = presets.get(protocol)
-        if preset is not None and "seeds" not in self.model_fields_set:
-            return list(preset.seeds)
-        return list(self.seeds)
+        return list(preset.seeds) if preset is not None else list(DEFAULT_SEEDS)
 
     @field_validator("detectors", "datasets")
     @classmethod

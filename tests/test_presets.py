@@ -226,3 +226,21 @@ def test_unknown_or_repeated_protocols_are_errors() -> None:
     with pytest.raises(ValueError, match="listed twice"):
         Suite(name="s", detectors=["pyod-knn"], datasets=["wine"], protocols=["novelty", "novelty"])
     assert issubclass(SuiteError, ValueError)
+
+
+def test_narrowing_a_suite_on_the_command_line_keeps_the_papers_seeds() -> None:
+    """`anobench run adbench-2022 --detectors pyod-knn` must still run seeds 1, 2, 3."""
+    import argparse
+
+    from anobench.cli import _override
+
+    narrowed = _override(
+        load_suite("adbench-2022"),
+        argparse.Namespace(detectors=["pyod-knn"], datasets=["adbench/wbc"], seeds=None),
+    )
+    assert list(narrowed.detectors) == ["pyod-knn"]
+    assert narrowed.seeds_for("adbench-2022") == [1, 2, 3]
+    chosen = _override(
+        load_suite("adbench-2022"), argparse.Namespace(detectors=None, datasets=None, seeds=["1"])
+    )
+    assert chosen.seeds_for("adbench-2022") == [1]
