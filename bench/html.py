@@ -117,6 +117,16 @@ def _section(section: Any) -> str:
     return "\n".join(parts)
 
 
+def _seeds_by_protocol(frame: pd.DataFrame) -> str:
+    """The seeds each protocol ran, e.g. ``adbench-2022: 1, 2, 3; unsupervised: 0, 1, 2``
+    (a published protocol runs its paper's seeds unless the suite sets them)."""
+    parts = []
+    for protocol, seeds in frame.groupby("protocol")["seed"]:
+        values = sorted({int(s) for s in seeds.dropna()})
+        parts.append(f"{protocol}: {', '.join(map(str, values))}")
+    return "; ".join(parts)
+
+
 def _metadata(frame: pd.DataFrame, manifest: dict[str, Any]) -> str:
     suite = manifest.get("suite") or {}
     env = manifest.get("environment") or {}
@@ -126,7 +136,7 @@ def _metadata(frame: pd.DataFrame, manifest: dict[str, Any]) -> str:
         ["anobench", manifest.get("anobench_version", "")],
         ["started", manifest.get("started_at", "")],
         ["protocols", ", ".join(suite.get("protocols", []))],
-        ["seeds", ", ".join(map(str, suite.get("seeds", [])))],
+        ["seeds", _seeds_by_protocol(frame)],
         ["time budget per cell (s)", suite.get("time_budget", "")],
         ["python", f"{env.get('python', '')} ({env.get('implementation', '')})"],
         ["platform", env.get("platform", "")],
@@ -185,7 +195,7 @@ def _invocations(invocations: Sequence[dict[str, Any]]) -> str:
                 inv.get("started_at", ""),
                 suite.get("name", ""),
                 inv.get("n_cells", ""),
-                ", ".join(map(str, suite.get("seeds", []))),
+                ", ".join(map(str, suite.get("seeds") or [])) or "each protocol's default",
                 inv.get("anobench_version", ""),
                 "yes" if inv.get("force") else "",
             ]
