@@ -23,12 +23,8 @@ Every compared (detector, data set) gets a verdict, the first rule that matches:
 8. the column names a known drift -> ``library version drift: <drift>``;
 9. otherwise ``unexplained``.
 
-The tables are public files fetched like data (never shipped with anobench): from the
-reference mirror folder ``ANOBENCH_REFERENCE_DIR`` (flat: ``<dir>/<table name>``; the
-Makefile points it at ``../shared/reference``), else ``<data dir>/reference/``, the
-download cache or a download from the pinned URL, each checked against its sha256. A
-table without a public URL (Table D4, transcribed from the paper) must be put in the
-reference folder.
+Where the tables come from and how they are checked: :mod:`anobench.reference_tables`;
+writing the comparisons: :mod:`anobench.reference_report`.
 """
 
 from __future__ import annotations
