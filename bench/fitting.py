@@ -92,7 +92,8 @@ def prepare(cell: Cell, spec: Any) -> Prepared:
     Clean protocols: :meth:`DatasetSpec.split` with the derived split seed. Published
     protocols: the preset's procedure with the paper's literal seed, then the fits of
     the columns the paper's script made earlier on the same shared RNG (replayed so the
-    RNG is in the script's state), then the detector with the preset's ``random_state``.
+    RNG is in the script's state), then the detector with the preset's ``random_state``
+    (a detector that is not one of the paper's columns gets the literal seed instead).
     Call inside :func:`anobench.presets.isolated_global_rng` for published protocols.
     """
     preset = presets.get(cell.protocol)
@@ -127,5 +128,8 @@ def prepare(cell: Cell, spec: Any) -> Prepared:
         "replay_seconds": time.perf_counter() - start,
         "flaws": list(preset.flaws),
     }
-    detector = make_detector(cell, random_state=made.random_state)
+    # a published column gets the paper's RNG (shared object or global); any other
+    # detector (not in the paper's script) gets the paper's literal seed as an int
+    random_state = made.random_state if plan.get("column") else cell.seed
+    detector = make_detector(cell, random_state=random_state)
     return Prepared(made.split, detector, made.before_fit, published)

@@ -244,3 +244,18 @@ def test_narrowing_a_suite_on_the_command_line_keeps_the_papers_seeds() -> None:
         load_suite("adbench-2022"), argparse.Namespace(detectors=None, datasets=None, seeds=["1"])
     )
     assert chosen.seeds_for("adbench-2022") == [1]
+
+
+def test_a_detector_outside_the_papers_columns_gets_the_literal_seed() -> None:
+    """Only the paper's columns take its shared RandomState; any other detector (e.g. a
+    JAX model that needs an int) gets the trial number itself."""
+    from anobench.fitting import prepare
+
+    suite = Suite(name="s", detectors=["gmm", "pyod-iforest"], datasets=["wine"],
+                  protocols=["pyod-benchmark"], seeds=[5])  # fmt: skip
+    spec = dataset_registry().load("wine")
+    by_name = {c.detector: c for c in expand(suite, detector_registry(), dataset_registry())}
+    with presets.isolated_global_rng():
+        assert prepare(by_name["gmm"], spec).detector.random_state == 5
+        shared = prepare(by_name["pyod-iforest"], spec).detector.random_state
+    assert isinstance(shared, np.random.RandomState)
