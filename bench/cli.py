@@ -132,7 +132,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from anobench.leaderboard import format_leaderboard, leaderboard
     from anobench.report import write_report
     from anobench.runner import run_suite
     from anobench.store import RunStore, run_frame
@@ -191,18 +190,30 @@ def cmd_run(args: argparse.Namespace) -> int:
     covered = run_frame(RunStore(out))
     frame = covered.frame
     _print_coverage(covered)
+    _print_results(frame, "roc_auc", report_dir)
+    return 0
+
+
+def _print_results(frame: Any, metric_key: str, report_dir: Path) -> None:
+    """Per protocol the leaderboard of ``metric_key`` (a published protocol's title and
+    flaws first), the comparisons with published tables, and the report's path."""
+    from anobench.leaderboard import format_leaderboard, leaderboard
+    from anobench.metrics import metric
     from anobench.reference_report import console_summaries
     from anobench.report import protocol_title, published_flaws
 
-    for protocol in sorted(frame["protocol"].unique()):
-        print(f"\n{protocol_title('ROC-AUC', protocol)} (mean ± std over seeds)")
-        if flaws := published_flaws(protocol):
-            print(flaws)
-        print(format_leaderboard(leaderboard(frame, "roc_auc", protocol)))
+    if metric_key in frame.columns:
+        for protocol in sorted(frame["protocol"].unique()):
+            title = protocol_title(metric(metric_key).title, protocol)
+            print(f"\n{title} (mean ± std over seeds)")
+            if flaws := published_flaws(protocol):
+                print(flaws)
+            print(format_leaderboard(leaderboard(frame, metric_key, protocol)))
+    else:
+        print(f"\nthe run has no {metric(metric_key).title} (no cell computed it)")
     for text in console_summaries(report_dir):
         print("\n" + text)
     print(f"\nreport: {report_dir / 'index.html'}")
-    return 0
 
 
 def _print_coverage(covered: Any) -> None:
@@ -236,8 +247,6 @@ def cmd_prune(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from anobench.leaderboard import format_leaderboard, leaderboard
-    from anobench.metrics import metric
     from anobench.report import write_report
     from anobench.store import RunStore, run_frame
 
@@ -248,21 +257,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     covered = run_frame(RunStore(run_dir))
     frame = covered.frame
     _print_coverage(covered)
-    if args.metric not in frame.columns:
-        print(f"\nthe run has no {metric(args.metric).title} (no cell computed it)")
-    from anobench.reference_report import console_summaries
-    from anobench.report import protocol_title, published_flaws
-
-    for protocol in sorted(frame["protocol"].unique()):
-        if args.metric not in frame.columns:
-            break
-        print(f"\n{protocol_title(metric(args.metric).title, protocol)} (mean ± std over seeds)")
-        if flaws := published_flaws(protocol):
-            print(flaws)
-        print(format_leaderboard(leaderboard(frame, args.metric, protocol)))
-    for text in console_summaries(report_dir):
-        print("\n" + text)
-    print(f"\nreport: {report_dir / 'index.html'}")
+    _print_results(frame, args.metric, report_dir)
     return 0
 
 
