@@ -13,7 +13,7 @@ export ANOBENCH_DATA_DIR ?= $(abspath ../shared/data)
 # Published results to compare against (PyOD's ODDS benchmark tables).
 export ANOBENCH_REFERENCE_DIR ?= $(abspath ../shared/reference)
 
-.PHONY: setup bench test test-slow lint check baseline clean lock
+.PHONY: setup bench test test-faults test-slow lint check baseline clean lock
 
 setup: $(STAMP)
 
@@ -40,7 +40,11 @@ $(BROWSER_STAMP): $(STAMP)
 	touch $@
 
 test: $(STAMP) $(BROWSER_STAMP)
-	$(BIN)/python -m pytest -q -m "not slow" -n 2
+	$(BIN)/python -m pytest -q -m "not slow and not faults" -n 2
+
+# Fault injection: kills at random moments, concurrent runs, a full disk (about 3 min).
+test-faults: $(STAMP)
+	$(BIN)/python -m pytest -q -m faults
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -q -m slow

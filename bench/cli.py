@@ -6,7 +6,9 @@ import argparse
 import json
 import logging
 import os
+import signal
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,8 +17,17 @@ from tabulate import tabulate
 
 from anobench import __version__
 from anobench.datasets.files import DataFileError
+from anobench.paths import slug
 from anobench.registry import Registry, UnknownNameError, dataset_registry, detector_registry
-from anobench.suite import Suite, SuiteError, builtin_suites, load_suite
+from anobench.store import RunLockedError
+from anobench.suite import (
+    MAX_CELLS,
+    Suite,
+    SuiteError,
+    builtin_suites,
+    load_suite,
+    parse_suite,
+)
 
 logger = logging.getLogger("anobench")
 
@@ -49,8 +60,8 @@ def _positive_int(text: str) -> int:
 
 
 def _override(suite: Suite, args: argparse.Namespace) -> Suite:
-    """Apply --detectors/--datasets/--seeds: they replace the suite's lists, keeping the
-    suite's settings for names it already has."""
+    """Apply --detectors/--datasets/--seeds (they replace the suite's lists, keeping the
+    suite's settings for names it already has) and --memory-budget."""
     update: dict[str, object] = {}
     if (names := _names(args.detectors)) is not None:
         update["detectors"] = {n: suite.detectors.get(n, {}) for n in names}
@@ -60,9 +71,11 @@ def _override(suite: Suite, args: argparse.Namespace) -> Suite:
         }
     if (seeds := _seeds(args.seeds)) is not None:
         update["seeds"] = seeds
+    if getattr(args, "memory_budget", None) is not None:
+        update["memory_budget_mb"] = args.memory_budget
     if not update:
         return suite
-    return Suite.model_validate({**suite.model_dump(), **update})
+    return parse_suite({**suite.model_dump(), **update}, f"suite {suite.name!r} with options")
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -129,6 +142,31 @@ def cmd_list(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into the same orderly stop as Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
+def _writable_dir(out: Path) -> None:
+    """Refuse an ``--out`` that is a file or cannot be written, before anything runs."""
+    if out.exists() and not out.is_dir():
+        raise SuiteError(f"--out {out} is a file, not a run directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise SuiteError(f"cannot write to the run directory {out}: {exc.strerror}") from None
+
+
+#: statuses that make `run` exit with FAILED_EXIT unless --allow-failures
+FAILED_STATUSES = ("error", "timeout", "oom")
+FAILED_EXIT = 1
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
@@ -139,6 +177,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     suite = _override(load_suite(args.suite), args)
     detectors, datasets = detector_registry(), dataset_registry()
     out = Path(args.out or Path("results") / "runs" / suite.name)
+    _writable_dir(out)
     bar: tqdm | None = None
     failed = 0
 
@@ -158,6 +197,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         bar.update(1)
 
     logger.info("running suite %r into %s with %d job(s)", suite.name, out, args.jobs)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         summary = run_suite(
             suite,
@@ -167,18 +207,22 @@ def cmd_run(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             force=args.force,
             retry_failed=args.retry_failed,
+            max_cells=args.max_cells,
             on_start=on_start,
             on_result=on_result,
         )
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:
         if bar is not None:
             bar.close()
+        what = "terminated" if isinstance(exc, _Terminated) else "interrupted"
         print(
-            f"\ninterrupted: finished cells are kept in {out}; run the same command again "
+            f"\n{what}: finished cells are kept in {out}; run the same command again "
             "to finish the rest",
             file=sys.stderr,
         )
-        return 130
+        return 128 + (signal.SIGTERM if isinstance(exc, _Terminated) else signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if bar is not None:
         bar.close()
     counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.by_status.items())) or "nothing new"
@@ -191,6 +235,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     frame = covered.frame
     _print_coverage(covered)
     _print_results(frame, "roc_auc", report_dir)
+    n_failed = int(frame["status"].isin(FAILED_STATUSES).sum()) if not frame.empty else 0
+    if n_failed and not args.allow_failures:
+        print(
+            f"anobench: {n_failed} cell(s) failed (error, timeout or oom; see the report's "
+            "failures table): exit status 1 (--allow-failures accepts them)",
+            file=sys.stderr,
+        )
+        return FAILED_EXIT
     return 0
 
 
@@ -278,7 +330,8 @@ def cmd_baseline(args: argparse.Namespace) -> int:
     baseline = make_baseline(
         run_dir, metrics=args.metric or DEFAULT_METRICS, floor=args.floor, k=args.k
     )
-    out = Path(args.out or Path("results") / "reference" / f"{baseline.suite or 'baseline'}.json")
+    default = Path("results") / "reference" / f"{slug(baseline.suite or 'baseline')}.json"
+    out = Path(args.out or default)
     baseline.save(out)
     keys = len({(c.detector, c.dataset, c.protocol) for c in baseline.cells})
     print(
@@ -371,6 +424,14 @@ def cmd_perf_deep(args: argparse.Namespace) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(asdict(report), indent=2))
         print(f"\nwrote {args.json}")
+    return 0
+
+
+def cmd_perf_isolation(args: argparse.Namespace) -> int:
+    from anobench.perf_isolation import format_passes, isolation_perf
+
+    suite = _override(load_suite(args.suite), args)
+    print(format_passes(isolation_perf(suite, jobs=args.jobs, repeat=args.repeat)))
     return 0
 
 
@@ -543,7 +604,13 @@ def build_parser() -> argparse.ArgumentParser:
         "run",
         help="run a suite",
         description="Run a suite: every cell not "
-        "already stored in the output directory, then print the leaderboard.",
+        "already stored in the output directory, then print the leaderboard. Each cell runs "
+        "in a worker process under the suite's time and memory budgets, from a clean "
+        "process state; a failing, crashing or hanging detector becomes that cell's "
+        "record. Exit status: 0 when every cell is ok or skipped, 1 when cells failed "
+        "(error, timeout, oom; --allow-failures gives 0), 2 for bad input (suite, --out, "
+        "a locked run directory, disk full), 130/143 when interrupted (Ctrl-C / SIGTERM; "
+        "finished cells are kept).",
     )
     p_run.add_argument(
         "suite", help="built-in suite name (see `anobench list suites`) or a .toml path"
@@ -583,6 +650,28 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="rerun stored cells whose status is not ok, and ok cells whose threshold "
         "calibration was refused (time budget) or failed",
+    )
+    p_run.add_argument(
+        "--memory-budget",
+        type=float,
+        metavar="MB",
+        help="resident memory per cell in MiB, its whole process tree counted; a cell "
+        "over it is stopped and recorded as oom (default: the suite's memory_budget_mb, "
+        "else 80%% of the machine's memory divided by --jobs)",
+    )
+    p_run.add_argument(
+        "--max-cells",
+        type=_positive_int,
+        default=MAX_CELLS,
+        metavar="N",
+        help="refuse a suite that expands to more cells, counted before expanding "
+        "(default: %(default)s)",
+    )
+    p_run.add_argument(
+        "--allow-failures",
+        action="store_true",
+        help="exit 0 even when cells failed (by default a run with error, timeout or oom "
+        "cells exits 1, after writing the report)",
     )
     p_run.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p_run.set_defaults(func=cmd_run)
@@ -695,6 +784,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p_pd.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
     p_pd.set_defaults(func=cmd_perf_deep)
+    p_pi = perf_sub.add_parser(
+        "isolation",
+        help="cells/s with workers reused (state reset) vs a fresh process per cell",
+        description="Run a suite's cells twice into temporary directories: workers reused "
+        "with their state reset before each cell (the default) and a fresh worker process "
+        "per cell; print wall time, cells/s, workers started and harness overhead per "
+        "cell, and the ratio. Run it once before measuring, to warm the XLA cache.",
+    )
+    p_pi.add_argument("suite", nargs="?", default="quick", help="default: %(default)s")
+    p_pi.add_argument("--detectors", nargs="+", metavar="NAME", help="only these detectors")
+    p_pi.add_argument("--datasets", nargs="+", metavar="NAME", help="only these data sets")
+    p_pi.add_argument("--seeds", nargs="+", metavar="SEED", help="replace the suite's seeds")
+    p_pi.add_argument("--jobs", "-j", type=_positive_int, default=2, help="default: %(default)s")
+    p_pi.add_argument(
+        "--repeat", type=_positive_int, default=1, help="passes per strategy (default: 1)"
+    )
+    p_pi.set_defaults(func=cmd_perf_isolation)
 
     p_prune = sub.add_parser(
         "prune",
@@ -746,9 +852,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:
         return int(args.func(args))
-    except (SuiteError, UnknownNameError, FileNotFoundError, ValueError, DataFileError) as exc:
-        # (BaselineError is a ValueError)
+    except (
+        SuiteError,
+        UnknownNameError,
+        FileNotFoundError,
+        ValueError,
+        DataFileError,
+        RunLockedError,
+    ) as exc:  # (BaselineError and PathEscapeError are ValueErrors)
         print(f"anobench: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # disk full, read-only folder, ...: nothing finished is lost
+        where = f" ({exc.filename})" if exc.filename else ""
+        print(
+            f"anobench: error: {exc.strerror or exc}{where}; finished cells are kept",
+            file=sys.stderr,
+        )
         return 2
 
 

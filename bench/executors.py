@@ -1,22 +1,26 @@
 """Executors run cells and yield their records as they finish.
 
 The interface is one method, :meth:`Executor.run`; a distributed engine (Dask, Ray)
-can implement it without touching the runner. The local executor isolates every cell in
-a worker process: an exception is caught by :func:`anobench.runner.run_cell`; a cell that
-overruns its budget has its worker killed and is recorded as ``timeout``; a worker that
-dies (segfault, out-of-memory kill) is recorded as ``error``. Other cells go on.
+can implement it without touching the runner. The local :class:`ProcessExecutor` runs
+cells in worker processes it manages itself: each cell starts from a clean process state
+(:mod:`anobench.isolation`), a cell that overruns its time or memory budget has its
+worker's whole process tree killed and is recorded as ``timeout`` / ``oom``, and a worker
+that dies (segfault, ``os._exit``) is recorded as ``error``. Other cells go on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import os
+import signal
+import time
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import CancelledError, TimeoutError, as_completed
+from dataclasses import dataclass
+from multiprocessing.connection import wait
 from typing import Any, Protocol
-
-from pebble import ProcessExpired, ProcessPool
 
 from anobench.settings import env_flag
 from anobench.types import Cell, Status
@@ -52,34 +56,6 @@ def core_groups(jobs: int, threads: int) -> list[list[int]]:
     return [cores[i * threads : (i + 1) * threads] for i in range(jobs)]
 
 
-def _claim_cores(groups: list[list[int]], owners: Any) -> list[int] | None:
-    """Pin this worker to a core group no live worker holds (``owners``: a shared array of
-    the pid holding each group, 0 = free); a worker that was killed frees its group."""
-    pid = os.getpid()
-    with owners.get_lock():
-        for i, owner in enumerate(owners):
-            if owner == 0 or not _alive(owner):
-                owners[i] = pid
-                os.sched_setaffinity(0, groups[i])
-                return groups[i]
-    return None
-
-
-def _alive(pid: int) -> bool:
-    """Whether process ``pid`` exists and is not a zombie (a killed, unreaped worker)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except (OSError, IndexError):
-        return True
-
-
 def available_cores() -> int:
     """Cores this process may run on (its affinity mask where the OS has one)."""
     if hasattr(os, "sched_getaffinity"):
@@ -87,40 +63,156 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
-def _init_worker(threads: int, groups: list[list[int]], owners: Any) -> None:
-    """Limit native thread pools, so ``jobs`` workers share the cores.
+def default_memory_budget_mb(jobs: int) -> float:
+    """80% of the machine's memory shared by ``jobs`` workers, in MiB."""
+    import psutil
 
-    BLAS/OpenMP/numba pools are capped at ``threads``. XLA:CPU has no working thread
-    setting (its runtime ignores ``--xla_cpu_multi_thread_eigen``), so each worker is
-    also pinned to its own ``threads`` cores: two concurrent JAX trainings on two cores
-    took 1.95 s each unpinned and 1.62 s pinned (``ANOBENCH_PIN_WORKERS=0`` turns pinning
-    off, e.g. on a machine shared with other jobs).
-    """
+    return 0.8 * psutil.virtual_memory().total / 2**20 / max(1, jobs)
+
+
+def _worker_main(
+    conn: Any, threads: int, cores: list[int], fn: CellFunction, failure: FailureFunction
+) -> None:
+    """A worker's life: set up isolation, then run the cells sent over ``conn`` until
+    told to stop (``None``), the runner goes away, or a cell leaves it unclean."""
+    from anobench.isolation import ProcessState, become_worker, run_isolated
+
+    become_worker()
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[var] = str(threads)
-    if groups:
-        cores = _claim_cores(groups, owners)
-        logger.debug("worker %d pinned to cores %s", os.getpid(), cores)
+    if cores:
+        os.sched_setaffinity(0, cores)
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=threads)
+    state = ProcessState(thread_limit=threads)
+    fresh = env_flag("ANOBENCH_FRESH_WORKERS", False)
+    while True:
+        try:
+            cell = conn.recv()
+        except (EOFError, OSError):
+            return
+        if cell is None:
+            return
+        conn.send(("start", None))
+        record, retire = run_isolated(cell, fn, failure, state)
+        if fresh and retire is None:
+            retire = "ANOBENCH_FRESH_WORKERS=1"
+        try:
+            conn.send(("done", (record, retire)))
+        except (OSError, ValueError, TypeError, AttributeError) as exc:  # unpicklable record
+            message = f"the record could not be sent to the runner: {exc}"
+            conn.send(("done", (failure(cell, Status.ERROR, message), retire)))
+        if retire is not None:
+            return
+
+
+@dataclass
+class _Worker:
+    """A live worker process and the cell it is running (None when idle)."""
+
+    process: Any
+    conn: Any
+    cell: Cell | None = None
+    sent: float = 0.0
+    started: float | None = None
+    peak_mb: float = 0.0
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` and all its descendants, in MiB."""
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            total += p.memory_info().rss
+    return total / 2**20
+
+
+def _kill_tree(process: Any) -> None:
+    """Stop a worker and everything it started: its process group is frozen first, so
+    nothing forks away while the tree is collected, then every process is killed."""
+    from anobench.isolation import descendants, kill_processes
+
+    pid = process.pid
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGSTOP)
+    tree = descendants(pid)
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        process.kill()
+    kill_processes(tree)
+    process.join(timeout=5)
+
+
+def _death(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        name = signal.Signals(-exitcode).name if -exitcode in signal.valid_signals() else ""
+        hint = " (possibly the system's out-of-memory killer)" if -exitcode == 9 else ""
+        return f"worker process died (killed by signal {-exitcode} {name}){hint}"
+    return f"worker process died (exit code {exitcode})"
 
 
 class ProcessExecutor:
     """Cells in ``jobs`` local worker processes (started with ``spawn``, which is safe with
-    JAX's threads), each with ``available_cores() // jobs`` native threads and, when ``jobs > 1``,
-    pinned to its own cores (see :func:`_init_worker`).
+    JAX's threads), each with ``available_cores() // jobs`` native threads and, when
+    ``jobs > 1``, pinned to its own cores.
+
+    Isolation (see :mod:`anobench.isolation`): every cell starts from the worker's clean
+    state and its leftover processes are killed; a worker a cell left unclean is replaced.
+    A cell that overruns its time budget, or whose process tree's resident memory exceeds
+    ``memory_budget_mb``, has its worker's whole process tree killed and is recorded as
+    ``timeout`` / ``oom``; a worker that dies (segfault, ``os._exit``, the system's OOM
+    killer) gives an ``error`` record. The runner is the only writer of the run directory;
+    other cells go on.
+
+    BLAS/OpenMP/numba pools are capped at the thread count. XLA:CPU has no working thread
+    setting (its runtime ignores ``--xla_cpu_multi_thread_eigen``), so workers are also
+    pinned: two concurrent JAX trainings on two cores took 1.95 s each unpinned and 1.62 s
+    pinned (``ANOBENCH_PIN_WORKERS=0`` turns pinning off, e.g. on a machine shared with
+    other jobs).
 
     Parameters
     ----------
     jobs : number of worker processes (>= 1).
+    memory_budget_mb : per-cell limit on resident memory (MiB); default
+        :func:`default_memory_budget_mb`.
     """
 
-    def __init__(self, jobs: int = 1) -> None:
+    #: seconds between checks of time and memory budgets
+    poll_seconds = 0.1
+    #: seconds a new worker may take to import anobench and the cell function
+    start_seconds = 300.0
+
+    def __init__(self, jobs: int = 1, memory_budget_mb: float | None = None) -> None:
         if jobs < 1:
             raise ValueError(f"jobs must be >= 1, got {jobs}")
         self.jobs = jobs
         self.threads = max(1, available_cores() // jobs)
+        self.memory_budget_mb = memory_budget_mb or default_memory_budget_mb(jobs)
+        self.workers_started = 0
+
+    def _start(
+        self, context: Any, cores: list[int], fn: CellFunction, failure: FailureFunction
+    ) -> _Worker:
+        parent, child = context.Pipe()
+        process = context.Process(
+            target=_worker_main,
+            args=(child, self.threads, cores, fn, failure),
+            daemon=True,
+            name="anobench-worker",
+        )
+        process.start()
+        child.close()
+        self.workers_started += 1
+        return _Worker(process, parent)
 
     def run(
         self, cells: Sequence[Cell], fn: CellFunction, failure: FailureFunction
@@ -128,36 +220,102 @@ class ProcessExecutor:
         if not cells:
             return
         context = multiprocessing.get_context("spawn")
-        workers = min(self.jobs, len(cells))
-        pin = env_flag("ANOBENCH_PIN_WORKERS", True)
-        groups = core_groups(workers, self.threads) if pin else []
-        pool = ProcessPool(
-            max_workers=workers,
-            initializer=_init_worker,
-            initargs=(self.threads, groups, context.Array("i", max(1, len(groups)))),
-            context=context,
-        )
+        n = min(self.jobs, len(cells))
+        groups = core_groups(n, self.threads) if env_flag("ANOBENCH_PIN_WORKERS", True) else []
+        todo = deque(cells)
+        slots: list[_Worker | None] = [None] * n
         try:
-            futures: dict[Any, Cell] = {
-                pool.schedule(fn, args=(cell,), timeout=cell.time_budget): cell for cell in cells
-            }
-            for future in as_completed(futures):
-                cell = futures[future]
-                try:
-                    record = future.result()
-                except TimeoutError:
-                    record = failure(
-                        cell, Status.TIMEOUT, f"exceeded the time budget of {cell.time_budget:g} s"
-                    )
-                except ProcessExpired as exc:
-                    record = failure(
-                        cell, Status.ERROR, f"worker process died (exit code {exc.exitcode})"
-                    )
-                except CancelledError:
-                    continue
-                except Exception as exc:  # e.g. the cell could not be sent to the worker
-                    record = failure(cell, Status.ERROR, f"{type(exc).__name__}: {exc}")
-                yield cell, record
+            while True:
+                for i in range(n):
+                    worker = slots[i]
+                    while todo and (worker is None or worker.cell is None):
+                        worker = worker or self._start(
+                            context, groups[i] if groups else [], fn, failure
+                        )
+                        slots[i] = worker
+                        refused = self._assign(worker, todo.popleft(), failure)
+                        if refused is not None:
+                            yield refused
+                busy = [w for w in slots if w is not None and w.cell is not None]
+                if not busy:
+                    return
+                ready = [x for w in busy for x in (w.conn, w.process.sentinel)]
+                wait(ready, timeout=self.poll_seconds)
+                for i, worker in enumerate(slots):
+                    if worker is None or worker.cell is None:
+                        continue
+                    done = self._check(worker, failure)
+                    if done is None:
+                        continue
+                    cell, record, reusable = done
+                    worker.cell = None
+                    if not reusable:
+                        slots[i] = None
+                    yield cell, record
         finally:
-            pool.stop()
-            pool.join(timeout=10)
+            for worker in slots:
+                if worker is None:
+                    continue
+                if worker.cell is None:  # idle: ask it to stop, then make sure
+                    with contextlib.suppress(OSError, ValueError):
+                        worker.conn.send(None)
+                    worker.process.join(timeout=2)
+                _kill_tree(worker.process)
+
+    @staticmethod
+    def _assign(
+        worker: _Worker, cell: Cell, failure: FailureFunction
+    ) -> tuple[Cell, Record] | None:
+        """Send ``cell`` to the idle ``worker``; the cell's error record if it cannot be
+        sent (e.g. unpicklable parameters), else None."""
+        worker.cell, worker.sent, worker.started, worker.peak_mb = cell, time.monotonic(), None, 0.0
+        try:
+            worker.conn.send(cell)
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            worker.cell = None
+            return cell, failure(cell, Status.ERROR, f"could not send the cell to a worker: {exc}")
+        return None
+
+    def _check(self, worker: _Worker, failure: FailureFunction) -> tuple[Cell, Record, bool] | None:
+        """The finished cell of ``worker`` as ``(cell, record, worker reusable)``, or None
+        while it is running within its budgets."""
+        cell = worker.cell
+        assert cell is not None
+        while worker.conn.poll():
+            try:
+                kind, payload = worker.conn.recv()
+            except (EOFError, OSError):
+                break  # died while sending: handled below as a dead worker
+            if kind == "start":
+                worker.started = time.monotonic()
+            else:
+                record, retire = payload
+                if retire is not None:
+                    logger.debug("replacing worker %d: %s", worker.process.pid, retire)
+                    worker.process.join(timeout=5)
+                    _kill_tree(worker.process)
+                return cell, record, retire is None
+        if not worker.process.is_alive():
+            code = worker.process.exitcode
+            _kill_tree(worker.process)
+            return cell, failure(cell, Status.ERROR, _death(code)), False
+        if worker.started is None:  # a new worker still importing
+            if time.monotonic() - worker.sent > self.start_seconds:
+                _kill_tree(worker.process)
+                message = f"the worker process did not start within {self.start_seconds:g} s"
+                return cell, failure(cell, Status.ERROR, message), False
+            return None
+        if time.monotonic() - worker.started > cell.time_budget:
+            _kill_tree(worker.process)
+            message = f"exceeded the time budget of {cell.time_budget:g} s"
+            return cell, failure(cell, Status.TIMEOUT, message), False
+        rss = _tree_rss_mb(worker.process.pid)
+        worker.peak_mb = max(worker.peak_mb, rss)
+        if rss > self.memory_budget_mb:
+            _kill_tree(worker.process)
+            message = (
+                f"exceeded the memory budget of {self.memory_budget_mb:.0f} MiB "
+                f"(resident {rss:.0f} MiB; suite setting memory_budget_mb or --memory-budget)"
+            )
+            return cell, failure(cell, Status.OOM, message), False
+        return None

@@ -27,6 +27,7 @@ from tabulate import tabulate
 
 from anobench import presets
 from anobench.metrics import metric as metric_info
+from anobench.paths import confined
 from anobench.presets import Preset
 
 __all__ = [
@@ -361,12 +362,12 @@ def write_effects(
         effect = protocol_effect(frame, preset, metric, top=top) if preset else None
         if effect is None:
             continue
-        effect.markdown = out / f"protocol_effect_{preset.name}.md"
+        effect.markdown = confined(out, f"protocol_effect_{preset.name}", ".md")
         effect.markdown.write_text(
             f"# What the published protocol does: {preset.name} vs {preset.clean} "
             f"({metric_info(metric).title})\n\n{format_effect(effect)}\n"
         )
-        effect.csv = out / f"protocol_effect_{preset.name}.csv"
+        effect.csv = confined(out, f"protocol_effect_{preset.name}", ".csv")
         effect.cells.assign(metric=metric).to_csv(effect.csv, index=False)
         written.append(effect)
     return written

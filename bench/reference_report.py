@@ -13,6 +13,7 @@ from tabulate import tabulate
 from anobench import presets
 from anobench.datasets.files import DataFileError
 from anobench.metrics import metric as metric_info
+from anobench.paths import slug
 from anobench.presets import Preset
 from anobench.reference import REPRODUCED, Reference, compare, not_reproduced, summarize
 
@@ -183,7 +184,7 @@ def write_comparisons(
             comparison = Comparison(
                 protocol, preset, metric, summarize(cells), cells, not_reproduced(part, preset)
             )
-            stem = f"reference_{protocol}_{info.stem}"
+            stem = slug(f"reference_{protocol}_{info.stem}")
             comparison.markdown = out / f"{stem}.md"
             comparison.markdown.write_text(
                 f"# {comparison.title}\n\n{format_comparison(comparison)}\n"

@@ -5,7 +5,14 @@ current suite expansion only (:func:`anobench.store.run_frame`)."""
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import logging
+import os
+import shutil
+import tempfile
+import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +24,7 @@ from anobench import presets
 from anobench.leaderboard import format_leaderboard, leaderboard, missing_cells
 from anobench.metrics import Metric, leaderboard_metrics
 from anobench.metrics import metric as metric_info
+from anobench.paths import confined, slug
 from anobench.protocol_effect import with_split_details, write_effects
 from anobench.reference import Reference
 from anobench.reference_report import write_comparisons
@@ -97,11 +105,10 @@ def write_report(
     (:func:`anobench.protocol_effect.write_effects`). ``plots=False`` skips the figures
     (tables and statistics only).
 
-    Raises ``FileNotFoundError`` if the run has no records.
+    The report is built in a temporary folder beside it and then put in place, so a run
+    killed mid-report leaves the previous report whole. Raises ``FileNotFoundError`` if
+    the run has no records.
     """
-    from anobench import effects, stats
-    from anobench.html import write_html
-
     run_dir = Path(run_dir)
     store = RunStore(run_dir)
     covered = run_frame(store)
@@ -117,8 +124,68 @@ def write_report(
         raise FileNotFoundError(f"{run_dir} holds no cell records (is it a run directory?)")
     if not covered.stale.empty:
         logger.warning("%s", stale_summary(covered.stale, run_dir))
-    out = run_dir / "report"
-    out.mkdir(parents=True, exist_ok=True)
+    final = run_dir / "report"
+    _remove_abandoned(run_dir)
+    out = Path(tempfile.mkdtemp(dir=run_dir, prefix=".report-"))
+    try:
+        _write_into(out, frame, store, covered, posthoc, plots)
+        os.chmod(out, 0o777 & ~_umask())
+        _swap(out, final)
+    except BaseException:
+        shutil.rmtree(out, ignore_errors=True)
+        raise
+    logger.info("report written to %s", final)
+    return final
+
+
+def _remove_abandoned(run_dir: Path, hours: float = 6.0) -> None:
+    """Delete half-written report folders left by a killed report (older than ``hours``,
+    so a report being written concurrently is left alone)."""
+    limit = time.time() - hours * 3600
+    for path in run_dir.glob(".report-*"):
+        with contextlib.suppress(OSError):
+            if path.is_dir() and path.stat().st_mtime < limit:
+                shutil.rmtree(path, ignore_errors=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _swap(new: Path, final: Path) -> None:
+    """Put the finished folder ``new`` in place of ``final`` (two renames, so a reader
+    sees the old report or the new one, never a mix; concurrent writers each install a
+    whole report and the last one stays)."""
+    for _ in range(5):
+        aside = final.with_name(f".{final.name}-old-{uuid.uuid4().hex[:8]}")
+        old: Path | None = aside
+        try:
+            os.rename(final, aside)
+        except FileNotFoundError:
+            old = None
+        try:
+            os.rename(new, final)
+        except OSError as exc:
+            if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+                raise
+            continue  # another writer installed one in between: move it aside again
+        finally:
+            if old is not None:
+                shutil.rmtree(old, ignore_errors=True)
+        return
+    raise OSError(errno.EBUSY, f"could not replace {final}: other writers keep replacing it")
+
+
+def _write_into(
+    out: Path, frame: pd.DataFrame, store: RunStore, covered: Any, posthoc: str, plots: bool
+) -> None:
+    """Every file of the report, into the (new, empty) folder ``out``."""
+    from anobench import effects, stats
+    from anobench.html import write_html
+
+    run_dir = store.root
     export_frame(frame).to_csv(out / "results.csv", index=False)
     export_frame(frame).to_parquet(out / "results.parquet", index=False)
     sections: list[Section] = []
@@ -128,7 +195,7 @@ def write_report(
                 continue
             table = leaderboard(frame, metric, protocol)
             info = metric_info(metric)
-            stem = f"{protocol}_{info.stem}"
+            stem = slug(f"{protocol}_{info.stem}")
             title = protocol_title(info.title, protocol)
             _marked(table, info).to_csv(out / f"leaderboard_{stem}.csv")
             (out / f"leaderboard_{stem}.md").write_text(
@@ -180,8 +247,6 @@ def write_report(
         comparisons=comparisons,
         effects=effects_written,
     )
-    logger.info("report written to %s", out)
-    return out
 
 
 def _marked(table: pd.DataFrame, info: Metric) -> pd.DataFrame:
@@ -263,7 +328,7 @@ def write_plots(frame: pd.DataFrame, store: RunStore, folder: Path) -> list[Figu
         except Exception as exc:
             logger.warning("plot %s failed: %s", name, exc)
             return
-        path = folder / f"{name}.png"
+        path = confined(folder, name, ".png")
         plots.save(fig, path)
         written.append(FigureFile(path, caption, group))
 
@@ -322,8 +387,7 @@ def _dataset_plots(
             loaded[label] = arrays
     if not loaded:
         return
-    safe = dataset.replace("/", "-").replace("(", "").replace(")", "").replace("=", "")
-    stem = f"{protocol}_{safe}"
+    stem = f"{protocol}_{dataset}"  # slugged by emit
     group = f"{dataset} ({protocol}, seed {seed})"
     scores = {label: (a["y_test"], a["scores"]) for label, a in sorted(loaded.items())}
     emit(

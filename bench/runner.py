@@ -31,7 +31,7 @@ from anobench.metrics import evaluate, roc_auc_by_group, score_sanity
 from anobench.registry import Registry, import_ref
 from anobench.resources import PeakMemory
 from anobench.store import RunStore
-from anobench.suite import Suite, expand
+from anobench.suite import MAX_CELLS, Suite, check_size, expand
 from anobench.types import SCHEMA_VERSION, Cell, Status
 
 logger = logging.getLogger(__name__)
@@ -87,7 +87,10 @@ def failure_record(cell: Cell, status: Status, message: str) -> Record:
 
 
 def run_cell(cell: Cell) -> Record:
-    """Run one cell; never raises (any failure becomes a record with status ``error``).
+    """Run one cell; never raises for the cell's own failures: any ``Exception`` or
+    ``SystemExit`` becomes a record with status ``error`` (a ``KeyboardInterrupt`` is let
+    through here, so Ctrl-C stops an in-process call; in a worker process, where the
+    user's Ctrl-C never arrives, :mod:`anobench.isolation` records it as the cell's error).
 
     Records fit / score / total seconds (score time is for the test set; the extra fits
     of out-of-sample calibration are timed apart in ``calibration``; a detector exposing
@@ -105,7 +108,7 @@ def run_cell(cell: Cell) -> Record:
             _fit_and_evaluate(cell, record)
             record["status"] = str(Status.OK)
             record["error"] = None
-        except Exception as exc:
+        except (Exception, SystemExit) as exc:  # a detector's sys.exit() ends only its cell
             record["status"] = str(Status.ERROR)
             record["error"] = f"{type(exc).__name__}: {exc}"
             record["traceback"] = traceback.format_exc(limit=-8)
@@ -276,6 +279,7 @@ def run_suite(
     executor: Executor | None = None,
     force: bool = False,
     retry_failed: bool = False,
+    max_cells: int = MAX_CELLS,
     on_start: Callable[[int], None] | None = None,
     on_result: Callable[[Record], None] | None = None,
 ) -> RunSummary:
@@ -287,8 +291,11 @@ def run_suite(
 
     Parameters
     ----------
-    jobs : worker processes of the default :class:`ProcessExecutor`.
+    jobs : worker processes of the default :class:`ProcessExecutor` (with the suite's
+        ``memory_budget_mb`` per cell).
     executor : any other :class:`Executor`.
+    max_cells : refuse (:class:`anobench.suite.SuiteError`) a suite that expands to more
+        cells, counted before expanding.
     force : rerun every cell. retry_failed : rerun cells stored with a status other than
         ``ok`` (errors, timeouts, skips) and ok cells whose out-of-sample calibration was
         refused (time budget) or failed.
@@ -296,6 +303,30 @@ def run_suite(
         record after it is stored (progress reporting).
     """
     started = time.perf_counter()
+    check_size(suite, max_cells)
+    store = RunStore(out_dir)
+    with store.lock():
+        return _run_locked(
+            suite, store, detectors, datasets, started, jobs=jobs, executor=executor,
+            force=force, retry_failed=retry_failed, on_start=on_start, on_result=on_result,
+        )  # fmt: skip
+
+
+def _run_locked(
+    suite: Suite,
+    store: RunStore,
+    detectors: Registry,
+    datasets: Registry,
+    started: float,
+    *,
+    jobs: int,
+    executor: Executor | None,
+    force: bool,
+    retry_failed: bool,
+    on_start: Callable[[int], None] | None,
+    on_result: Callable[[Record], None] | None,
+) -> RunSummary:
+    """:func:`run_suite` once the run directory's lock is held."""
     # Download what is missing before the cells are expanded, so each data fingerprint
     # (part of the cell id) names the files the workers will read.
     absent = set()
@@ -305,7 +336,6 @@ def run_suite(
             absent.add(datasets.entry(name).ref)
     problems = _prepare_data(absent)
     cells = expand(suite, detectors, datasets)
-    store = RunStore(out_dir)
     store.begin(
         {
             "suite": suite.model_dump(mode="json"),
@@ -334,6 +364,7 @@ def run_suite(
         old = None if force else store.get(cell.cell_id)
         if (
             old is None
+            or (old.get("scores_file") and not store.scores_readable(cell.cell_id))
             or old.get("transient")  # e.g. its data were missing: try again
             or (retry_failed and old.get("status") != Status.OK)
             # e.g. calibration refused for lack of time: a larger budget may allow it
@@ -361,11 +392,11 @@ def run_suite(
         else:
             runnable.append(cell)
     if runnable:
-        executor = executor or ProcessExecutor(jobs=jobs)
+        executor = executor or ProcessExecutor(jobs=jobs, memory_budget_mb=suite.memory_budget_mb)
         for _cell, record in executor.run(runnable, run_cell, failure_record):
             keep(record)
     return RunSummary(
-        out_dir=Path(out_dir),
+        out_dir=store.root,
         total=len(cells),
         cached=len(cells) - len(todo),
         ran=len(todo),

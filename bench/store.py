@@ -11,18 +11,24 @@ Layout::
 
 A record on disk is a cache hit: rerunning a suite skips it unless forced. Writes go to a
 temporary file in the same folder, are fsynced and renamed over the target, so a run
-killed at any moment leaves each record either complete or absent.
+killed at any moment leaves each record either complete or absent; files are created
+readable by others as the umask allows (like ``report/``). A damaged record or score
+file is treated as missing (its cell runs again) with a warning naming the file. One run
+at a time writes a directory (:meth:`RunStore.lock`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
+import math
 import os
 import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -36,13 +42,37 @@ from anobench.types import CellResult, RecordError
 logger = logging.getLogger(__name__)
 
 
+class RunLockedError(RuntimeError):
+    """Another process is writing this run directory."""
+
+
+def _file_mode() -> int:
+    """``0o666`` less the process umask: the mode ``open()`` would give a new file."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
+def _json_safe(obj: Any) -> Any:
+    """``obj`` with every non-finite float replaced by None (JSON has no NaN/Infinity)."""
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, dict):
+        return {k: _json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_json_safe(v) for v in obj]
+    return obj
+
+
 def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write ``obj`` as JSON to ``path`` atomically (temp file + fsync + rename)."""
+    """Write ``obj`` as strict JSON (NaN and infinities as null) to ``path`` atomically
+    (temp file + fsync + rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "w") as fh:
-            json.dump(obj, fh, indent=1, sort_keys=True, allow_nan=True)
+            json.dump(_json_safe(obj), fh, indent=1, sort_keys=True, allow_nan=False)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
@@ -56,6 +86,7 @@ def write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, _file_mode())
         with os.fdopen(fd, "wb") as fh:
             np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
             fh.flush()
@@ -92,8 +123,55 @@ class RunStore:
             logger.warning("ignoring unreadable scores %s (%s)", path, exc)
             return None
 
+    def scores_readable(self, cell_id: str) -> bool:
+        """Whether the cell's score file opens as a zip archive (its directory is intact:
+        an empty or truncated file is not); logs the path of a damaged one."""
+        path = self.scores_path(cell_id)
+        try:
+            with zipfile.ZipFile(path) as archive:
+                archive.namelist()
+        except (OSError, zipfile.BadZipFile, EOFError, ValueError) as exc:
+            logger.warning("damaged scores %s (%s); the cell will run again", path, exc)
+            return False
+        return True
+
     def path(self, cell_id: str) -> Path:
         return self.cells_dir / f"{cell_id}.json"
+
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold ``RUN_DIR/.lock`` while writing the directory.
+
+        Raises
+        ------
+        RunLockedError
+            Another process holds it (the message names its pid). The lock is the
+            kernel's (``flock``), so a killed run never leaves a stale one.
+        """
+        import fcntl
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        path = self.root / ".lock"
+        with open(path, "a+") as fh:
+            try:
+                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                fh.seek(0)
+                holder = fh.read().strip() or "unknown"
+                raise RunLockedError(
+                    f"another anobench run ({holder}) is writing {self.root}: wait for it to "
+                    "finish, or give this run another --out"
+                ) from None
+            fh.seek(0)
+            fh.truncate()
+            fh.write(f"pid {os.getpid()}")
+            fh.flush()
+            try:
+                yield
+            finally:
+                fh.seek(0)
+                fh.truncate()
+                fcntl.flock(fh, fcntl.LOCK_UN)
 
     def get(self, cell_id: str) -> dict[str, Any] | None:
         """The stored record (validated as a :class:`CellResult`), or ``None`` if absent,
@@ -142,12 +220,25 @@ class RunStore:
         if not path.is_file():
             return {}
         try:
-            data: dict[str, Any] = json.loads(path.read_text())
+            data = json.loads(path.read_text())
         except (OSError, ValueError) as exc:
             logger.warning("ignoring unreadable %s (%s)", path, exc)
             return {}
+        if not isinstance(data, dict):
+            logger.warning("ignoring %s: not a run manifest (a JSON object)", path)
+            return {}
         if "invocations" not in data:  # written before invocations were kept
             return {"invocations": [data]} if data else {}
+        invocations = data.get("invocations")
+        expansion = data.get("expansion")
+        if (
+            not isinstance(invocations, list)
+            or not all(isinstance(i, dict) for i in invocations)
+            or (expansion is not None and not isinstance(expansion, list))
+            or not all(isinstance(c, dict) and "cell_id" in c for c in expansion or [])
+        ):
+            logger.warning("ignoring %s: its invocations or expansion are damaged", path)
+            return {}
         return data
 
     def begin(self, manifest: dict[str, Any], expansion: list[dict[str, Any]]) -> None:
@@ -155,6 +246,12 @@ class RunStore:
         ``expansion`` (one small dict per cell: ``cell_id``, ``detector``, ``label``,
         ``dataset``, ``protocol``, ``seed``) the cells the report covers."""
         data = self._run_file()
+        path = self.root / "run.json"
+        if not data and path.is_file() and path.stat().st_size:  # damaged: keep a copy
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+            kept = path.with_name(f"run.json.damaged-{stamp}")
+            os.replace(path, kept)
+            logger.warning("%s was damaged; kept as %s and started afresh", path, kept)
         invocations = [*data.get("invocations", []), manifest]
         write_json_atomic(
             self.root / "run.json", {"invocations": invocations, "expansion": expansion}

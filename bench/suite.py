@@ -37,12 +37,14 @@ from __future__ import annotations
 import fnmatch
 import itertools
 import logging
+import math
+import re
 import tomllib
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator
 
 from anobench import presets
 from anobench.calibration import Calibration
@@ -57,6 +59,14 @@ logger = logging.getLogger(__name__)
 
 #: the seeds of a clean protocol when the suite gives none
 DEFAULT_SEEDS = (0, 1, 2)
+
+
+#: a suite name: it names the default run directory, so no path separators or dots first
+SUITE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+#: a seed: a plain integer (not a boolean) that every RNG the harness feeds accepts
+#: (NumPy's legacy ``RandomState`` takes 0 ... 2**32 - 1)
+Seed = Annotated[int, Strict(), Field(ge=0, le=2**32 - 1)]
 
 
 class SuiteError(ValueError):
@@ -99,8 +109,11 @@ class Suite(BaseModel):
         default=[str(Protocol.NOVELTY), str(Protocol.UNSUPERVISED)], min_length=1
     )
     #: ``None``: the default seeds of each protocol (:meth:`seeds_for`)
-    seeds: list[int] | None = Field(default=None, min_length=1)
-    time_budget: float = Field(default=120.0, gt=0)
+    seeds: list[Seed] | None = Field(default=None, min_length=1)
+    #: seconds per cell (finite: a run must end)
+    time_budget: float = Field(default=120.0, gt=0, allow_inf_nan=False)
+    #: resident memory per cell, MiB; None: 80% of the machine's memory over ``--jobs``
+    memory_budget_mb: float | None = Field(default=None, gt=0, allow_inf_nan=False)
     test_size: float = Field(default=0.4, gt=0, lt=1)
     #: prior anomaly fraction for the ``train-quantile`` threshold; ``"data"`` uses each
     #: data set's true fraction (PyOD's benchmark protocol; label-informed, recorded so)
@@ -114,6 +127,23 @@ class Suite(BaseModel):
     def _names_to_tables(cls, value: Any) -> Any:
         if isinstance(value, list):
             return {str(name): {} for name in value}
+        return value
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_a_slug(cls, value: str) -> str:
+        if not SUITE_NAME.fullmatch(value):
+            raise ValueError(
+                f"suite name {value[:80]!r} must be 1-64 letters, digits, '.', '_' or '-', "
+                "starting with a letter or digit (it names the run directory)"
+            )
+        return value
+
+    @field_validator("seeds")
+    @classmethod
+    def _distinct_seeds(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError(f"a seed is listed twice: {value}")
         return value
 
     @field_validator("protocols")
@@ -167,7 +197,12 @@ def load_suite(name_or_path: str | Path) -> Suite:
         path = Path(text_path)
         if not path.is_file():
             raise SuiteError(f"suite file {path} does not exist")
-        source, text = str(path), path.read_text()
+        try:
+            source, text = str(path), path.read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise SuiteError(f"suite file {path} is not UTF-8 text: {exc}") from None
+        except OSError as exc:
+            raise SuiteError(f"cannot read suite file {path}: {exc.strerror}") from None
     else:
         names = builtin_suites()
         if text_path not in names:
@@ -182,13 +217,18 @@ def load_suite(name_or_path: str | Path) -> Suite:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SuiteError(f"{source}: invalid TOML: {exc}") from exc
+    return parse_suite(data, source)
+
+
+def parse_suite(data: dict[str, Any], source: str = "suite") -> Suite:
+    """Validate a suite's settings; :class:`SuiteError` names every bad value on one line."""
     try:
         return Suite.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
-        raise SuiteError(f"{source}: {problems}") from exc
+        raise SuiteError(f"{source}: {problems}") from None
 
 
 def expand_grid(params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -270,6 +310,37 @@ def _preset_plan(suite: Suite, protocol: str, detectors: Registry) -> dict[str, 
 def cell_id(payload: dict[str, Any]) -> str:
     """Content hash of a cell's defining fields (see :func:`expand`)."""
     return stable_hash(payload)
+
+
+#: the most cells a run expands unless told otherwise (``--max-cells``)
+MAX_CELLS = 50_000
+
+
+def count_cells(suite: Suite) -> int:
+    """An upper bound on the cells of ``suite``, computed without expanding it: parameter
+    grids x data set grids x the seeds of each protocol (pairs left out for modality or
+    by ``exclude`` are counted)."""
+
+    def grid_size(params: dict[str, Any]) -> int:
+        return math.prod(len(v) if isinstance(v, list) else 1 for v in params.values())
+
+    configs = sum(grid_size(params) for params in suite.detectors.values())
+    data = sum(grid_size(options.params) for options in suite.datasets.values())
+    seeds = sum(len(suite.seeds_for(p)) for p in suite.protocols)
+    return configs * data * seeds
+
+
+def check_size(suite: Suite, max_cells: int = MAX_CELLS) -> int:
+    """The cell count of ``suite`` (:func:`count_cells`); raises :class:`SuiteError` above
+    ``max_cells``, before anything is expanded."""
+    n = count_cells(suite)
+    if n > max_cells:
+        raise SuiteError(
+            f"suite {suite.name!r} expands to up to {n:,} cells, more than the limit of "
+            f"{max_cells:,}: narrow it (--detectors, --datasets, --seeds, smaller grids) or "
+            "raise the limit with --max-cells"
+        )
+    return n
 
 
 def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:

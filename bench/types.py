@@ -187,6 +187,11 @@ class CellResult(BaseModel):
     peak_rss_delta_mb: float | None = None
     memory_method: str | None = None
     scores_file: str | None = None
+    #: the cell's captured stdout/stderr: ``bytes`` (total) and ``text`` (truncated)
+    output: dict[str, Any] | None = None
+    #: what the worker cleaned up after the cell (:mod:`anobench.isolation`):
+    #: ``killed_processes``, ``leaked_threads``, ``state_reset``
+    isolation: dict[str, Any] | None = None
 
     @classmethod
     def parse(cls, data: Any, source: str = "record") -> CellResult:

@@ -3,16 +3,13 @@
 from __future__ import annotations
 
 import importlib
-import multiprocessing
 import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from anobench.executors import ProcessExecutor, _claim_cores, core_groups
+from anobench.executors import ProcessExecutor, core_groups
 from anobench.types import Cell
 
 needs_two_cores = pytest.mark.skipif(
@@ -46,8 +43,13 @@ def affinity(cell):
     time.sleep(0.2)
     return {"pid": os.getpid(), "cores": sorted(os.sched_getaffinity(0))}
 
+def dies_on_3(cell):
+    if cell.seed == 3:
+        os._exit(3)
+    return {**affinity(cell), "seed": cell.cell_id}
+
 def failure(cell, status, message):
-    return {"status": str(status), "message": message}
+    return {"status": str(status), "message": message, "cell": cell.cell_id}
 """
 
 
@@ -94,20 +96,18 @@ def test_one_job_or_too_few_cores_means_no_pinning() -> None:
 
 
 @needs_two_cores
-def test_a_dead_workers_cores_are_claimed_again() -> None:
-    """A worker killed for overrunning its budget leaves its group to its replacement,
-    while a live worker's group stays taken."""
-    dead = subprocess.Popen([sys.executable, "-c", "pass"])
-    dead.wait()
-    allowed = sorted(os.sched_getaffinity(0))
-    groups = [[allowed[0]], [allowed[1]]]
-    owners = multiprocessing.get_context("spawn").Array("i", [os.getppid(), dead.pid])
-    try:
-        assert _claim_cores(groups, owners) == [allowed[1]]
-        assert list(owners) == [os.getppid(), os.getpid()]
-        assert sorted(os.sched_getaffinity(0)) == [allowed[1]]
-        # every group held by a live process: no pinning
-        owners[1] = os.getppid()
-        assert _claim_cores(groups, owners) is None
-    finally:
-        os.sched_setaffinity(0, allowed)
+def test_a_replacement_worker_gets_the_dead_workers_cores(worker_fns: Any) -> None:
+    """A worker that died (here: ``os._exit`` in cell 3) is replaced by one pinned to the
+    same cores, so two live workers never share a core."""
+    cells = [_cell(i) for i in range(8)]
+    records = {
+        r.get("seed", r.get("cell")): r
+        for _, r in ProcessExecutor(2).run(cells, worker_fns.dies_on_3, worker_fns.failure)
+    }
+    assert "worker process died (exit code 3)" in records["c3"]["message"]
+    live = [r for r in records.values() if "cores" in r]
+    assert len(live) == 7
+    assert len({r["pid"] for r in live}) == 3  # two workers, one replaced
+    groups = {tuple(r["cores"]) for r in live}
+    threads = len(os.sched_getaffinity(0)) // 2
+    assert len(groups) == 2 and all(len(g) == threads for g in groups)
