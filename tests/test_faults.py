@@ -559,10 +559,13 @@ def test_two_runs_on_one_directory_and_a_report_during_a_run(tmp_path: Path) -> 
 
 @pytest.mark.faults
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
-def test_disk_full_during_cells_and_report(tmp_path: Path) -> None:
+@pytest.mark.parametrize("size", ["120k", "600k"])  # full during the cells / the report
+def test_disk_full_during_cells_and_report(tmp_path: Path, size: str) -> None:
     mount = tmp_path / "small"
     mount.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=600k", "tmpfs", str(mount)]).returncode:
+    if subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(mount)]
+    ).returncode:
         pytest.skip("cannot mount a tmpfs here")
     try:
         suite = tmp_path / "suite.toml"
@@ -576,9 +579,14 @@ def test_disk_full_during_cells_and_report(tmp_path: Path) -> None:
             text=True,
         )
         assert out.returncode == 2, out.stderr
-        assert out.stderr.startswith("anobench: error:") and "Traceback" not in out.stderr
-        assert "No space left on device" in out.stderr
-        for path in (mount / "r" / "cells").glob("*.json"):
-            json.loads(path.read_text())
+        last = out.stderr.strip().splitlines()[-1]
+        assert last.startswith("anobench: error: No space left on device"), out.stderr
+        assert "Traceback" not in out.stderr
+        records = list((mount / "r" / "cells").glob("*.json"))
+        for path in records:
+            json.loads(path.read_text())  # every stored record whole
+        assert not list((mount / "r").glob(".report-*"))
+        if size == "600k":
+            assert len(records) == 36  # all cells kept; the report could not be written
     finally:
         subprocess.run(["umount", str(mount)])
