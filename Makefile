@@ -13,7 +13,7 @@ export ANOBENCH_DATA_DIR ?= $(abspath ../shared/data)
 # Published results to compare against (PyOD's ODDS benchmark tables).
 export ANOBENCH_REFERENCE_DIR ?= $(abspath ../shared/reference)
 
-.PHONY: setup bench test test-faults test-slow lint check baseline clean lock
+.PHONY: setup bench test test-faults test-slow lint check baseline catalog clean lock
 
 setup: $(STAMP)
 
@@ -62,6 +62,11 @@ baseline: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check bench detectors datasets tests
 	$(BIN)/mypy bench detectors datasets
+
+# Rewrite bench/catalog.json (what `anobench list` shows without importing the built-ins)
+# after adding or renaming a built-in detector or data set; a test fails until you do.
+catalog: $(STAMP)
+	$(BIN)/python -m anobench.catalog
 
 # Refresh the pinned versions after changing dependencies.
 lock: $(STAMP)

@@ -24,9 +24,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from anobench.driver import run_suite
 from anobench.executors import ProcessExecutor
 from anobench.registry import dataset_registry, detector_registry
-from anobench.runner import run_suite
 from anobench.store import RunStore
 from anobench.suite import Suite
 

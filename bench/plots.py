@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 from sklearn.decomposition import PCA
 from sklearn.metrics import precision_recall_curve, roc_curve
 
@@ -124,22 +125,24 @@ def curves(scores: Mapping[str, Scores], *, title: str = "") -> Figure:
     return fig
 
 
+#: points per label and detector drawn in a score-distribution violin
+VIOLIN_POINTS = 1000
+
+
 def score_distributions(scores: Mapping[str, Scores], *, title: str = "") -> Figure:
     """Violins of normal vs anomalous test scores per detector. Each detector's scores are
     turned into percentiles of its own test scores (0 = least anomalous), so detectors
-    with different scales share one axis."""
+    with different scales share one axis. A label with more than :data:`VIOLIN_POINTS`
+    points is drawn from that many evenly spaced quantiles of its percentiles (the same
+    distribution, at a fraction of the density estimate's cost)."""
     frames = []
     for det, (y, s) in scores.items():
         pct = pd.Series(s).rank(pct=True).to_numpy()
-        frames.append(
-            pd.DataFrame(
-                {
-                    "detector": det,
-                    "percentile": pct,
-                    "label": np.where(np.asarray(y) == 1, "anomaly", "normal"),
-                }
-            )
-        )
+        is_anomaly = np.asarray(y) == 1
+        for label, part in (("normal", pct[~is_anomaly]), ("anomaly", pct[is_anomaly])):
+            if len(part) > VIOLIN_POINTS:
+                part = np.quantile(part, np.linspace(0.0, 1.0, VIOLIN_POINTS))
+            frames.append(pd.DataFrame({"detector": det, "percentile": part, "label": label}))
     long = pd.concat(frames, ignore_index=True)
     fig, ax = plt.subplots(figsize=(7, 1.0 + 0.45 * len(scores)))
     sns.violinplot(
@@ -154,6 +157,16 @@ def score_distributions(scores: Mapping[str, Scores], *, title: str = "") -> Fig
         ax=ax,
         hue_order=["normal", "anomaly"],
         palette={"normal": "#74c476", "anomaly": "#de2d26"},
+        legend=False,
+    )
+    ax.legend(  # a fixed place: matplotlib's "best" searched ~1 s per figure
+        handles=[
+            Patch(color="#74c476", label="normal"),
+            Patch(color="#de2d26", label="anomaly"),
+        ],
+        loc="upper left",
+        bbox_to_anchor=(1.0, 1.0),
+        fontsize=8,
     )
     ax.set_xlabel("score percentile among the test points (higher = more anomalous)")
     ax.set_title(title or "Score distributions")

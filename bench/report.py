@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import logging
 import os
 import shutil
@@ -86,8 +87,52 @@ def _suite_reference(suite: dict[str, Any]) -> Reference | None:
         return None
 
 
+#: in ``report/``: the key of the inputs the report was built from
+INPUTS_FILE = ".inputs"
+
+
+def inputs_key(run_dir: Path, posthoc: str, plots: bool) -> str:
+    """A key that changes whenever the report of ``run_dir`` could: every record and
+    score file (name, size, modification time), the suite and its expansion, the
+    options, anobench's own
+    code (its modules' sizes and times) and the published reference tables in use."""
+    import hashlib
+
+    import anobench
+    import anobench.datasets
+    import anobench.detectors
+
+    digest = hashlib.sha256(f"{anobench.__version__}|{posthoc}|{plots}".encode())
+
+    def add(paths: Any) -> None:
+        for path in sorted(paths):
+            with contextlib.suppress(OSError):
+                st = path.stat()
+                digest.update(f"{path}|{st.st_size}|{st.st_mtime_ns}\n".encode())
+
+    # run.json: the expansion and the suite, not the history of invocations (a rerun
+    # that ran nothing appends one and changes nothing the report shows)
+    store = RunStore(run_dir)
+    suite = store.manifest().get("suite")
+    expansion = sorted(c.get("cell_id", "") for c in store.expansion() or [])
+    digest.update(json.dumps([suite, expansion], sort_keys=True, default=str).encode())
+    for sub in ("cells", "scores"):
+        add((run_dir / sub).glob("*"))
+    for package in (anobench, anobench.detectors, anobench.datasets):
+        add(Path(package.__file__).parent.rglob("*.py"))
+    reference_dir = os.environ.get("ANOBENCH_REFERENCE_DIR", "")
+    digest.update(f"reference={reference_dir}\n".encode())
+    if reference_dir and Path(reference_dir).is_dir():
+        add(Path(reference_dir).rglob("*"))
+    return digest.hexdigest()
+
+
 def write_report(
-    run_dir: Path | str, *, posthoc: str = "wilcoxon-holm", plots: bool = True
+    run_dir: Path | str,
+    *,
+    posthoc: str = "wilcoxon-holm",
+    plots: bool = True,
+    rebuild: bool = True,
 ) -> Path:
     """Write ``RUN_DIR/report/`` and return its path.
 
@@ -108,8 +153,18 @@ def write_report(
     The report is built in a temporary folder beside it and then put in place, so a run
     killed mid-report leaves the previous report whole. Raises ``FileNotFoundError`` if
     the run has no records.
+
+    ``rebuild=False`` keeps an existing report built from the same inputs
+    (:func:`inputs_key`) instead of writing it again.
     """
     run_dir = Path(run_dir)
+    final = run_dir / "report"
+    key = inputs_key(run_dir, posthoc, plots)
+    if not rebuild:
+        with contextlib.suppress(OSError):
+            if (final / INPUTS_FILE).read_text() == key and (final / "index.html").is_file():
+                logger.info("report of %s is up to date: kept", run_dir)
+                return final
     store = RunStore(run_dir)
     covered = run_frame(store)
     frame = covered.frame
@@ -124,11 +179,11 @@ def write_report(
         raise FileNotFoundError(f"{run_dir} holds no cell records (is it a run directory?)")
     if not covered.stale.empty:
         logger.warning("%s", stale_summary(covered.stale, run_dir))
-    final = run_dir / "report"
     _remove_abandoned(run_dir)
     out = Path(tempfile.mkdtemp(dir=run_dir, prefix=".report-"))
     try:
         _write_into(out, frame, store, covered, posthoc, plots)
+        (out / INPUTS_FILE).write_text(key)
         os.chmod(out, 0o777 & ~_umask())
         _swap(out, final)
     except BaseException:

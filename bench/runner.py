@@ -1,9 +1,8 @@
-"""Running cells and suites.
+"""Running one cell.
 
 :func:`run_cell` is pure and catches everything: it loads the split, fits, scores and
-computes metrics, and always returns a record. :func:`run_suite` expands a suite, skips
-cells already stored, hands the rest to an executor and stores each record as it
-arrives.
+computes metrics, and always returns a record. Driving a whole suite through an executor
+into a run directory is :mod:`anobench.driver`.
 """
 
 from __future__ import annotations
@@ -13,10 +12,7 @@ import logging
 import time
 import traceback
 import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -25,13 +21,10 @@ from anobench import __version__, presets
 from anobench.artifacts import cell_arrays
 from anobench.calibration import Calibration, CalibrationError, calibration_scores
 from anobench.environment import environment
-from anobench.executors import Executor, ProcessExecutor
 from anobench.fitting import make_detector, prepare, warm_up
 from anobench.metrics import evaluate, roc_auc_by_group, score_sanity
-from anobench.registry import Registry, import_ref
+from anobench.registry import import_ref
 from anobench.resources import PeakMemory
-from anobench.store import RunStore
-from anobench.suite import MAX_CELLS, Suite, check_size, expand
 from anobench.types import SCHEMA_VERSION, Cell, Status
 
 logger = logging.getLogger(__name__)
@@ -219,187 +212,3 @@ def _calibrate(
         record["calibration"] = {"method": calibration.method, "error": str(exc), "retry": True}
         return None
     return scores
-
-
-def _prepare_data(refs: set[str]) -> dict[str, tuple[Status, str]]:
-    """Fetch and verify the files of the data sets ``refs`` once, before any cell runs.
-
-    Returns ``{dataset_ref: (status, message)}`` for data sets that cannot be used:
-    ``skipped`` when files are missing and cannot be downloaded, ``error`` when a file is
-    corrupt. Their cells are recorded as such (and retried by the next run) while the
-    rest of the suite runs.
-    """
-    from anobench.datasets.files import DataFileError, DataMissingError
-
-    problems: dict[str, tuple[Status, str]] = {}
-    for ref in sorted(refs):
-        try:
-            spec = import_ref(ref)
-            fetch = getattr(spec, "fetch", None)
-            if fetch is not None:
-                fetch()
-        except DataMissingError as exc:
-            problems[ref] = (Status.SKIPPED, f"data not available: {exc}")
-        except DataFileError as exc:
-            problems[ref] = (Status.ERROR, f"bad data file: {exc}")
-        except Exception as exc:
-            problems[ref] = (Status.ERROR, f"data set failed to load: {type(exc).__name__}: {exc}")
-        if ref in problems:
-            logger.warning("%s: %s", ref, problems[ref][1])
-    return problems
-
-
-def _load_spec(datasets: Registry, name: str) -> Any:
-    """The spec ``name``, or None when it is unavailable (its cells say why)."""
-    try:
-        return datasets.load(name)
-    except Exception:
-        return None
-
-
-@dataclass
-class RunSummary:
-    """Counts of one invocation of :func:`run_suite`."""
-
-    out_dir: Path
-    total: int
-    cached: int
-    ran: int
-    by_status: dict[str, int]
-    seconds: float
-
-
-def run_suite(
-    suite: Suite,
-    out_dir: Path | str,
-    detectors: Registry,
-    datasets: Registry,
-    *,
-    jobs: int = 1,
-    executor: Executor | None = None,
-    force: bool = False,
-    retry_failed: bool = False,
-    max_cells: int = MAX_CELLS,
-    on_start: Callable[[int], None] | None = None,
-    on_result: Callable[[Record], None] | None = None,
-) -> RunSummary:
-    """Run every cell of ``suite`` not already stored in ``out_dir``.
-
-    The run directory's history gains this invocation, and this expansion becomes the
-    set of cells its report covers; records of other expansions stay on disk as stale
-    (listed by the report, removed by :meth:`anobench.store.RunStore.prune`).
-
-    Parameters
-    ----------
-    jobs : worker processes of the default :class:`ProcessExecutor` (with the suite's
-        ``memory_budget_mb`` per cell).
-    executor : any other :class:`Executor`.
-    max_cells : refuse (:class:`anobench.suite.SuiteError`) a suite that expands to more
-        cells, counted before expanding.
-    force : rerun every cell. retry_failed : rerun cells stored with a status other than
-        ``ok`` (errors, timeouts, skips) and ok cells whose out-of-sample calibration was
-        refused (time budget) or failed.
-    on_start : called with the number of cells to run. on_result : called with each
-        record after it is stored (progress reporting).
-    """
-    started = time.perf_counter()
-    check_size(suite, max_cells)
-    store = RunStore(out_dir)
-    with store.lock():
-        return _run_locked(
-            suite, store, detectors, datasets, started, jobs=jobs, executor=executor,
-            force=force, retry_failed=retry_failed, on_start=on_start, on_result=on_result,
-        )  # fmt: skip
-
-
-def _run_locked(
-    suite: Suite,
-    store: RunStore,
-    detectors: Registry,
-    datasets: Registry,
-    started: float,
-    *,
-    jobs: int,
-    executor: Executor | None,
-    force: bool,
-    retry_failed: bool,
-    on_start: Callable[[int], None] | None,
-    on_result: Callable[[Record], None] | None,
-) -> RunSummary:
-    """:func:`run_suite` once the run directory's lock is held."""
-    # Download what is missing before the cells are expanded, so each data fingerprint
-    # (part of the cell id) names the files the workers will read.
-    absent = set()
-    for name in suite.datasets:
-        spec = _load_spec(datasets, name)
-        if spec is not None and hasattr(spec, "missing_files") and spec.missing_files():
-            absent.add(datasets.entry(name).ref)
-    problems = _prepare_data(absent)
-    cells = expand(suite, detectors, datasets)
-    store.begin(
-        {
-            "suite": suite.model_dump(mode="json"),
-            "anobench_version": __version__,
-            "environment": environment(),
-            "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
-            "n_cells": len(cells),
-            "force": force,
-            "retry_failed": retry_failed,
-        },
-        [
-            {
-                "cell_id": c.cell_id,
-                "detector": c.detector,
-                "label": c.label,
-                "dataset": c.dataset_label,
-                "dataset_name": c.dataset,
-                "protocol": c.protocol,
-                "seed": c.seed,
-            }
-            for c in cells
-        ],
-    )
-    todo: list[Cell] = []
-    for cell in cells:
-        old = None if force else store.get(cell.cell_id)
-        if (
-            old is None
-            or (old.get("scores_file") and not store.scores_readable(cell.cell_id))
-            or old.get("transient")  # e.g. its data were missing: try again
-            or (retry_failed and old.get("status") != Status.OK)
-            # e.g. calibration refused for lack of time: a larger budget may allow it
-            or (retry_failed and (old.get("calibration") or {}).get("retry"))
-        ):
-            todo.append(cell)
-    by_status: dict[str, int] = {}
-    if on_start:
-        on_start(len(todo))
-
-    def keep(record: Record) -> None:
-        store.put(record)
-        by_status[record["status"]] = by_status.get(record["status"], 0) + 1
-        if on_result:
-            on_result(record)
-
-    problems |= _prepare_data({c.dataset_ref for c in todo if not c.skip_reason} - set(problems))
-    runnable = []
-    for cell in todo:
-        if cell.skip_reason:
-            keep(run_cell(cell))
-        elif cell.dataset_ref in problems:
-            status, message = problems[cell.dataset_ref]
-            keep({**failure_record(cell, status, message), "transient": True})
-        else:
-            runnable.append(cell)
-    if runnable:
-        executor = executor or ProcessExecutor(jobs=jobs, memory_budget_mb=suite.memory_budget_mb)
-        for _cell, record in executor.run(runnable, run_cell, failure_record):
-            keep(record)
-    return RunSummary(
-        out_dir=store.root,
-        total=len(cells),
-        cached=len(cells) - len(todo),
-        ran=len(todo),
-        by_status=by_status,
-        seconds=time.perf_counter() - started,
-    )

@@ -35,15 +35,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from anobench.errors import RunLockedError
 from anobench.metrics import METRICS
 from anobench.thresholds import POLICIES
 from anobench.types import CellResult, RecordError
 
 logger = logging.getLogger(__name__)
-
-
-class RunLockedError(RuntimeError):
-    """Another process is writing this run directory."""
 
 
 def _file_mode() -> int:
@@ -139,14 +136,17 @@ class RunStore:
         return self.cells_dir / f"{cell_id}.json"
 
     @contextlib.contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold ``RUN_DIR/.lock`` while writing the directory.
+    def lock(self, *, shared: bool = False) -> Iterator[None]:
+        """Hold ``RUN_DIR/.lock`` while writing the directory: alone, or ``shared`` with
+        other shards of the same suite (each writes its own cells; :meth:`begin` takes a
+        short exclusive lock of its own for ``run.json``).
 
         Raises
         ------
         RunLockedError
-            Another process holds it (the message names its pid). The lock is the
-            kernel's (``flock``), so a killed run never leaves a stale one.
+            Another process holds it in a conflicting mode (the message names its pid
+            when it holds it alone). The lock is the kernel's (``flock``), so a killed
+            run never leaves a stale one.
         """
         import fcntl
 
@@ -154,23 +154,26 @@ class RunStore:
         path = self.root / ".lock"
         with open(path, "a+") as fh:
             try:
-                fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fh, (fcntl.LOCK_SH if shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
             except BlockingIOError:
                 fh.seek(0)
-                holder = fh.read().strip() or "unknown"
+                holder = fh.read().strip() or "shards of a run"
                 raise RunLockedError(
                     f"another anobench run ({holder}) is writing {self.root}: wait for it to "
                     "finish, or give this run another --out"
+                    + (" (shards may share a directory only with other shards)" if shared else "")
                 ) from None
-            fh.seek(0)
-            fh.truncate()
-            fh.write(f"pid {os.getpid()}")
-            fh.flush()
+            if not shared:
+                fh.seek(0)
+                fh.truncate()
+                fh.write(f"pid {os.getpid()}")
+                fh.flush()
             try:
                 yield
             finally:
-                fh.seek(0)
-                fh.truncate()
+                if not shared:
+                    fh.seek(0)
+                    fh.truncate()
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
     def get(self, cell_id: str) -> dict[str, Any] | None:
@@ -245,17 +248,22 @@ class RunStore:
         """Record an invocation (appended to the history, never overwriting it) and make
         ``expansion`` (one small dict per cell: ``cell_id``, ``detector``, ``label``,
         ``dataset``, ``protocol``, ``seed``) the cells the report covers."""
-        data = self._run_file()
-        path = self.root / "run.json"
-        if not data and path.is_file() and path.stat().st_size:  # damaged: keep a copy
-            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
-            kept = path.with_name(f"run.json.damaged-{stamp}")
-            os.replace(path, kept)
-            logger.warning("%s was damaged; kept as %s and started afresh", path, kept)
-        invocations = [*data.get("invocations", []), manifest]
-        write_json_atomic(
-            self.root / "run.json", {"invocations": invocations, "expansion": expansion}
-        )
+        import fcntl
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        with open(self.root / ".lock-manifest", "a+") as guard:
+            fcntl.flock(guard, fcntl.LOCK_EX)  # shards starting together take turns
+            data = self._run_file()
+            path = self.root / "run.json"
+            if not data and path.is_file() and path.stat().st_size:  # damaged: keep a copy
+                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
+                kept = path.with_name(f"run.json.damaged-{stamp}")
+                os.replace(path, kept)
+                logger.warning("%s was damaged; kept as %s and started afresh", path, kept)
+            invocations = [*data.get("invocations", []), manifest]
+            write_json_atomic(
+                self.root / "run.json", {"invocations": invocations, "expansion": expansion}
+            )
 
     def manifest(self) -> dict[str, Any]:
         """The latest invocation's manifest (suite, versions, environment, start time)."""

@@ -10,8 +10,8 @@ import pytest
 
 from anobench.baseline import Baseline, BaselineError, check, format_findings, make_baseline
 from anobench.cli import main
+from anobench.driver import run_suite
 from anobench.registry import DETECTOR_GROUP, Registry, dataset_registry
-from anobench.runner import run_suite
 from anobench.suite import Suite
 
 SUITE = Suite(

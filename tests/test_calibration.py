@@ -15,8 +15,8 @@ from anobench.calibration import (
     calibration_folds,
     calibration_scores,
 )
+from anobench.driver import run_suite
 from anobench.registry import dataset_registry, detector_registry
-from anobench.runner import run_suite
 from anobench.store import RunStore, run_frame
 from anobench.suite import Suite, load_suite
 

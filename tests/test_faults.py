@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from anobench.driver import run_suite
 from anobench.registry import dataset_registry, detector_registry
-from anobench.runner import run_suite
 from anobench.store import RunStore
 from anobench.suite import Suite, SuiteError, load_suite
 

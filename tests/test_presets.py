@@ -232,7 +232,7 @@ def test_narrowing_a_suite_on_the_command_line_keeps_the_papers_seeds() -> None:
     """`anobench run adbench-2022 --detectors pyod-knn` must still run seeds 1, 2, 3."""
     import argparse
 
-    from anobench.cli import _override
+    from anobench.cli.options import override as _override
 
     narrowed = _override(
         load_suite("adbench-2022"),

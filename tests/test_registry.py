@@ -122,7 +122,7 @@ def test_duplicate_name_warns_and_keeps_the_first(caplog: pytest.LogCaptureFixtu
 
 
 def test_plugin_distribution_is_discovered_and_runs(make_plugin, tmp_path) -> None:
-    from anobench.runner import run_suite
+    from anobench.driver import run_suite
     from anobench.store import RunStore
     from anobench.suite import Suite
 

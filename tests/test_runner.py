@@ -13,8 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from anobench.driver import run_suite
 from anobench.registry import dataset_registry, detector_registry
-from anobench.runner import run_cell, run_suite
+from anobench.runner import run_cell
 from anobench.store import RunStore, write_json_atomic
 from anobench.suite import Suite, expand
 

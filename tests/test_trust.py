@@ -11,9 +11,9 @@ import pandas as pd
 import pytest
 
 from anobench.datasets.spec import DatasetSpec
+from anobench.driver import run_suite
 from anobench.registry import Registry, dataset_registry, detector_registry
 from anobench.report import write_report
-from anobench.runner import run_suite
 from anobench.store import RunStore, run_frame
 from anobench.suite import Suite, expand
 

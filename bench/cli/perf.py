@@ -1,0 +1,149 @@
+"""``anobench perf``: performance benchmarks that print figures and ratios measured side by
+side in one run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from anobench.cli.options import add_selection, override, positive_int
+
+
+def add_commands(sub: Any) -> None:
+    p_perf = sub.add_parser(
+        "perf",
+        help="performance benchmarks (figures and ratios, side by side)",
+        description="Performance benchmarks that print figures and ratios measured side by "
+        "side in one run.",
+    )
+    perf_sub = p_perf.add_subparsers(dest="perf_command", required=True, metavar="BENCHMARK")
+    p_pd = perf_sub.add_parser(
+        "deep",
+        help="JAX autoencoder training vs PyOD's AutoEncoder and a plain PyTorch loop",
+        description="Train the same dense autoencoder (784-128-64-16-64-128-784) with "
+        "anobench's JAX `ae`, PyOD's AutoEncoder and a plain PyTorch loop (when torch is "
+        "installed: pip install 'anobench[torch]'), on MNIST-shaped data; print training "
+        "time with and without compilation, samples/s, GFLOP/s against the measured "
+        "float32 matmul throughput, ROC-AUC, and vmap over seeds vs sequential trainings.",
+    )
+    p_pd.add_argument(
+        "--n-train", type=int, default=6000, help="training rows (default: %(default)s)"
+    )
+    p_pd.add_argument("--epochs", type=int, default=20, help="default: %(default)s")
+    p_pd.add_argument("--batch-size", type=int, default=128, help="default: %(default)s")
+    p_pd.add_argument(
+        "--repeats",
+        type=int,
+        default=3,
+        help="fits per implementation; times are medians (default: %(default)s)",
+    )
+    p_pd.add_argument(
+        "--seeds", type=int, default=5, help="models in the vmap comparison (default: %(default)s)"
+    )
+    p_pd.add_argument(
+        "--no-torch", action="store_true", help="skip PyOD and PyTorch even if installed"
+    )
+    p_pd.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
+    p_pd.set_defaults(func=cmd_perf_deep)
+    p_pi = perf_sub.add_parser(
+        "isolation",
+        help="cells/s with workers reused (state reset) vs a fresh process per cell",
+        description="Run a suite's cells twice into temporary directories: workers reused "
+        "with their state reset before each cell (the default) and a fresh worker process "
+        "per cell; print wall time, cells/s, workers started and harness overhead per "
+        "cell, and the ratio. Run it once before measuring, to warm the XLA cache.",
+    )
+    p_pi.add_argument("suite", nargs="?", default="quick", help="default: %(default)s")
+    add_selection(p_pi, what="measure")
+    p_pi.add_argument("--jobs", "-j", type=positive_int, default=2, help="default: %(default)s")
+    p_pi.add_argument(
+        "--repeat", type=positive_int, default=1, help="passes per strategy (default: 1)"
+    )
+    p_pi.set_defaults(func=cmd_perf_isolation)
+
+
+def cmd_perf_deep(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from tabulate import tabulate
+
+    from anobench.perf import deep_perf
+
+    report = deep_perf(
+        n_train=args.n_train,
+        epochs=args.epochs,
+        batch_size=args.batch_size,
+        repeats=args.repeats,
+        seeds=args.seeds,
+        with_torch=not args.no_torch,
+    )
+    cfg = report.config
+    print(f"device: {report.device}")
+    print(
+        f"data: {cfg['n_train']} x {cfg['n_features']} ({cfg['data']}); AE {cfg['architecture']}, "
+        f"batch {cfg['batch_size']}, {cfg['epochs']} epochs, Adam {cfg['learning_rate']:g}; "
+        f"{cfg['train_gflop']:.1f} GFLOP per training; median of {cfg['repeats']} fits"
+    )
+    print(
+        f"float32 matmul: {report.matmul_gflops:.1f} GFLOP/s (2048^2); "
+        f"{report.matmul_gflops_at_batch:.1f} GFLOP/s at the model's "
+        f"{cfg['batch_size']}x{cfg['n_features']}x{cfg['hidden'][0]} shape "
+        "(chained in one program)\n"
+    )
+    ours = report.rows[0]
+    rows = []
+    for row in report.rows:
+        rows.append(
+            [
+                row.name,
+                f"{row.train_seconds:.2f}",
+                f"{row.first_fit_seconds:.2f}",
+                "-" if row.compile_seconds is None else f"{row.compile_seconds:.2f}",
+                f"{row.samples_per_second:,.0f}",
+                f"{row.gflops:.1f}",
+                f"{row.gflops / report.matmul_gflops:.0%}",
+                f"{row.gflops / report.matmul_gflops_at_batch:.0%}",
+                f"{row.roc_auc:.4f} ± {row.roc_auc_std:.4f}",
+                f"{row.train_seconds / ours.train_seconds:.2f}x",
+            ]
+        )
+    print(
+        tabulate(
+            rows,
+            headers=[
+                "implementation",
+                "train s",
+                "first fit s (compile incl.)",
+                "compile s",
+                "samples/s",
+                "GFLOP/s",
+                "of 2048^2 matmul",
+                "of model-shape matmul",
+                "ROC-AUC (mean ± std)",
+                "time vs ours",
+            ],
+        )
+    )
+    v = report.vmap
+    print(
+        f"\nvmap over {int(v['seeds'])} seeds: {v['vmap_train_seconds']:.2f} s in one program "
+        f"(first fit {v['vmap_first_fit_seconds']:.2f} s, "
+        f"compile {v['vmap_compile_seconds']:.2f} s) "
+        f"vs {v['sequential_train_seconds']:.2f} s for {int(v['seeds'])} sequential trainings "
+        f"({v['sequential_fit_seconds']:.2f} s with fit overheads): {v['speedup']:.2f}x"
+    )
+    if args.json:
+        Path(args.json).write_text(json.dumps(asdict(report), indent=2))
+        print(f"\nwrote {args.json}")
+    return 0
+
+
+def cmd_perf_isolation(args: argparse.Namespace) -> int:
+    from anobench.perf_isolation import format_passes, isolation_perf
+    from anobench.suite import load_suite
+
+    suite = override(load_suite(args.suite), args)
+    print(format_passes(isolation_perf(suite, jobs=args.jobs, repeat=args.repeat)))
+    return 0

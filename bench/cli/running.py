@@ -1,0 +1,350 @@
+"""``anobench run``, ``report`` and ``prune``: run a suite into a run directory and print
+what it found."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from anobench.cli.options import (
+    MAX_CELLS,
+    add_selection,
+    available_cores,
+    metric_help,
+    metric_key,
+    override,
+    positive_int,
+)
+
+logger = logging.getLogger("anobench")
+
+#: statuses that make `run` exit with FAILED_EXIT unless --allow-failures
+FAILED_STATUSES = ("error", "timeout", "oom")
+FAILED_EXIT = 1
+
+
+def add_commands(sub: Any) -> None:
+    p = sub.add_parser(
+        "run",
+        help="run a suite",
+        description="Run a suite: every cell not already stored in the output directory, "
+        "then write the report (unless nothing changed since it was written) and print the "
+        "leaderboard. Each cell runs in a worker process under the suite's time and memory "
+        "budgets, from a clean process state; a failing, crashing or hanging detector "
+        "becomes that cell's record. Exit status: 0 when every cell is ok or skipped, 1 when "
+        "cells failed (error, timeout, oom; --allow-failures gives 0), 2 for bad input "
+        "(suite, --out, a locked run directory, disk full), 130/143 when interrupted "
+        "(Ctrl-C / SIGTERM; finished cells are kept).",
+    )
+    p.add_argument("suite", help="built-in suite name (see `anobench list suites`) or a .toml path")
+    p.add_argument("--out", help="run directory (default: results/runs/<suite>)")
+    p.add_argument(
+        "--jobs",
+        "-j",
+        type=positive_int,
+        default=available_cores(),
+        help="worker processes (default: the cores available, %(default)s here)",
+    )
+    add_selection(p)
+    p.add_argument("--force", action="store_true", help="rerun cells already stored")
+    p.add_argument(
+        "--retry-failed",
+        action="store_true",
+        help="rerun stored cells whose status is not ok, and ok cells whose threshold "
+        "calibration was refused (time budget) or failed",
+    )
+    p.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="run nothing: print the cells to run per detector and data set and an ETA "
+        "from the durations of past records in the run directory",
+    )
+    p.add_argument(
+        "--shard",
+        metavar="K/N",
+        help="run only the K-th of N deterministic parts of the cells (1 <= K <= N), e.g. "
+        "one task of a batch-scheduler array; shards may write one run directory at the "
+        "same time; assemble with `anobench report` once all finished",
+    )
+    p.add_argument(
+        "--no-report",
+        action="store_true",
+        help="store the cells only; write the report later with `anobench report`",
+    )
+    p.add_argument(
+        "--memory-budget",
+        type=float,
+        metavar="MB",
+        help="resident memory per cell in MiB, its whole process tree counted; a cell "
+        "over it is stopped and recorded as oom (default: the suite's memory_budget_mb, "
+        "else 80%% of the machine's memory divided by --jobs)",
+    )
+    p.add_argument(
+        "--max-cells",
+        type=positive_int,
+        default=MAX_CELLS,
+        metavar="N",
+        help="refuse a suite that expands to more cells, counted before expanding "
+        "(default: %(default)s)",
+    )
+    p.add_argument(
+        "--allow-failures",
+        action="store_true",
+        help="exit 0 even when cells failed (by default a run with error, timeout or oom "
+        "cells exits 1, after writing the report)",
+    )
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "report",
+        help="write the report of a run directory",
+        description="Write RUN_DIR/report: the tidy CSV/Parquet table; per protocol and "
+        "metric a Markdown/CSV leaderboard, statistics (bootstrap CI, average rank, "
+        "Friedman and post-hoc tests) and a critical-difference diagram; PNG plots; and "
+        "index.html, one self-contained page with all of it. Prints a leaderboard. A report "
+        "whose inputs (records, scores, run manifest, options, anobench's code) did not "
+        "change since it was written is kept as is.",
+    )
+    p.add_argument("run_dir", help="a run directory written by `anobench run`")
+    p.add_argument("--metric", type=metric_key, default="roc_auc", help=metric_help(True))
+    p.add_argument(
+        "--posthoc",
+        choices=["wilcoxon-holm", "nemenyi"],
+        default="wilcoxon-holm",
+        help="pairwise test after Friedman (default: %(default)s)",
+    )
+    p.add_argument(
+        "--no-plots", action="store_true", help="tables and statistics only (no PNG, faster)"
+    )
+    p.add_argument(
+        "--rebuild", action="store_true", help="write the report even if nothing changed"
+    )
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser(
+        "prune",
+        help="delete a run directory's stale records",
+        description="Delete the records (and score files) of RUN_DIR that are not part of "
+        "its current suite expansion: cells of another configuration, other seeds or an "
+        "older code version, which the report lists as stale and never averages; in a "
+        "directory written before suite expansions were recorded, the records this "
+        "anobench cannot read. Prints what it removes.",
+    )
+    p.add_argument("run_dir", help="a run directory written by `anobench run`")
+    p.add_argument("--dry-run", action="store_true", help="only count them")
+    p.set_defaults(func=cmd_prune)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into the same orderly stop as Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise _Terminated()
+
+
+def _writable_dir(out: Path) -> None:
+    """Refuse an ``--out`` that is a file or cannot be written, before anything runs."""
+    from anobench.suite import SuiteError
+
+    if out.exists() and not out.is_dir():
+        raise SuiteError(f"--out {out} is a file, not a run directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=out):
+            pass
+    except OSError as exc:
+        raise SuiteError(f"cannot write to the run directory {out}: {exc.strerror}") from None
+
+
+def _shard(text: str | None) -> tuple[int, int] | None:
+    """``"K/N"`` -> ``(K, N)`` with ``1 <= K <= N``."""
+    from anobench.suite import SuiteError
+
+    if text is None:
+        return None
+    try:
+        k, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise SuiteError(f"--shard takes K/N (e.g. 3/8), got {text!r}") from None
+    if not 1 <= k <= n:
+        raise SuiteError(f"--shard {text}: K must be between 1 and N")
+    return k, n
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from anobench.registry import dataset_registry, detector_registry
+    from anobench.suite import load_suite
+
+    suite = override(load_suite(args.suite), args)
+    detectors, datasets = detector_registry(), dataset_registry()
+    out = Path(args.out or Path("results") / "runs" / suite.name)
+    shard = _shard(args.shard)
+    if args.dry_run:
+        from anobench.driver import plan_suite
+
+        print(
+            plan_suite(
+                suite, out, detectors, datasets, force=args.force,
+                retry_failed=args.retry_failed, max_cells=args.max_cells, shard=shard,
+            ).describe(jobs=args.jobs)
+        )  # fmt: skip
+        return 0
+    _writable_dir(out)
+    summary = _run_with_progress(suite, out, detectors, datasets, args, shard)
+    if isinstance(summary, int):  # interrupted: the exit status
+        return summary
+    counts = ", ".join(f"{n} {s}" for s, n in sorted(summary.by_status.items())) or "nothing new"
+    shard_note = f" (shard {shard[0]}/{shard[1]})" if shard else ""
+    print(
+        f"{summary.total} cells{shard_note}: {summary.cached} already done, ran "
+        f"{summary.ran} ({counts}) in {summary.seconds:.1f} s"
+    )
+    if args.no_report or shard:
+        note = "" if args.no_report else " (a shard writes no report)"
+        print(f"cells stored in {out}{note}; `anobench report {out}` writes the report")
+        return 0
+    return _report_and_print(out, "roc_auc", allow_failures=args.allow_failures)
+
+
+def _run_with_progress(
+    suite: Any, out: Path, detectors: Any, datasets: Any, args: argparse.Namespace,
+    shard: tuple[int, int] | None,
+) -> Any:  # fmt: skip
+    """Run the suite with a progress bar; the summary, or the exit status when stopped."""
+    from tqdm import tqdm
+
+    from anobench.driver import run_suite
+
+    bar: tqdm | None = None
+    failed = 0
+
+    def on_start(n: int) -> None:
+        nonlocal bar
+        bar = tqdm(
+            total=n, unit="cell", desc=suite.name, dynamic_ncols=True, disable=args.quiet or None
+        )
+
+    def on_result(record: dict) -> None:
+        nonlocal failed
+        if record["status"] not in ("ok", "skipped"):
+            failed += 1
+            logger.debug("%s on %s failed: %s", record["label"], record["dataset"], record["error"])
+        assert bar is not None
+        bar.set_postfix(failed=failed, refresh=False)
+        bar.update(1)
+
+    logger.info("running suite %r into %s with %d job(s)", suite.name, out, args.jobs)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    try:
+        return run_suite(
+            suite, out, detectors, datasets, jobs=args.jobs, force=args.force,
+            retry_failed=args.retry_failed, max_cells=args.max_cells, shard=shard,
+            on_start=on_start, on_result=on_result,
+        )  # fmt: skip
+    except KeyboardInterrupt as exc:
+        if bar is not None:
+            bar.close()
+        what = "terminated" if isinstance(exc, _Terminated) else "interrupted"
+        print(
+            f"\n{what}: finished cells are kept in {out}; run the same command again "
+            "to finish the rest",
+            file=sys.stderr,
+        )
+        return 128 + (signal.SIGTERM if isinstance(exc, _Terminated) else signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        if bar is not None:
+            bar.close()
+
+
+def _report_and_print(
+    run_dir: Path,
+    metric: str,
+    *,
+    allow_failures: bool = True,
+    posthoc: str = "wilcoxon-holm",
+    plots: bool = True,
+    rebuild: bool = False,
+) -> int:
+    """Write (or keep) the report, print coverage and the leaderboards; the exit status."""
+    from anobench.report import write_report
+    from anobench.store import RunStore, run_frame
+
+    report_dir = write_report(run_dir, posthoc=posthoc, plots=plots, rebuild=rebuild)
+    covered = run_frame(RunStore(run_dir))
+    frame = covered.frame
+    if covered.n_missing:
+        print(
+            f"\n{covered.n_missing} of {len(frame)} cells of this suite never ran: "
+            "shown as 'missing'; run the same command again to finish them."
+        )
+    _print_results(frame, metric, report_dir)
+    n_failed = int(frame["status"].isin(FAILED_STATUSES).sum()) if not frame.empty else 0
+    if n_failed and not allow_failures:
+        print(
+            f"anobench: {n_failed} cell(s) failed (error, timeout or oom; see the report's "
+            "failures table): exit status 1 (--allow-failures accepts them)",
+            file=sys.stderr,
+        )
+        return FAILED_EXIT
+    return 0
+
+
+def _print_results(frame: Any, metric_key: str, report_dir: Path) -> None:
+    """Per protocol the leaderboard of ``metric_key`` (a published protocol's title and
+    flaws first), the comparisons with published tables, and the report's path."""
+    from anobench.leaderboard import format_leaderboard, leaderboard
+    from anobench.metrics import metric
+    from anobench.reference_report import console_summaries
+    from anobench.report import protocol_title, published_flaws
+
+    if metric_key in frame.columns:
+        for protocol in sorted(frame["protocol"].unique()):
+            title = protocol_title(metric(metric_key).title, protocol)
+            print(f"\n{title} (mean ± std over seeds)")
+            if flaws := published_flaws(protocol):
+                print(flaws)
+            print(format_leaderboard(leaderboard(frame, metric_key, protocol)))
+    else:
+        print(f"\nthe run has no {metric(metric_key).title} (no cell computed it)")
+    for text in console_summaries(report_dir):
+        print("\n" + text)
+    print(f"\nreport: {report_dir / 'index.html'}")
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    run_dir = Path(args.run_dir)
+    if not run_dir.is_dir():
+        raise FileNotFoundError(f"run directory {run_dir} does not exist")
+    _report_and_print(
+        run_dir, args.metric, posthoc=args.posthoc, plots=not args.no_plots, rebuild=args.rebuild
+    )
+    return 0
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from anobench.store import RunStore, results_frame, stale_summary
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "run.json").is_file():
+        raise FileNotFoundError(f"{run_dir} is not a run directory (no run.json)")
+    store = RunStore(run_dir)
+    stale_ids = store.stale_ids()
+    named = results_frame(store.records(stale_ids))
+    if not named.empty:
+        print(stale_summary(named, run_dir))
+    unreadable = len(stale_ids) - len(named)
+    if unreadable:
+        print(f"{unreadable} record(s) of an older schema or damaged")
+    if not args.dry_run:
+        store.prune()
+    verb = "would remove" if args.dry_run else "removed"
+    print(f"{verb} {len(stale_ids)} stale record(s) (and their score files) from {run_dir}")
+    return 0
