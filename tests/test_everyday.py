@@ -67,7 +67,9 @@ def test_catalog_vouches_only_for_unchanged_builtins(monkeypatch) -> None:
     group = "anobench.detectors"
     assert catalog.lookup(group, "iforest", "anobench.detectors.classical:IForest", "anobench")
     assert catalog.lookup(group, "iforest", "elsewhere:IForest", "anobench") is None
-    assert catalog.lookup(group, "iforest", "anobench.detectors.classical:IForest", "plugin") is None
+    assert (
+        catalog.lookup(group, "iforest", "anobench.detectors.classical:IForest", "plugin") is None
+    )
     monkeypatch.setattr(catalog, "_installed", lambda dist: dist != "pyod")
     assert catalog.lookup(group, "pyod-knn", "anobench.detectors.pyod_zoo:KNN", "anobench") is None
 
