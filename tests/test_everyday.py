@@ -151,3 +151,13 @@ def test_unchanged_report_is_kept_and_a_new_record_rebuilds_it(tmp_path: Path, c
     assert main(["report", str(out), "--no-plots", "--rebuild"]) == 0
     assert index.stat().st_mtime_ns != second
     capsys.readouterr()
+
+
+def test_unknown_metric_is_named_with_suggestions() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "anobench.cli", "report", ".", "--metric", "roc_acu"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2
+    assert "unknown metric 'roc_acu'" in out.stderr and "Did you mean 'roc_auc'" in out.stderr

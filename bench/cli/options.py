@@ -121,7 +121,7 @@ def metric_key(text: str) -> str:
 
     known = leaderboard_metrics()
     if text not in known:
-        raise ValueError(
+        raise argparse.ArgumentTypeError(
             f"unknown metric {text!r}; leaderboard metrics: {', '.join(known)}."
             + did_you_mean(text, known)
         )
