@@ -191,13 +191,22 @@ class ProcessExecutor:
     #: seconds a new worker may take to import anobench and the cell function
     start_seconds = 300.0
 
-    def __init__(self, jobs: int = 1, memory_budget_mb: float | None = None) -> None:
+    def __init__(
+        self,
+        jobs: int = 1,
+        memory_budget_mb: float | None = None,
+        *,
+        threads: int | None = None,
+        cores: list[int] | None = None,
+    ) -> None:
         if jobs < 1:
             raise ValueError(f"jobs must be >= 1, got {jobs}")
         self.jobs = jobs
-        self.threads = max(1, available_cores() // jobs)
+        self.threads = threads or max(1, available_cores() // jobs)
         self.memory_budget_mb = memory_budget_mb or default_memory_budget_mb(jobs)
         self.workers_started = 0
+        self._cores = cores or []  # for run_one's worker
+        self._kept: _Worker | None = None
 
     def _start(
         self, context: Any, cores: list[int], fn: CellFunction, failure: FailureFunction
@@ -261,6 +270,37 @@ class ProcessExecutor:
                         worker.conn.send(None)
                     worker.process.join(timeout=2)
                 _kill_tree(worker.process)
+
+    def run_one(self, cell: Cell, fn: CellFunction, failure: FailureFunction) -> Record:
+        """Run one cell in a worker this executor keeps for the next call, under the same
+        isolation and budgets as :meth:`run`: for a host that receives cells one at a
+        time (a Dask worker) and must not start a process per cell. :meth:`close` ends
+        the kept worker."""
+        if self._kept is None:
+            context = multiprocessing.get_context("spawn")
+            self._kept = self._start(context, self._cores, fn, failure)
+        worker = self._kept
+        refused = self._assign(worker, cell, failure)
+        if refused is not None:
+            return refused[1]
+        while True:
+            wait([worker.conn, worker.process.sentinel], timeout=self.poll_seconds)
+            done = self._check(worker, failure)
+            if done is not None:
+                _, record, reusable = done
+                worker.cell = None
+                if not reusable:
+                    self._kept = None
+                return record
+
+    def close(self) -> None:
+        """End the worker kept by :meth:`run_one` (and everything it started)."""
+        worker, self._kept = self._kept, None
+        if worker is not None:
+            with contextlib.suppress(OSError, ValueError):
+                worker.conn.send(None)
+            worker.process.join(timeout=2)
+            _kill_tree(worker.process)
 
     @staticmethod
     def _assign(

@@ -70,6 +70,15 @@ class Segfault(Mean):
         ctypes.string_at(0)
 
 
+class KillsItsHost(Mean):
+    """Kills the process that started the cell's process: on a Dask cluster, the Dask
+    worker (never run it with the local executor, whose parent is the runner)."""
+
+    def _fit(self, X):
+        os.kill(os.getppid(), signal.SIGKILL)
+        time.sleep(30)
+
+
 class HangsIgnoringTerm(Mean):
     def _fit(self, X):
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
@@ -186,6 +195,9 @@ FAULTY = {
     "fault-wrong-shape": "WrongShape",
     "fault-nan": "ReturnsNaN",
 }
+
+#: faults for a Dask cluster only (see KillsItsHost)
+DASK_FAULTY = {"fault-kills-its-host": "KillsItsHost"}
 
 
 # -- data sets ---------------------------------------------------------------------------

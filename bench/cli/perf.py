@@ -62,6 +62,42 @@ def add_commands(sub: Any) -> None:
         "--repeat", type=positive_int, default=1, help="passes per strategy (default: 1)"
     )
     p_pi.set_defaults(func=cmd_perf_isolation)
+    p_ps = perf_sub.add_parser(
+        "scale",
+        help="cells/s against workers (local and Dask), harness overhead, 8-64 simulated",
+        description="Measure the harness's overhead per cell (cells that do nothing) and "
+        "cells/s against workers with the local executor and a local Dask cluster "
+        "(synthetic cells sleeping durations drawn like a quick run's), then simulate "
+        "8-64 workers with the measured per-cell and scheduler costs.",
+    )
+    p_ps.add_argument(
+        "--workers", type=positive_int, nargs="+", default=[1, 2], help="default: 1 2"
+    )
+    p_ps.add_argument(
+        "--cells", type=positive_int, default=100, help="synthetic cells per pass (default: 100)"
+    )
+    p_ps.add_argument(
+        "--overhead-cells",
+        type=positive_int,
+        default=200,
+        help="no-op cells per overhead pass (default: 200)",
+    )
+    p_ps.add_argument(
+        "--scale",
+        type=float,
+        default=0.25,
+        help="factor on the synthetic durations (default: %(default)s)",
+    )
+    p_ps.add_argument(
+        "--simulate",
+        type=positive_int,
+        nargs="+",
+        default=[8, 16, 32, 64],
+        metavar="W",
+        help="simulated worker counts (default: 8 16 32 64)",
+    )
+    p_ps.add_argument("--no-dask", action="store_true", help="the local executor only")
+    p_ps.set_defaults(func=cmd_perf_scale)
 
 
 def cmd_perf_deep(args: argparse.Namespace) -> int:
@@ -146,4 +182,19 @@ def cmd_perf_isolation(args: argparse.Namespace) -> int:
 
     suite = override(load_suite(args.suite), args)
     print(format_passes(isolation_perf(suite, jobs=args.jobs, repeat=args.repeat)))
+    return 0
+
+
+def cmd_perf_scale(args: argparse.Namespace) -> int:
+    from anobench.perf_scale import format_scale, scale_perf
+
+    report = scale_perf(
+        overhead_cells=args.overhead_cells,
+        cells=args.cells,
+        workers=args.workers,
+        simulate_workers=args.simulate,
+        scale=args.scale,
+        dask=not args.no_dask,
+    )
+    print(format_scale(report))
     return 0

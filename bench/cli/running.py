@@ -72,6 +72,19 @@ def add_commands(sub: Any) -> None:
         "same time; assemble with `anobench report` once all finished",
     )
     p.add_argument(
+        "--executor",
+        choices=["local", "dask"],
+        default="local",
+        help="local: worker processes on this machine (default); dask: tasks of a Dask "
+        "cluster, --scheduler's or a local one of --jobs workers (pip install "
+        "'anobench[dask]'; see README for what nodes need)",
+    )
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="with --executor dask: a running Dask scheduler, e.g. tcp://host:8786",
+    )
+    p.add_argument(
         "--no-report",
         action="store_true",
         help="store the cells only; write the report later with `anobench report`",
@@ -240,11 +253,22 @@ def _run_with_progress(
         bar.set_postfix(failed=failed, refresh=False)
         bar.update(1)
 
+    executor = None
+    if args.executor == "dask":
+        from anobench.dask_executor import DaskExecutor
+
+        executor = DaskExecutor(
+            args.scheduler, workers=args.jobs, memory_budget_mb=suite.memory_budget_mb
+        )
+    elif args.scheduler:
+        from anobench.suite import SuiteError
+
+        raise SuiteError("--scheduler needs --executor dask")
     logger.info("running suite %r into %s with %d job(s)", suite.name, out, args.jobs)
     previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return run_suite(
-            suite, out, detectors, datasets, jobs=args.jobs, force=args.force,
+            suite, out, detectors, datasets, jobs=args.jobs, executor=executor, force=args.force,
             retry_failed=args.retry_failed, max_cells=args.max_cells, shard=shard,
             on_start=on_start, on_result=on_result,
         )  # fmt: skip
