@@ -30,7 +30,7 @@ from anobench.store import RunStore
 from anobench.suite import MAX_CELLS, Suite, check_size, expand
 from anobench.types import Cell, Status
 
-__all__ = ["Plan", "RunSummary", "in_shard", "plan_suite", "run_suite"]
+__all__ = ["Plan", "RunSummary", "in_shard", "plan_suite", "program_affinity", "run_suite"]
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +43,13 @@ def in_shard(cell_id: str, shard: tuple[int, int] | None) -> bool:
     k, n = shard
     digest = hashlib.sha256(cell_id.encode()).digest()
     return int.from_bytes(digest[:8], "big") % n == k - 1
+
+
+def program_affinity(cell: Cell) -> tuple[str, str, str]:
+    """Cells that share compiled programs and loaded data: one detector configuration on
+    one data set (its seeds and protocols: the clean protocols' training parts round to
+    the same program shapes). See ``ProcessExecutor(affinity=...)``."""
+    return (cell.detector_ref, cell.label, cell.dataset_label)
 
 
 def _prepare_data(refs: set[str]) -> dict[str, tuple[Status, str]]:
@@ -324,7 +331,9 @@ def _run_locked(
         else:
             runnable.append(cell)
     if runnable:
-        executor = executor or ProcessExecutor(jobs=jobs, memory_budget_mb=suite.memory_budget_mb)
+        executor = executor or ProcessExecutor(
+            jobs=jobs, memory_budget_mb=suite.memory_budget_mb, affinity=program_affinity
+        )
         for _cell, record in executor.run(runnable, run_cell, failure_record):
             keep(record)
     mine = sum(in_shard(c.cell_id, shard) for c in cells) if shard else len(cells)

@@ -17,7 +17,7 @@ import os
 import signal
 import time
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Hashable, Iterator, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Any, Protocol
@@ -117,6 +117,44 @@ class _Worker:
     sent: float = 0.0
     started: float | None = None
     peak_mb: float = 0.0
+    key: Hashable = None  # affinity key of its current or last cell
+
+
+class _Pending:
+    """Cells waiting for a worker, grouped by affinity key (first-seen order kept)."""
+
+    def __init__(self, cells: Sequence[Cell], affinity: Callable[[Cell], Hashable] | None):
+        self._groups: dict[Hashable, deque[Cell]] = {}
+        self._finished: set[Hashable] = set()
+        for i, cell in enumerate(cells):
+            key = affinity(cell) if affinity else i
+            self._groups.setdefault(key, deque()).append(cell)
+
+    def __bool__(self) -> bool:
+        return bool(self._groups)
+
+    def take(self, last: Hashable, running: set[Hashable]) -> tuple[Cell, Hashable] | None:
+        """The next cell for a worker whose last key was ``last``, and its key; ``None``
+        when the worker should wait: every remaining key is running elsewhere and none
+        has finished a cell yet (its program is still being compiled, and would be
+        compiled twice at once)."""
+        if last in self._groups:
+            key = last
+        else:
+            free = (k for k in self._groups if k not in running or k in self._finished)
+            found = next(free, None)
+            if found is None:
+                return None
+            key = found
+        group = self._groups[key]
+        cell = group.popleft()
+        if not group:
+            del self._groups[key]
+        return cell, key
+
+    def finished(self, key: Hashable) -> None:
+        """A cell of ``key`` finished: its programs are in the compilation caches."""
+        self._finished.add(key)
 
 
 def _tree_rss_mb(pid: int) -> float:
@@ -184,6 +222,14 @@ class ProcessExecutor:
     jobs : number of worker processes (>= 1).
     memory_budget_mb : per-cell limit on resident memory (MiB); default
         :func:`default_memory_budget_mb`.
+    affinity : cells with equal keys are kept together: an idle worker takes the next
+        cell of the key it ran last, else one of a key no other worker is running, else
+        the next cell. The driver keys cells by detector and data set, so the seeds
+        and protocols of a deep model on a data set run one after another in one
+        worker, which compiles their program once and reuses it; another worker joins a
+        key only once one of its
+        cells finished (its programs are then in the persistent compilation cache), so
+        the same program is never compiled twice at the same time.
     """
 
     #: seconds between checks of time and memory budgets
@@ -198,6 +244,7 @@ class ProcessExecutor:
         *,
         threads: int | None = None,
         cores: list[int] | None = None,
+        affinity: Callable[[Cell], Hashable] | None = None,
     ) -> None:
         if jobs < 1:
             raise ValueError(f"jobs must be >= 1, got {jobs}")
@@ -206,6 +253,7 @@ class ProcessExecutor:
         self.memory_budget_mb = memory_budget_mb or default_memory_budget_mb(jobs)
         self.workers_started = 0
         self._cores = cores or []  # for run_one's worker
+        self.affinity = affinity
         self._kept: _Worker | None = None
 
     def _start(
@@ -231,18 +279,23 @@ class ProcessExecutor:
         context = multiprocessing.get_context("spawn")
         n = min(self.jobs, len(cells))
         groups = core_groups(n, self.threads) if env_flag("ANOBENCH_PIN_WORKERS", True) else []
-        todo = deque(cells)
+        todo = _Pending(cells, self.affinity)
         slots: list[_Worker | None] = [None] * n
         try:
             while True:
                 for i in range(n):
                     worker = slots[i]
                     while todo and (worker is None or worker.cell is None):
+                        running = {w.key for w in slots if w is not None and w.cell is not None}
+                        taken = todo.take(worker.key if worker else None, running)
+                        if taken is None:
+                            break  # wait for a running cell's program to be compiled
                         worker = worker or self._start(
                             context, groups[i] if groups else [], fn, failure
                         )
                         slots[i] = worker
-                        refused = self._assign(worker, todo.popleft(), failure)
+                        cell, worker.key = taken
+                        refused = self._assign(worker, cell, failure)
                         if refused is not None:
                             yield refused
                 busy = [w for w in slots if w is not None and w.cell is not None]
@@ -258,6 +311,7 @@ class ProcessExecutor:
                         continue
                     cell, record, reusable = done
                     worker.cell = None
+                    todo.finished(worker.key)
                     if not reusable:
                         slots[i] = None
                     yield cell, record

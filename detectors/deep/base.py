@@ -15,6 +15,7 @@ from anobench.detectors.deep.training import (
     Init,
     Step,
     TrainResult,
+    enable_persistent_cache,
     resolve_seed,
     seed_keys,
     train,
@@ -87,6 +88,14 @@ class DeepDetector(BaseDetector):
 
     def _score_one(self, shape: tuple[int, ...]) -> ScoreFn:
         raise NotImplementedError
+
+    @classmethod
+    def warm_up(cls) -> None:
+        """Only set up the persistent compilation cache: an XLA program is specific to its
+        shapes, so a fit on tiny data compiled programs no real cell reuses (14-23 s per
+        worker in a cold quick run). A cell's own compilation is measured apart from its
+        training (``compile_seconds``)."""
+        enable_persistent_cache()
 
     # -- training and scoring ----------------------------------------------------------
     def _fit(self, X: np.ndarray) -> None:
