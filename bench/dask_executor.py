@@ -11,9 +11,10 @@ the scheduler runs them again once (``distributed.scheduler.allowed-failures = 1
 local cluster; set it on your scheduler), and a cell lost twice is recorded as ``error``.
 
 What nodes need: the same anobench (and plugins) installed as the client, and the data
-directory (``ANOBENCH_DATA_DIR``) or the download cache on a path every node sees. Dask
-workers must be allowed to start child processes: start them with
-``distributed.worker.daemon: false`` (a local cluster is started that way).
+directory (``ANOBENCH_DATA_DIR``) or the download cache on a path every node sees (a
+local cluster's workers get the client's settings; a remote node reads its own
+``ANOBENCH_*`` variables). Dask workers must be allowed to start child processes: start
+them with ``distributed.worker.daemon: false`` (a local cluster is started that way).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
+from anobench import settings
 from anobench.errors import UserError
 from anobench.executors import (
     CellFunction,
@@ -32,6 +34,7 @@ from anobench.executors import (
     Record,
     available_cores,
 )
+from anobench.settings import Settings
 from anobench.types import Cell, Status
 
 __all__ = ["DaskExecutor", "DaskUnavailableError"]
@@ -91,10 +94,18 @@ def _host(memory_budget_mb: float | None) -> ProcessExecutor:
 
 
 def run_on_worker(
-    cell: Cell, fn: CellFunction, failure: FailureFunction, memory_budget_mb: float | None
+    cell: Cell,
+    fn: CellFunction,
+    failure: FailureFunction,
+    memory_budget_mb: float | None,
+    client_settings: Settings | None = None,
 ) -> Record:
-    """The task each cell becomes: run it in this Dask worker's kept, isolated child."""
+    """The task each cell becomes: run it in this Dask worker's kept, isolated child.
+    ``client_settings`` (a local cluster's) replace the worker's own before its child
+    starts; a remote node keeps the settings of its own environment."""
     with _HOST_LOCK:  # one cell at a time per host; Dask threads queue here
+        if client_settings is not None and _HOST is None:
+            settings.configure(client_settings)
         return _host(memory_budget_mb).run_one(cell, fn, failure)
 
 
@@ -144,8 +155,9 @@ class DaskExecutor:
                     silence_logs=logging.WARNING,
                 )
             client = distributed.Client(cluster or self.scheduler)
+            local = settings.current() if cluster is not None else None
             try:
-                yield from self._submit(client, cells, fn, failure, distributed)
+                yield from self._submit(client, cells, fn, failure, distributed, local)
             finally:
                 client.close()
                 if cluster is not None:
@@ -159,6 +171,7 @@ class DaskExecutor:
         fn: CellFunction,
         failure: FailureFunction,
         distributed: Any,
+        client_settings: Settings | None,
     ) -> Iterator[tuple[Cell, Record]]:
         by_key: dict[str, Cell] = {}
         futures = []
@@ -169,6 +182,7 @@ class DaskExecutor:
                 fn,
                 failure,
                 self.memory_budget_mb,
+                client_settings,
                 key=f"anobench-cell-{cell.cell_id}",
                 pure=False,
             )

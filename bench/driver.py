@@ -60,7 +60,7 @@ def _prepare_data(refs: set[str]) -> dict[str, tuple[Status, str]]:
     corrupt. Their cells are recorded as such (and retried by the next run) while the
     rest of the suite runs.
     """
-    from anobench.datasets.files import DataFileError, DataMissingError
+    from anobench.io import DataFileError, DataMissingError
 
     problems: dict[str, tuple[Status, str]] = {}
     for ref in sorted(refs):

@@ -22,7 +22,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import wait
 from typing import Any, Protocol
 
-from anobench.settings import env_flag
+from anobench import settings as settings_mod
+from anobench.settings import Settings
 from anobench.types import Cell, Status
 
 logger = logging.getLogger(__name__)
@@ -71,13 +72,21 @@ def default_memory_budget_mb(jobs: int) -> float:
 
 
 def _worker_main(
-    conn: Any, threads: int, cores: list[int], fn: CellFunction, failure: FailureFunction
+    conn: Any,
+    threads: int,
+    cores: list[int],
+    fn: CellFunction,
+    failure: FailureFunction,
+    settings: Settings,
 ) -> None:
-    """A worker's life: set up isolation, then run the cells sent over ``conn`` until
-    told to stop (``None``), the runner goes away, or a cell leaves it unclean."""
+    """A worker's life: take the runner's settings, set up isolation, then run the cells
+    sent over ``conn`` until told to stop (``None``), the runner goes away, or a cell
+    leaves it unclean."""
     from anobench.isolation import ProcessState, become_worker, run_isolated
 
+    settings_mod.configure(settings)
     become_worker()
+    # this fresh process's own thread settings, before NumPy/BLAS/XLA start their pools
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
         os.environ[var] = str(threads)
     if cores:
@@ -86,7 +95,7 @@ def _worker_main(
 
     threadpool_limits(limits=threads)
     state = ProcessState(thread_limit=threads)
-    fresh = env_flag("ANOBENCH_FRESH_WORKERS", False)
+    fresh = settings.fresh_workers
     while True:
         try:
             cell = conn.recv()
@@ -262,7 +271,7 @@ class ProcessExecutor:
         parent, child = context.Pipe()
         process = context.Process(
             target=_worker_main,
-            args=(child, self.threads, cores, fn, failure),
+            args=(child, self.threads, cores, fn, failure, settings_mod.current()),
             daemon=True,
             name="anobench-worker",
         )
@@ -278,7 +287,7 @@ class ProcessExecutor:
             return
         context = multiprocessing.get_context("spawn")
         n = min(self.jobs, len(cells))
-        groups = core_groups(n, self.threads) if env_flag("ANOBENCH_PIN_WORKERS", True) else []
+        groups = core_groups(n, self.threads) if settings_mod.current().pin_workers else []
         todo = _Pending(cells, self.affinity)
         slots: list[_Worker | None] = [None] * n
         try:

@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from anobench.datasets.files import (
+from anobench.io import (
     DataFileError,
     RemoteFile,
     cache_dir,

@@ -27,6 +27,8 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from anobench.settings import overridden
+
 logger = logging.getLogger(__name__)
 
 
@@ -323,10 +325,33 @@ def deep_perf(
 ) -> DeepPerfReport:
     """Run the deep-model benchmark (see the module docstring).
 
-    The persistent XLA cache is switched off for this process, so the compile figures
-    are real compilations.
+    The persistent XLA cache stays off while it runs (unless it was switched on earlier
+    in this process), so the compile figures are real compilations.
     """
-    os.environ["ANOBENCH_XLA_CACHE"] = "0"
+    with overridden(xla_cache=False):
+        return _deep_perf(
+            n_train=n_train,
+            epochs=epochs,
+            batch_size=batch_size,
+            hidden=hidden,
+            learning_rate=learning_rate,
+            repeats=repeats,
+            seeds=seeds,
+            with_torch=with_torch,
+        )
+
+
+def _deep_perf(
+    *,
+    n_train: int,
+    epochs: int,
+    batch_size: int,
+    hidden: tuple[int, ...],
+    learning_rate: float,
+    repeats: int,
+    seeds: int,
+    with_torch: bool,
+) -> DeepPerfReport:
     import jax
 
     data = perf_data(n_train)

@@ -17,7 +17,6 @@ downloaded data) are shared, so run it once before measuring to warm them.
 from __future__ import annotations
 
 import logging
-import os
 import statistics
 import tempfile
 import time
@@ -27,6 +26,7 @@ from pathlib import Path
 from anobench.driver import run_suite
 from anobench.executors import ProcessExecutor
 from anobench.registry import dataset_registry, detector_registry
+from anobench.settings import overridden
 from anobench.store import RunStore
 from anobench.suite import Suite
 
@@ -58,22 +58,17 @@ class Pass:
 
 
 def _one_pass(suite: Suite, strategy: str, jobs: int) -> Pass:
-    previous = os.environ.get("ANOBENCH_FRESH_WORKERS")
-    os.environ["ANOBENCH_FRESH_WORKERS"] = "1" if strategy == "fresh" else "0"
     executor = ProcessExecutor(jobs=jobs, memory_budget_mb=suite.memory_budget_mb)
-    try:
-        with tempfile.TemporaryDirectory(prefix=f"anobench-perf-{strategy}-") as tmp:
-            start = time.perf_counter()
-            summary = run_suite(
-                suite, Path(tmp), detector_registry(), dataset_registry(), executor=executor
-            )
-            wall = time.perf_counter() - start
-            work = sum(r.get("total_seconds") or 0.0 for r in RunStore(tmp).records())
-    finally:
-        if previous is None:
-            os.environ.pop("ANOBENCH_FRESH_WORKERS", None)
-        else:
-            os.environ["ANOBENCH_FRESH_WORKERS"] = previous
+    with (
+        overridden(fresh_workers=strategy == "fresh"),
+        tempfile.TemporaryDirectory(prefix=f"anobench-perf-{strategy}-") as tmp,
+    ):
+        start = time.perf_counter()
+        summary = run_suite(
+            suite, Path(tmp), detector_registry(), dataset_registry(), executor=executor
+        )
+        wall = time.perf_counter() - start
+        work = sum(r.get("total_seconds") or 0.0 for r in RunStore(tmp).records())
     return Pass(strategy, summary.ran, wall, work, executor.workers_started, jobs)
 
 

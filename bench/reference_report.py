@@ -11,7 +11,7 @@ import pandas as pd
 from tabulate import tabulate
 
 from anobench import presets
-from anobench.datasets.files import DataFileError
+from anobench.io import DataFileError
 from anobench.metrics import metric as metric_info
 from anobench.paths import slug
 from anobench.presets import Preset

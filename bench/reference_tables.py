@@ -11,12 +11,12 @@ reference folder.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 
-from anobench.datasets.files import (
+from anobench import settings
+from anobench.io import (
     DataFileError,
     DataMissingError,
     RemoteFile,
@@ -29,7 +29,7 @@ from anobench.datasets.files import (
 
 __all__ = ["REFERENCE_DIR_ENV", "TABLES", "load_table", "locate_table"]
 
-REFERENCE_DIR_ENV = "ANOBENCH_REFERENCE_DIR"
+REFERENCE_DIR_ENV = settings.ENV_VARS["reference_dir"]
 
 _INDEX_COLUMNS = ("Data", "dataset")  # PyOD's tables, ADBench's Table D4
 
@@ -99,10 +99,10 @@ def locate_table(name: str) -> Path:
         The copy found fails its checksum.
     """
     file = TABLES[name]
-    folder = os.environ.get(REFERENCE_DIR_ENV, "").strip()
+    folder = settings.current().reference_dir
     looked = []
-    if folder:
-        path = Path(folder).expanduser() / file.name
+    if folder is not None:
+        path = folder / file.name
         looked.append(str(path))
         if path.is_file():
             _verify(file, path)

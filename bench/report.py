@@ -21,7 +21,7 @@ from typing import Any
 import pandas as pd
 from pydantic import ValidationError
 
-from anobench import presets
+from anobench import presets, settings
 from anobench.leaderboard import format_leaderboard, leaderboard, missing_cells
 from anobench.metrics import Metric, leaderboard_metrics
 from anobench.metrics import metric as metric_info
@@ -120,10 +120,10 @@ def inputs_key(run_dir: Path, posthoc: str, plots: bool) -> str:
         add((run_dir / sub).glob("*"))
     for package in (anobench, anobench.detectors, anobench.datasets):
         add(Path(package.__file__).parent.rglob("*.py"))
-    reference_dir = os.environ.get("ANOBENCH_REFERENCE_DIR", "")
+    reference_dir = settings.current().reference_dir
     digest.update(f"reference={reference_dir}\n".encode())
-    if reference_dir and Path(reference_dir).is_dir():
-        add(Path(reference_dir).rglob("*"))
+    if reference_dir is not None and reference_dir.is_dir():
+        add(reference_dir.rglob("*"))
     return digest.hexdigest()
 
 

@@ -34,8 +34,8 @@ import re
 import numpy as np
 import pandas as pd
 
-from anobench.datasets.files import DataFileError, RemoteFile, locate
 from anobench.datasets.spec import Catalog, Data, DatasetSpec
+from anobench.io import DataFileError, RemoteFile, locate
 
 
 def sliding_windows(

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from anobench.datasets.files import RemoteFile, file_hash, find_local, locate
+from anobench.io import RemoteFile, file_hash, find_local, locate
 from anobench.provenance import source_hash
 from anobench.seeding import canonical_json
 from anobench.splits import make_split
@@ -171,7 +171,7 @@ class DatasetSpec:
     def fetch(self, *, download: bool = True) -> dict[str, str]:
         """Make every file available and verified; returns ``{relpath: sha256}``.
 
-        Raises :class:`~anobench.datasets.files.DataFileError` (or its subclass
+        Raises :class:`~anobench.io.DataFileError` (or its subclass
         ``DataMissingError``) naming the file and what to do.
         """
         return {f.relpath: file_hash(locate(f, download=download)) for f in self.files}

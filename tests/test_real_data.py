@@ -11,11 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from anobench.datasets import files
-from anobench.datasets.files import DataFileError, DataMissingError, RemoteFile, locate
+from anobench import io as files
 from anobench.datasets.images import FASHION, MNIST, load_images, read_idx, vs_fashion_task
 from anobench.datasets.series import parse_ucr_name, sliding_windows
 from anobench.datasets.tabular import read_mat, read_npz
+from anobench.io import DataFileError, DataMissingError, RemoteFile, locate
 from anobench.registry import dataset_registry
 from anobench.splits import SplitError, make_split
 

@@ -15,7 +15,7 @@ import pytest
 from pydantic import ValidationError
 
 from anobench import presets
-from anobench.datasets.files import DataFileError, DataMissingError
+from anobench.io import DataFileError, DataMissingError
 from anobench.reference import (
     CELL_COLUMNS,
     Reference,

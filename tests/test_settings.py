@@ -1,12 +1,18 @@
-"""Environment switches."""
+"""Settings: environment switches, the installed settings, and workers receiving them."""
 
 from __future__ import annotations
 
+import importlib
 import logging
+import os
+from pathlib import Path
 
 import pytest
 
-from anobench.settings import env_flag
+from anobench import io, settings
+from anobench.executors import ProcessExecutor
+from anobench.settings import Settings, env_flag
+from anobench.types import Cell
 
 
 @pytest.mark.parametrize(
@@ -29,3 +35,77 @@ def test_unset_empty_or_unknown_gives_the_default(
     with caplog.at_level(logging.WARNING):
         assert env_flag("ANOBENCH_TEST_FLAG", True) is True
     assert "not one of" in caplog.text
+
+
+def test_settings_come_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    env = {
+        "ANOBENCH_DATA_DIR": str(tmp_path),
+        "ANOBENCH_OFFLINE": "yes",
+        "ANOBENCH_PIN_WORKERS": "0",
+    }
+    got = Settings.from_env(env)
+    assert got.data_dir == tmp_path and got.offline and not got.pin_workers
+    assert got.cache_dir is None and got.xla_cache and not got.fresh_workers
+    assert Settings.from_env({}) == Settings()
+    monkeypatch.setenv("ANOBENCH_REFERENCE_DIR", str(tmp_path / "ref"))
+    assert settings.current().reference_dir == tmp_path / "ref"  # read at call time
+
+
+def test_configure_and_overridden_never_touch_os_environ(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delenv("ANOBENCH_DATA_DIR", raising=False)
+    before = dict(os.environ)
+    try:
+        with settings.overridden(data_dir=str(tmp_path), offline=True) as inside:
+            assert inside.data_dir == tmp_path and settings.current() is inside
+            assert io.data_dir() == tmp_path and io.offline()
+        assert settings.current().data_dir is None
+        settings.configure(fresh_workers=True)
+        assert settings.current().fresh_workers
+    finally:
+        settings.configure(None)
+    assert not settings.current().fresh_workers
+    assert dict(os.environ) == before
+
+
+PROBE = """
+from anobench import settings
+
+def probe(cell):
+    now = settings.current()
+    return {"data_dir": str(now.data_dir), "offline": now.offline}
+
+def failure(cell, status, message):
+    return {"status": str(status), "message": message}
+"""
+
+
+def test_workers_receive_the_runners_settings(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """``--data-dir`` reaches the cells without an environment variable."""
+    (tmp_path / "settings_probe.py").write_text(PROBE)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("ANOBENCH_DATA_DIR", raising=False)
+    probe = importlib.import_module("settings_probe")
+    cell = Cell(
+        cell_id="c0",
+        suite="t",
+        detector="d",
+        detector_ref="x:y",
+        params={},
+        dataset="s",
+        dataset_ref="x:z",
+        data_fingerprint="",
+        protocol="novelty",
+        seed=0,
+        split_seed=0,
+        model_seed=0,
+        time_budget=30.0,
+    )
+    with settings.overridden(data_dir=tmp_path, offline=True):
+        records = [r for _, r in ProcessExecutor(1).run([cell], probe.probe, probe.failure)]
+    assert records == [{"data_dir": str(tmp_path), "offline": True}]

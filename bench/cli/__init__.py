@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from anobench import __version__
+from anobench import __version__, settings
 from anobench.cli import data, gate, listing, perf, running
-from anobench.datasets.files import DataFileError
 from anobench.errors import UserError
+from anobench.io import DataFileError
 from anobench.registry import UnknownNameError
 
 __all__ = ["build_parser", "main"]
@@ -49,8 +48,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.data_dir:  # worker processes inherit it
-        os.environ["ANOBENCH_DATA_DIR"] = str(Path(args.data_dir).resolve())
+    if args.data_dir:  # worker processes receive it with their settings
+        settings.configure(data_dir=Path(args.data_dir).resolve())
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
     try:

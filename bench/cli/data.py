@@ -137,7 +137,7 @@ def cmd_data_info(args: argparse.Namespace) -> int:
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:
     from anobench import inventory
-    from anobench.datasets.files import DataFileError, locate
+    from anobench.io import DataFileError, locate
     from anobench.registry import dataset_registry
 
     registry = dataset_registry()

@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from anobench.settings import env_flag
+from anobench import settings
 
 logger = logging.getLogger(__name__)
 
@@ -159,15 +159,13 @@ def enable_persistent_cache() -> None:
     if _CACHE_READY:
         return
     _CACHE_READY = True
-    if not env_flag("ANOBENCH_XLA_CACHE", True):
+    if not settings.current().xla_cache:
         return
     if os.environ.get("JAX_COMPILATION_CACHE_DIR") or getattr(
         jax.config, "jax_compilation_cache_dir", None
     ):
         return
-    from anobench.datasets.files import cache_dir
-
-    path = cache_dir() / "xla"
+    path = settings.current().downloads() / "xla"
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -1,4 +1,5 @@
-"""Data files: where they come from, where they are kept, and checking them.
+"""Data files (``anobench.io``): where they come from, where they are kept, and checking
+them. The core, the data sets and the deep detectors all read files through here.
 
 Each public data set names its :class:`RemoteFile` s: a mirror folder (``source``), the
 original file name, canonical URL(s) and a checksum. :func:`locate` finds a file in
@@ -23,17 +24,16 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from anobench.settings import env_flag
+from anobench import settings
 
 logger = logging.getLogger(__name__)
 
-DATA_DIR_ENV = "ANOBENCH_DATA_DIR"
-CACHE_DIR_ENV = "ANOBENCH_CACHE_DIR"
-OFFLINE_ENV = "ANOBENCH_OFFLINE"
+DATA_DIR_ENV = settings.ENV_VARS["data_dir"]
+CACHE_DIR_ENV = settings.ENV_VARS["cache_dir"]
+OFFLINE_ENV = settings.ENV_VARS["offline"]
 
 
 class DataFileError(RuntimeError):
@@ -72,24 +72,18 @@ class RemoteFile:
 
 
 def data_dir() -> Path | None:
-    """The local mirror directory (``ANOBENCH_DATA_DIR``), or ``None`` when unset."""
-    value = os.environ.get(DATA_DIR_ENV, "").strip()
-    return Path(value).expanduser() if value else None
+    """The local mirror directory (``ANOBENCH_DATA_DIR`` / ``--data-dir``), or ``None``."""
+    return settings.current().data_dir
 
 
 def cache_dir() -> Path:
     """Where downloads are kept (``ANOBENCH_CACHE_DIR`` or the user cache folder)."""
-    value = os.environ.get(CACHE_DIR_ENV, "").strip()
-    if value:
-        return Path(value).expanduser()
-    import pooch
-
-    return Path(pooch.os_cache("anobench"))
+    return settings.current().downloads()
 
 
 def offline() -> bool:
     """True when ``ANOBENCH_OFFLINE`` forbids downloads."""
-    return env_flag(OFFLINE_ENV, False)
+    return settings.current().offline
 
 
 @functools.lru_cache(maxsize=512)
