@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 import pytest
 from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
@@ -65,16 +66,15 @@ def test_each_model_learns(name: str) -> None:
 def test_every_row_is_seen_once_per_epoch_with_a_partial_last_batch() -> None:
     n, epochs = 37, 3  # batches of 10: the last one has 7 real rows and 3 filler rows
 
-    def init(key, X, weights, context):
-        return jnp.zeros(n)
+    def init(n_rows, key, X, weights, context):
+        return jnp.zeros(n_rows)
 
-    def step(counts, xb, mask, key):
+    def step(n_rows, counts, xb, mask, key):
         return counts.at[xb[:, 0].astype(jnp.int32)].add(mask), jnp.sum(mask)
 
+    counting = training.ModelFunctions("count-rows", init, score=None, step=step)  # type: ignore[arg-type]
     X = np.arange(n, dtype=np.float32)[:, None]
-    result = training.train(
-        ("count-rows", n), init, step, X, training.seed_keys(0, 2), epochs=epochs, batch_size=10
-    )
+    result = training.train(counting, n, X, training.seed_keys(0, 2), epochs=epochs, batch_size=10)
     # empty slots hold zeros (row 0's index) with weight 0, so they add nothing
     assert np.array_equal(np.asarray(result.state), np.full((2, n), float(epochs)))
     assert training.batch_layout(37, 10) == (10, 4)
@@ -84,14 +84,42 @@ def test_every_row_is_seen_once_per_epoch_with_a_partial_last_batch() -> None:
 
 def test_compiled_program_is_reused_for_identical_shapes() -> None:
     X_train, _, _ = subspace_task()
+    training.clear_cache()
     AE(**AE.test_params(), random_state=0).fit(X_train)
-    before = len(training._COMPILED)
+    before = len(training.PROGRAMS)
     AE(**AE.test_params(), random_state=1).fit(X_train)
-    assert len(training._COMPILED) == before
+    assert len(training.PROGRAMS) == before
     AE(**AE.test_params(), random_state=1).fit(X_train[:390])  # same slots (7 x 64)
-    assert len(training._COMPILED) == before
+    assert len(training.PROGRAMS) == before
     AE(**AE.test_params(), random_state=1).fit(X_train[:100])  # new slots: new program
-    assert len(training._COMPILED) == before + 1
+    assert len(training.PROGRAMS) == before + 1
+
+
+def test_program_cache_is_bounded_and_keyed_by_frozen_configs() -> None:
+    cache = training.ProgramCache(size=2)
+    built: list[str] = []
+    for key in ("a", "b", "a", "c", "a", "b"):
+        cache.get(key, lambda k=key: built.append(k) or k)
+    # "b" was the least recently used when "c" came in, so it was built again
+    assert built == ["a", "b", "c", "b"] and len(cache) == 2
+    X_train, _, _ = subspace_task()
+    det = AE(**AE.test_params(), random_state=0).fit(X_train)
+    config = det.config()
+    assert config == AE(**AE.test_params(), random_state=5).fit(X_train).config()
+    hash(config)
+    # no program is keyed by (or closes over) a detector instance
+    keys = list(training.PROGRAMS._programs)
+    assert keys and not any(isinstance(part, AE) for key in keys for part in key)
+
+
+def test_weight_decay_never_touches_biases() -> None:
+    params = {"Dense_0": {"kernel": jnp.ones((3, 2)), "bias": jnp.ones(2)}}
+    tx = training.optimiser(training.Optim(learning_rate=0.1, weight_decay=0.5))
+    zeros = jax.tree.map(jnp.zeros_like, params)
+    updates, _ = tx.update(zeros, tx.init(params), params)
+    new = optax.apply_updates(params, updates)
+    assert np.allclose(new["Dense_0"]["bias"], 1.0)
+    assert np.all(np.asarray(new["Dense_0"]["kernel"]) < 1.0)
 
 
 def test_seed_batched_models_are_independent_and_repeatable() -> None:

@@ -56,6 +56,6 @@ def test_seeds_of_a_deep_model_compile_their_program_once(
 def test_deep_warm_up_compiles_nothing() -> None:
     from anobench.detectors.deep import training
 
-    before = len(training._COMPILED)
+    before = len(training.PROGRAMS)
     import_ref("anobench.detectors.deep.autoencoders:AE").warm_up()
-    assert len(training._COMPILED) == before
+    assert len(training.PROGRAMS) == before

@@ -4,29 +4,183 @@ or lower evidence)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from anobench.detectors.deep.base import Reconstructor, ScoreFn
+from anobench.detectors.deep.base import Reconstructor
 from anobench.detectors.deep.networks import VAE as VAENet  # noqa: N811
 from anobench.detectors.deep.networks import ConvAE, DenseAE, default_widths
-from anobench.detectors.deep.training import Init, Step, TrainState, gradient_step, masked_mean
-
-
-def optimiser(learning_rate: float, weight_decay: float) -> optax.GradientTransformation:
-    """Adam, or AdamW when ``weight_decay`` > 0."""
-    if weight_decay:
-        return optax.adamw(learning_rate, weight_decay=weight_decay)
-    return optax.adam(learning_rate)
+from anobench.detectors.deep.training import (
+    ModelFunctions,
+    Optim,
+    TrainState,
+    masked_mean,
+    new_state,
+)
 
 
 def _flat_mse(x: jax.Array, y: jax.Array) -> jax.Array:
     """Per-sample mean squared difference over all non-batch axes: (b, ...) -> (b,)."""
     return jnp.mean(jnp.reshape((x - y) ** 2, (x.shape[0], -1)), axis=1)
+
+
+# -- dense autoencoder ----------------------------------------------------------------
+@dataclass(frozen=True)
+class AEConfig:
+    """A dense autoencoder on ``n_features`` inputs with encoder ``widths``."""
+
+    n_features: int
+    widths: tuple[int, ...]
+    optim: Optim
+
+    def network(self) -> DenseAE:
+        return DenseAE(self.n_features, self.widths)
+
+
+def ae_init(cfg: AEConfig, key: jax.Array, X: jax.Array, weights: jax.Array, _: Any) -> TrainState:
+    return new_state(cfg.optim, cfg.network().init(key, X[:1]))
+
+
+def ae_loss(
+    cfg: AEConfig, params: Any, _: Any, xb: jax.Array, mask: jax.Array, key: jax.Array
+) -> jax.Array:
+    return masked_mean(ae_score(cfg, params, None, xb, key), mask)
+
+
+def ae_score(cfg: AEConfig, params: Any, _: Any, x: jax.Array, key: jax.Array) -> jax.Array:
+    """(b,) mean squared reconstruction error."""
+    return _flat_mse(cfg.network().apply(params, x), x)
+
+
+def ae_reconstruct(cfg: AEConfig, params: Any, _: Any, x: jax.Array, key: jax.Array) -> jax.Array:
+    return cfg.network().apply(params, x)
+
+
+def ae_encode(cfg: AEConfig, params: Any, _: Any, x: jax.Array, key: jax.Array) -> jax.Array:
+    return cfg.network().apply(params, x, method=lambda m, v: m.encoder(v))
+
+
+AE_FUNCTIONS = ModelFunctions(
+    "ae", ae_init, ae_score, loss=ae_loss, reconstruct=ae_reconstruct, encode=ae_encode
+)
+
+
+# -- variational autoencoder ----------------------------------------------------------
+@dataclass(frozen=True)
+class VAEConfig:
+    """A Gaussian VAE; ``n_samples`` posterior draws per scored row."""
+
+    n_features: int
+    widths: tuple[int, ...]
+    latent: int
+    n_samples: int
+    optim: Optim
+
+    def network(self) -> VAENet:
+        return VAENet(self.n_features, self.widths, self.latent)
+
+
+def neg_elbo(
+    cfg: VAEConfig, params: Any, x: jax.Array, keys: jax.Array, *, per_row: bool = True
+) -> jax.Array:
+    """(b,) negative ELBO, averaging the reconstruction term over ``keys``.
+
+    ``per_row``: independent noise per row (training); False shares each draw across
+    rows (scoring), so a row's score is independent of the batch."""
+    net = cfg.network()
+    mean, log_var = net.apply(params, x, method=VAENet.encode)
+    kl = -0.5 * jnp.sum(1.0 + log_var - mean**2 - jnp.exp(log_var), axis=1)
+    noise_shape = mean.shape if per_row else mean.shape[1:]
+
+    def reconstruction(key: jax.Array) -> jax.Array:
+        z = mean + jnp.exp(0.5 * log_var) * jax.random.normal(key, noise_shape)
+        x_hat = net.apply(params, z, method=VAENet.decode)
+        return 0.5 * jnp.sum((x - x_hat) ** 2, axis=1)
+
+    return jnp.mean(jax.vmap(reconstruction)(keys), axis=0) + kl
+
+
+def vae_init(
+    cfg: VAEConfig, key: jax.Array, X: jax.Array, weights: jax.Array, _: Any
+) -> TrainState:
+    return new_state(cfg.optim, cfg.network().init(key, X[:1], key))
+
+
+def vae_loss(
+    cfg: VAEConfig, params: Any, _: Any, xb: jax.Array, mask: jax.Array, key: jax.Array
+) -> jax.Array:
+    return masked_mean(neg_elbo(cfg, params, xb, key[None]), mask)
+
+
+def vae_score(cfg: VAEConfig, params: Any, _: Any, x: jax.Array, key: jax.Array) -> jax.Array:
+    """(b,) negative ELBO over ``n_samples`` draws shared by all rows."""
+    return neg_elbo(cfg, params, x, jax.random.split(key, cfg.n_samples), per_row=False)
+
+
+def vae_reconstruct(cfg: VAEConfig, params: Any, _: Any, x: jax.Array, key: jax.Array) -> jax.Array:
+    net = cfg.network()
+    mean, _ = net.apply(params, x, method=VAENet.encode)
+    return net.apply(params, mean, method=VAENet.decode)
+
+
+def vae_encode(cfg: VAEConfig, params: Any, _: Any, x: jax.Array, key: jax.Array) -> jax.Array:
+    return cfg.network().apply(params, x, method=VAENet.encode)[0]
+
+
+VAE_FUNCTIONS = ModelFunctions(
+    "vae", vae_init, vae_score, loss=vae_loss, reconstruct=vae_reconstruct, encode=vae_encode
+)
+
+
+# -- convolutional autoencoder --------------------------------------------------------
+@dataclass(frozen=True)
+class CAEConfig:
+    """A convolutional autoencoder on images of ``image`` (h, w, c), zero-padded to
+    ``padded`` (multiples of 4); the error is taken over the original pixels."""
+
+    image: tuple[int, int, int]
+    padded: tuple[int, int, int]
+    code: int
+    filters: tuple[int, int]
+    optim: Optim
+
+    def network(self) -> ConvAE:
+        return ConvAE(self.padded, self.code, self.filters)
+
+
+def cae_init(
+    cfg: CAEConfig, key: jax.Array, X: jax.Array, weights: jax.Array, _: Any
+) -> TrainState:
+    return new_state(cfg.optim, cfg.network().init(key, X[:1]))
+
+
+def cae_score(cfg: CAEConfig, params: Any, _: Any, x: jax.Array, key: jax.Array) -> jax.Array:
+    """(b,) mean squared error over the original (unpadded) pixels."""
+    h, w, _c = cfg.image
+    return _flat_mse(cfg.network().apply(params, x)[:, :h, :w], x[:, :h, :w])
+
+
+def cae_loss(
+    cfg: CAEConfig, params: Any, _: Any, xb: jax.Array, mask: jax.Array, key: jax.Array
+) -> jax.Array:
+    return masked_mean(cae_score(cfg, params, None, xb, key), mask)
+
+
+def cae_reconstruct(cfg: CAEConfig, params: Any, _: Any, x: jax.Array, key: jax.Array) -> jax.Array:
+    return cfg.network().apply(params, x)
+
+
+def cae_encode(cfg: CAEConfig, params: Any, _: Any, x: jax.Array, key: jax.Array) -> jax.Array:
+    return cfg.network().apply(params, x, method=ConvAE.encode)
+
+
+CAE_FUNCTIONS = ModelFunctions(
+    "cae", cae_init, cae_score, loss=cae_loss, reconstruct=cae_reconstruct, encode=cae_encode
+)
 
 
 class AE(Reconstructor):
@@ -65,36 +219,12 @@ class AE(Reconstructor):
         self.standardize = standardize
         self.random_state = random_state
 
-    def network(self, n_features: int) -> DenseAE:
+    functions = AE_FUNCTIONS
+
+    def config(self) -> AEConfig:
+        n_features = self.n_features_in_
         widths = tuple(self.hidden) if self.hidden else default_widths(n_features)
-        return DenseAE(n_features, widths)
-
-    def _programs(self, shape: tuple[int, ...]) -> tuple[Init, Step]:
-        net = self.network(shape[0])
-        tx = optimiser(self.learning_rate, self.weight_decay)
-
-        def init(key: jax.Array, X: jax.Array, weights: jax.Array, context: Any) -> TrainState:
-            params = net.init(key, X[:1])
-            return TrainState(params, tx.init(params))
-
-        def loss(
-            params: Any, xb: jax.Array, mask: jax.Array, key: jax.Array, frozen: Any
-        ) -> jax.Array:
-            return masked_mean(_flat_mse(net.apply(params, xb), xb), mask)
-
-        return init, gradient_step(loss, tx)
-
-    def _score_one(self, shape: tuple[int, ...]) -> ScoreFn:
-        net = self.network(shape[0])
-        return lambda state, x, key: _flat_mse(net.apply(state.params, x), x)
-
-    def _reconstruct_one(self, shape: tuple[int, ...]) -> ScoreFn:
-        net = self.network(shape[0])
-        return lambda state, x, key: net.apply(state.params, x)
-
-    def _encode_one(self, shape: tuple[int, ...]) -> ScoreFn:
-        net = self.network(shape[0])
-        return lambda state, x, key: net.apply(state.params, x, method=lambda m, v: m.encoder(v))
+        return AEConfig(n_features, widths, Optim(self.learning_rate, self.weight_decay))
 
     @classmethod
     def test_params(cls) -> dict[str, Any]:
@@ -149,65 +279,15 @@ class VAE(Reconstructor):
         self.standardize = standardize
         self.random_state = random_state
 
-    def network(self, n_features: int) -> VAENet:
+    functions = VAE_FUNCTIONS
+
+    def config(self) -> VAEConfig:
+        n_features = self.n_features_in_
         ladder = default_widths(n_features)
         hidden = tuple(self.hidden) if self.hidden is not None else ladder[:-1]
         latent = self.latent or ladder[-1]
-        return VAENet(n_features, hidden, latent)
-
-    @staticmethod
-    def _neg_elbo(
-        net: VAENet, params: Any, x: jax.Array, keys: jax.Array, *, per_row: bool = True
-    ) -> jax.Array:
-        """(b,) negative ELBO, averaging the reconstruction term over ``keys``.
-
-        ``per_row``: independent noise per row (training); False shares each draw across
-        rows (scoring), so a row's score is independent of the batch."""
-        mean, log_var = net.apply(params, x, method=VAENet.encode)
-        kl = -0.5 * jnp.sum(1.0 + log_var - mean**2 - jnp.exp(log_var), axis=1)
-        noise_shape = mean.shape if per_row else mean.shape[1:]
-
-        def reconstruction(key: jax.Array) -> jax.Array:
-            z = mean + jnp.exp(0.5 * log_var) * jax.random.normal(key, noise_shape)
-            x_hat = net.apply(params, z, method=VAENet.decode)
-            return 0.5 * jnp.sum((x - x_hat) ** 2, axis=1)
-
-        return jnp.mean(jax.vmap(reconstruction)(keys), axis=0) + kl
-
-    def _programs(self, shape: tuple[int, ...]) -> tuple[Init, Step]:
-        net = self.network(shape[0])
-        tx = optimiser(self.learning_rate, self.weight_decay)
-
-        def init(key: jax.Array, X: jax.Array, weights: jax.Array, context: Any) -> TrainState:
-            params = net.init(key, X[:1], key)
-            return TrainState(params, tx.init(params))
-
-        def loss(
-            params: Any, xb: jax.Array, mask: jax.Array, key: jax.Array, frozen: Any
-        ) -> jax.Array:
-            return masked_mean(self._neg_elbo(net, params, xb, key[None]), mask)
-
-        return init, gradient_step(loss, tx)
-
-    def _score_one(self, shape: tuple[int, ...]) -> ScoreFn:
-        net = self.network(shape[0])
-        n_samples = self.n_samples
-        return lambda state, x, key: self._neg_elbo(
-            net, state.params, x, jax.random.split(key, n_samples), per_row=False
-        )
-
-    def _reconstruct_one(self, shape: tuple[int, ...]) -> ScoreFn:
-        net = self.network(shape[0])
-
-        def reconstruct(state: Any, x: jax.Array, key: jax.Array) -> jax.Array:
-            mean, _ = net.apply(state.params, x, method=VAENet.encode)
-            return net.apply(state.params, mean, method=VAENet.decode)
-
-        return reconstruct
-
-    def _encode_one(self, shape: tuple[int, ...]) -> ScoreFn:
-        net = self.network(shape[0])
-        return lambda state, x, key: net.apply(state.params, x, method=VAENet.encode)[0]
+        optim = Optim(self.learning_rate, self.weight_decay)
+        return VAEConfig(n_features, hidden, latent, self.n_samples, optim)
 
     @classmethod
     def test_params(cls) -> dict[str, Any]:
@@ -268,9 +348,6 @@ class CAE(Reconstructor):
         h, w, c = self.input_shape_
         return (h, w, c)
 
-    def _model_shape(self) -> tuple[int, ...]:
-        return self._padded_shape()
-
     def _padded_shape(self) -> tuple[int, int, int]:
         h, w, c = self._image_shape()
         return (-(-h // 4) * 4, -(-w // 4) * 4, c)
@@ -285,39 +362,12 @@ class CAE(Reconstructor):
         h, w, _ = self._image_shape()
         return out[:, :h, :w, :].reshape(out.shape[0], -1)
 
-    def network(self) -> ConvAE:
-        return ConvAE(self._padded_shape(), self.code, (self.filters[0], self.filters[1]))
+    functions = CAE_FUNCTIONS
 
-    def _error(self, net: ConvAE, params: Any, x: jax.Array) -> jax.Array:
-        h, w, _ = self._image_shape()
-        return _flat_mse(net.apply(params, x)[:, :h, :w], x[:, :h, :w])
-
-    def _programs(self, shape: tuple[int, ...]) -> tuple[Init, Step]:
-        net = self.network()
-        tx = optimiser(self.learning_rate, self.weight_decay)
-
-        def init(key: jax.Array, X: jax.Array, weights: jax.Array, context: Any) -> TrainState:
-            params = net.init(key, X[:1])
-            return TrainState(params, tx.init(params))
-
-        def loss(
-            params: Any, xb: jax.Array, mask: jax.Array, key: jax.Array, frozen: Any
-        ) -> jax.Array:
-            return masked_mean(self._error(net, params, xb), mask)
-
-        return init, gradient_step(loss, tx)
-
-    def _score_one(self, shape: tuple[int, ...]) -> ScoreFn:
-        net = self.network()
-        return lambda state, x, key: self._error(net, state.params, x)
-
-    def _reconstruct_one(self, shape: tuple[int, ...]) -> ScoreFn:
-        net = self.network()
-        return lambda state, x, key: net.apply(state.params, x)
-
-    def _encode_one(self, shape: tuple[int, ...]) -> ScoreFn:
-        net = self.network()
-        return lambda state, x, key: net.apply(state.params, x, method=ConvAE.encode)
+    def config(self) -> CAEConfig:
+        optim = Optim(self.learning_rate, self.weight_decay)
+        filters = (int(self.filters[0]), int(self.filters[1]))
+        return CAEConfig(self._image_shape(), self._padded_shape(), self.code, filters, optim)
 
     @classmethod
     def test_params(cls) -> dict[str, Any]:

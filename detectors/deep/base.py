@@ -3,7 +3,6 @@ chunked, compiled scoring."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
 from typing import Any, ClassVar
 
 import jax
@@ -12,8 +11,9 @@ import numpy as np
 
 from anobench.detectors.base import BaseDetector
 from anobench.detectors.deep.training import (
-    Init,
-    Step,
+    PROGRAMS,
+    Apply,
+    ModelFunctions,
     TrainResult,
     enable_persistent_cache,
     resolve_seed,
@@ -21,22 +21,19 @@ from anobench.detectors.deep.training import (
     train,
 )
 
-#: (one model's state, X (b, ...), key) -> (b,) scores, higher = more anomalous
-ScoreFn = Callable[[Any, jax.Array, jax.Array], jax.Array]
-
 #: rows scored per compiled call
 SCORE_CHUNK = 4096
-
-_SCORERS: dict[Hashable, Any] = {}
 
 
 class DeepDetector(BaseDetector):
     """Base of the JAX detectors.
 
     Subclasses set the usual parameters (``epochs``, ``batch_size``, ``learning_rate``,
-    ``n_seeds``, ``standardize``, ``random_state``) and implement :meth:`_programs`
-    (initialise + step) and :meth:`_score_one`. ``n_seeds`` > 1 trains that many
-    independent models in one vmapped program; the score is their mean.
+    ``n_seeds``, ``standardize``, ``random_state``), name their model's pure functions
+    (:attr:`functions`) and build its frozen config from the parameters and the input
+    shape (:meth:`config`); the compiled programs are shared by every detector with an
+    equal config. ``n_seeds`` > 1 trains that many independent models in one vmapped
+    program; the score is their mean.
 
     Fitted attributes: ``state_`` (trained pytree, leading axis ``n_seeds``),
     ``loss_history_`` (n_seeds, epochs), ``seed_`` (the integer seed used),
@@ -48,6 +45,8 @@ class DeepDetector(BaseDetector):
     requires: ClassVar[tuple[str, ...]] = ("numpy", "jax", "jaxlib", "flax", "optax")
     #: True when the network needs the samples' own shape (images), not flat rows
     image_input: ClassVar[bool] = False
+    #: the model's pure init / loss / score functions
+    functions: ClassVar[ModelFunctions]
 
     epochs: int
     batch_size: int
@@ -71,22 +70,10 @@ class DeepDetector(BaseDetector):
         """(n, features) validated rows -> the array the network takes, float32."""
         return np.asarray(X2, dtype=np.float32)
 
-    def _model_shape(self) -> tuple[int, ...]:
-        """Shape of one sample as the network takes it (flat rows unless overridden)."""
-        return (self.n_features_in_,)
-
-    def _program_key(self) -> Hashable:
-        params = {
-            k: v for k, v in self.get_params().items() if k not in {"random_state", "n_seeds"}
-        }
-        return (type(self).__qualname__, self.input_shape_, repr(sorted(params.items())))
-
     # -- to implement -----------------------------------------------------------------
-    def _programs(self, shape: tuple[int, ...]) -> tuple[Init, Step]:
-        """``(init, step)`` for one model on samples of ``shape``."""
-        raise NotImplementedError
-
-    def _score_one(self, shape: tuple[int, ...]) -> ScoreFn:
+    def config(self) -> Any:
+        """The frozen, hashable config of the fitted input's model (sizes, optimiser, loss
+        settings): everything the compiled programs depend on besides the shapes."""
         raise NotImplementedError
 
     @classmethod
@@ -104,11 +91,9 @@ class DeepDetector(BaseDetector):
         self._record(self._train(data, seed_keys(self.seed_, self.n_seeds)))
 
     def _train(self, data: np.ndarray, keys: jax.Array) -> TrainResult:
-        init, step = self._programs(self._model_shape())
         return train(
-            self._program_key(),
-            init,
-            step,
+            self.functions,
+            self.config(),
             data,
             keys,
             epochs=self.epochs,
@@ -131,11 +116,18 @@ class DeepDetector(BaseDetector):
         anomalous (``anomaly_score`` is their mean over models)."""
         if not validated:
             X = self._validated(X)
-        fn = self._compiled(
-            ("score", self._program_key()), lambda: self._score_one(self._model_shape())
-        )
         data = self._model_input(X)
-        return self._chunked(fn, (self.state_, self._keys()), data)
+        return self._apply(self.functions.score, data)
+
+    def _apply(self, fn: Apply | None, data: np.ndarray) -> np.ndarray:
+        """``fn`` of every model on ``data`` (in the network's input form), in chunks:
+        (n_seeds, n, ...)."""
+        if fn is None:
+            raise NotImplementedError(f"{type(self).__name__} has no such function")
+        compiled = PROGRAMS.get(
+            ("apply", self.functions.name, fn, self.config()), lambda: _per_model(fn)
+        )
+        return self._chunked(compiled, (self.config(), self.state_, self._keys()), data)
 
     def _keys(self) -> jax.Array:
         """(n_seeds,) keys for sampling at scoring time (fixed by the fit's seed)."""
@@ -149,21 +141,6 @@ class DeepDetector(BaseDetector):
         if getattr(self, "standardize", False):
             X2 = self.scaler_.transform(X2)
         return X2
-
-    @staticmethod
-    def _compiled(key: Hashable, build: Callable[[], Callable[..., jax.Array]]) -> Any:
-        fn = _SCORERS.get(key)
-        if fn is None:
-            one = build()
-
-            def per_model(state: Any, keys: jax.Array, x: jax.Array) -> jax.Array:
-                if keys.shape[0] == 1:  # no batch-of-one matmuls (slower on CPU)
-                    return one(jax.tree.map(lambda a: a[0], state), x, keys[0])[None]
-                return jax.vmap(one, in_axes=(0, None, 0))(state, x, keys)
-
-            fn = jax.jit(per_model)
-            _SCORERS[key] = fn
-        return fn
 
     @staticmethod
     def _chunked(fn: Any, args: tuple[Any, ...], data: np.ndarray) -> np.ndarray:
@@ -181,6 +158,18 @@ class DeepDetector(BaseDetector):
         return np.concatenate(parts, axis=1).astype(np.float64)
 
 
+def _per_model(fn: Apply) -> Any:
+    """``fn`` jitted over the models: (config, states, keys, X) -> (n_seeds, b, ...)."""
+
+    def per_model(config: Any, state: Any, keys: jax.Array, x: jax.Array) -> jax.Array:
+        if keys.shape[0] == 1:  # no batch-of-one matmuls (slower on CPU)
+            one = jax.tree.map(lambda a: a[0], state)
+            return fn(config, one.params, one.frozen, x, keys[0])[None]
+        return jax.vmap(lambda s, k: fn(config, s.params, s.frozen, x, k))(state, keys)
+
+    return jax.jit(per_model, static_argnums=0)
+
+
 class Reconstructor(DeepDetector):
     """A detector whose networks reconstruct their input and have a latent code.
 
@@ -188,19 +177,10 @@ class Reconstructor(DeepDetector):
     serve the report's reconstruction grids and latent-space plots.
     """
 
-    def _reconstruct_one(self, shape: tuple[int, ...]) -> ScoreFn:
-        raise NotImplementedError
-
-    def _encode_one(self, shape: tuple[int, ...]) -> ScoreFn:
-        raise NotImplementedError
-
     def reconstruct(self, X: Any) -> np.ndarray:
         """Reconstructions of ``X`` in the input's units and shape ``(n, *sample shape)``."""
         X2 = self._validated(X)
-        fn = self._compiled(
-            ("rec", self._program_key()), lambda: self._reconstruct_one(self._model_shape())
-        )
-        out = self._chunked(fn, (self.state_, self._keys()), self._model_input(X2))[0]
+        out = self._apply(self.functions.reconstruct, self._model_input(X2))[0]
         out = self._from_model_output(out)
         if getattr(self, "standardize", False):
             out = self.scaler_.inverse_transform(out)
@@ -209,10 +189,7 @@ class Reconstructor(DeepDetector):
     def encode(self, X: Any) -> np.ndarray:
         """Latent codes of ``X``, shape (n, code size) (the posterior mean for the VAE)."""
         X2 = self._validated(X)
-        fn = self._compiled(
-            ("enc", self._program_key()), lambda: self._encode_one(self._model_shape())
-        )
-        return self._chunked(fn, (self.state_, self._keys()), self._model_input(X2))[0]
+        return self._apply(self.functions.encode, self._model_input(X2))[0]
 
     def _from_model_output(self, out: np.ndarray) -> np.ndarray:
         """Network output (n, ...) -> flat rows (n, features)."""

@@ -3,23 +3,64 @@ a fixed centre; score = squared distance to the centre (higher = more anomalous)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from anobench.detectors.deep.autoencoders import optimiser
-from anobench.detectors.deep.base import DeepDetector, ScoreFn
+from anobench.detectors.deep.base import DeepDetector
 from anobench.detectors.deep.networks import MLP
 from anobench.detectors.deep.training import (
-    Init,
-    Step,
+    ModelFunctions,
+    Optim,
     TrainingError,
     TrainState,
-    gradient_step,
     masked_mean,
+    new_state,
 )
+
+
+@dataclass(frozen=True)
+class SVDDConfig:
+    """A bias-free dense network of ``widths`` (the last is the embedding size)."""
+
+    widths: tuple[int, ...]
+    eps: float
+    optim: Optim
+
+    def network(self) -> MLP:
+        return MLP(self.widths, use_bias=False)
+
+
+def svdd_init(
+    cfg: SVDDConfig, key: jax.Array, X: jax.Array, weights: jax.Array, _: Any
+) -> TrainState:
+    """Parameters, and the centre (frozen): the untrained network's mean embedding of
+    the real rows, coordinates below ``eps`` in magnitude pushed to ``+-eps``."""
+    net = cfg.network()
+    params = net.init(key, X[:1])
+    centre = weights @ net.apply(params, X) / jnp.sum(weights)
+    eps = cfg.eps
+    centre = jnp.where(jnp.abs(centre) < eps, jnp.where(centre < 0, -eps, eps), centre)
+    return new_state(cfg.optim, params, frozen=centre)
+
+
+def svdd_score(
+    cfg: SVDDConfig, params: Any, centre: jax.Array, x: jax.Array, key: jax.Array
+) -> jax.Array:
+    """(b,) squared distance of the embedding to the centre."""
+    return jnp.sum((cfg.network().apply(params, x) - centre) ** 2, axis=1)
+
+
+def svdd_loss(
+    cfg: SVDDConfig, params: Any, centre: Any, xb: jax.Array, mask: jax.Array, key: jax.Array
+) -> jax.Array:
+    return masked_mean(svdd_score(cfg, params, centre, xb, key), mask)
+
+
+SVDD_FUNCTIONS = ModelFunctions("deepsvdd", svdd_init, svdd_score, loss=svdd_loss)
 
 
 class DeepSVDD(DeepDetector):
@@ -35,7 +76,7 @@ class DeepSVDD(DeepDetector):
     ----------
     hidden : widths of the bias-free network; the last is the embedding size.
     eps : minimum magnitude of each centre coordinate.
-    weight_decay : AdamW weight decay (the paper's L2 term).
+    weight_decay : AdamW weight decay (the paper's L2 term; the network has no biases).
     Others as in :class:`~anobench.detectors.deep.autoencoders.AE`.
     """
 
@@ -63,32 +104,11 @@ class DeepSVDD(DeepDetector):
         self.standardize = standardize
         self.random_state = random_state
 
-    def network(self) -> MLP:
-        return MLP(tuple(self.hidden), use_bias=False)
+    functions = SVDD_FUNCTIONS
 
-    def _programs(self, shape: tuple[int, ...]) -> tuple[Init, Step]:
-        net = self.network()
-        tx = optimiser(self.learning_rate, self.weight_decay)
-        eps = self.eps
-
-        def init(key: jax.Array, X: jax.Array, weights: jax.Array, context: Any) -> TrainState:
-            params = net.init(key, X[:1])
-            centre = weights @ net.apply(params, X) / jnp.sum(weights)
-            centre = jnp.where(jnp.abs(centre) < eps, jnp.where(centre < 0, -eps, eps), centre)
-            return TrainState(params, tx.init(params), frozen=centre)
-
-        def loss(
-            params: Any, xb: jax.Array, mask: jax.Array, key: jax.Array, centre: Any
-        ) -> jax.Array:
-            return masked_mean(jnp.sum((net.apply(params, xb) - centre) ** 2, axis=1), mask)
-
-        return init, gradient_step(loss, tx)
-
-    def _score_one(self, shape: tuple[int, ...]) -> ScoreFn:
-        net = self.network()
-        return lambda state, x, key: jnp.sum(
-            (net.apply(state.params, x) - state.frozen) ** 2, axis=1
-        )
+    def config(self) -> SVDDConfig:
+        optim = Optim(self.learning_rate, self.weight_decay)
+        return SVDDConfig(tuple(self.hidden), float(self.eps), optim)
 
     def _fit(self, X: np.ndarray) -> None:
         super()._fit(X)

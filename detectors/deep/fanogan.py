@@ -5,6 +5,7 @@ frozen (the izi_f objective). Score = image residual + kappa * critic-feature re
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import jax
@@ -12,16 +13,157 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from anobench.detectors.deep.base import Reconstructor, ScoreFn
+from anobench.detectors.deep.base import Reconstructor
 from anobench.detectors.deep.networks import MLP
 from anobench.detectors.deep.training import (
-    Init,
-    Step,
+    ModelFunctions,
+    Optim,
     TrainResult,
     TrainState,
-    gradient_step,
     masked_mean,
+    new_state,
+    optimiser,
     train,
+)
+
+
+# -- stage 1: WGAN-GP -----------------------------------------------------------------
+@dataclass(frozen=True)
+class GANConfig:
+    """Generator ``latent -> reversed(hidden) -> n_features`` and critic
+    ``n_features -> hidden -> 1``, trained by WGAN-GP."""
+
+    n_features: int
+    hidden: tuple[int, ...]
+    latent: int
+    n_critic: int
+    gp_weight: float
+    optim: Optim
+
+    def generator(self) -> MLP:
+        return MLP((*reversed(self.hidden), self.n_features))
+
+    def critic(self) -> MLP:
+        return MLP((*self.hidden, 1))
+
+
+def gan_init(
+    cfg: GANConfig, key: jax.Array, X: jax.Array, weights: jax.Array, _: Any
+) -> TrainState:
+    kg, kd = jax.random.split(key)
+    params = {
+        "g": cfg.generator().init(kg, jnp.zeros((1, cfg.latent))),
+        "d": cfg.critic().init(kd, X[:1]),
+    }
+    tx = optimiser(cfg.optim)
+    return TrainState(params, {"g": tx.init(params["g"]), "d": tx.init(params["d"])})
+
+
+def _critic_value(cfg: GANConfig, dp: Any, x: jax.Array) -> jax.Array:
+    return cfg.critic().apply(dp, x)[:, 0]
+
+
+def gan_step(
+    cfg: GANConfig, state: TrainState, xb: jax.Array, mask: jax.Array, key: jax.Array
+) -> tuple[TrainState, jax.Array]:
+    """``n_critic`` critic updates (fresh noise, gradient penalty on random interpolates),
+    then one generator update; the loss is the last critic loss."""
+    gen, tx = cfg.generator(), optimiser(cfg.optim)
+    gp, dp = state.params["g"], state.params["d"]
+    k_critic, k_gen = jax.random.split(key)
+
+    def critic_update(carry: Any, k: jax.Array) -> tuple[Any, jax.Array]:
+        dp, opt = carry
+        kz, ka = jax.random.split(k)
+        fake = gen.apply(gp, jax.random.normal(kz, (xb.shape[0], cfg.latent)))
+        alpha = jax.random.uniform(ka, (xb.shape[0], 1))
+        mixed = alpha * xb + (1.0 - alpha) * fake
+
+        def loss(dp: Any) -> jax.Array:
+            grads = jax.vmap(jax.grad(lambda x: _critic_value(cfg, dp, x[None])[0]))(mixed)
+            penalty = (jnp.sqrt(jnp.sum(grads**2, axis=1) + 1e-12) - 1.0) ** 2
+            per_row = (
+                _critic_value(cfg, dp, fake) - _critic_value(cfg, dp, xb) + cfg.gp_weight * penalty
+            )
+            return masked_mean(per_row, mask)
+
+        value, grads = jax.value_and_grad(loss)(dp)
+        updates, opt = tx.update(grads, opt, dp)
+        return (optax.apply_updates(dp, updates), opt), value
+
+    (dp, d_opt), values = jax.lax.scan(
+        critic_update, (dp, state.opt_state["d"]), jax.random.split(k_critic, cfg.n_critic)
+    )
+    z = jax.random.normal(k_gen, (xb.shape[0], cfg.latent))
+    g_grads = jax.grad(lambda g: -jnp.mean(_critic_value(cfg, dp, gen.apply(g, z))))(gp)
+    g_updates, g_opt = tx.update(g_grads, state.opt_state["g"], gp)
+    params = {"g": optax.apply_updates(gp, g_updates), "d": dp}
+    return TrainState(params, {"g": g_opt, "d": d_opt}), values[-1]
+
+
+def gan_score(cfg: GANConfig, params: Any, _: Any, x: jax.Array, key: jax.Array) -> jax.Array:
+    """(b,) negative critic value (the critic rates real-looking rows high)."""
+    return -_critic_value(cfg, params["d"], x)
+
+
+GAN_FUNCTIONS = ModelFunctions("fanogan-gan", gan_init, gan_score, step=gan_step)
+
+
+# -- stage 2: the izi_f encoder -------------------------------------------------------
+@dataclass(frozen=True)
+class EncoderConfig:
+    """An encoder ``n_features -> hidden -> latent`` trained against the frozen GAN."""
+
+    gan: GANConfig
+    kappa: float
+    optim: Optim
+
+    def encoder(self) -> MLP:
+        return MLP((*self.gan.hidden, self.gan.latent))
+
+
+def encoder_init(
+    cfg: EncoderConfig, key: jax.Array, X: jax.Array, weights: jax.Array, gan: Any
+) -> TrainState:
+    return new_state(cfg.optim, cfg.encoder().init(key, X[:1]), frozen=gan)
+
+
+def izif_residual(
+    cfg: EncoderConfig, params: Any, gan: Any, x: jax.Array, key: jax.Array
+) -> jax.Array:
+    """(b,) ``mean((x - G(E(x)))^2) + kappa * mean((f(x) - f(G(E(x))))^2)``."""
+    critic = cfg.gan.critic()
+    x_hat = cfg.gan.generator().apply(gan["g"], cfg.encoder().apply(params, x))
+    _, f_x = critic.apply(gan["d"], x, method=MLP.with_hidden)
+    _, f_hat = critic.apply(gan["d"], x_hat, method=MLP.with_hidden)
+    return jnp.mean((x - x_hat) ** 2, axis=1) + cfg.kappa * jnp.mean((f_x - f_hat) ** 2, axis=1)
+
+
+def encoder_loss(
+    cfg: EncoderConfig, params: Any, gan: Any, xb: jax.Array, mask: jax.Array, key: jax.Array
+) -> jax.Array:
+    return masked_mean(izif_residual(cfg, params, gan, xb, key), mask)
+
+
+def fanogan_reconstruct(
+    cfg: EncoderConfig, params: Any, gan: Any, x: jax.Array, key: jax.Array
+) -> jax.Array:
+    return cfg.gan.generator().apply(gan["g"], cfg.encoder().apply(params, x))
+
+
+def fanogan_encode(
+    cfg: EncoderConfig, params: Any, gan: Any, x: jax.Array, key: jax.Array
+) -> jax.Array:
+    return cfg.encoder().apply(params, x)
+
+
+ENCODER_FUNCTIONS = ModelFunctions(
+    "fanogan-encoder",
+    encoder_init,
+    izif_residual,
+    loss=encoder_loss,
+    reconstruct=fanogan_reconstruct,
+    encode=fanogan_encode,
 )
 
 
@@ -76,109 +218,36 @@ class FAnoGAN(Reconstructor):
         self.standardize = standardize
         self.random_state = random_state
 
-    def networks(self, n_features: int) -> tuple[MLP, MLP, MLP]:
-        """(generator, critic, encoder)."""
-        hidden = tuple(self.hidden)
-        return (
-            MLP((*reversed(hidden), n_features)),
-            MLP((*hidden, 1)),
-            MLP((*hidden, self.latent)),
+    functions = ENCODER_FUNCTIONS
+
+    def gan_config(self) -> GANConfig:
+        """The stage-1 GAN's config (Adam(lr, 0.5, 0.9))."""
+        return GANConfig(
+            self.n_features_in_,
+            tuple(self.hidden),
+            self.latent,
+            self.n_critic,
+            float(self.gp_weight),
+            Optim(self.learning_rate, b1=0.5, b2=0.9),
         )
 
-    def _gan_programs(self, n_features: int) -> tuple[Init, Step]:
-        gen, critic, _ = self.networks(n_features)
-        tx = optax.adam(self.learning_rate, b1=0.5, b2=0.9)
-        latent, n_critic, gp_weight = self.latent, self.n_critic, self.gp_weight
-
-        def init(key: jax.Array, X: jax.Array, weights: jax.Array, context: Any) -> TrainState:
-            kg, kd = jax.random.split(key)
-            params = {"g": gen.init(kg, jnp.zeros((1, latent))), "d": critic.init(kd, X[:1])}
-            return TrainState(params, {"g": tx.init(params["g"]), "d": tx.init(params["d"])})
-
-        def critic_value(dp: Any, x: jax.Array) -> jax.Array:
-            return critic.apply(dp, x)[:, 0]
-
-        def step(state: TrainState, xb: jax.Array, mask: jax.Array, key: jax.Array) -> Any:
-            gp, dp = state.params["g"], state.params["d"]
-            k_critic, k_gen = jax.random.split(key)
-
-            def critic_update(carry: Any, k: jax.Array) -> tuple[Any, jax.Array]:
-                dp, opt = carry
-                kz, ka = jax.random.split(k)
-                fake = gen.apply(gp, jax.random.normal(kz, (xb.shape[0], latent)))
-                alpha = jax.random.uniform(ka, (xb.shape[0], 1))
-                mixed = alpha * xb + (1.0 - alpha) * fake
-
-                def loss(dp: Any) -> jax.Array:
-                    grads = jax.vmap(jax.grad(lambda x: critic_value(dp, x[None])[0]))(mixed)
-                    penalty = (jnp.sqrt(jnp.sum(grads**2, axis=1) + 1e-12) - 1.0) ** 2
-                    per_row = critic_value(dp, fake) - critic_value(dp, xb) + gp_weight * penalty
-                    return masked_mean(per_row, mask)
-
-                value, grads = jax.value_and_grad(loss)(dp)
-                updates, opt = tx.update(grads, opt, dp)
-                return (optax.apply_updates(dp, updates), opt), value
-
-            (dp, d_opt), values = jax.lax.scan(
-                critic_update, (dp, state.opt_state["d"]), jax.random.split(k_critic, n_critic)
-            )
-            z = jax.random.normal(k_gen, (xb.shape[0], latent))
-            g_grads = jax.grad(lambda g: -jnp.mean(critic_value(dp, gen.apply(g, z))))(gp)
-            g_updates, g_opt = tx.update(g_grads, state.opt_state["g"], gp)
-            params = {"g": optax.apply_updates(gp, g_updates), "d": dp}
-            return TrainState(params, {"g": g_opt, "d": d_opt}), values[-1]
-
-        return init, step
-
-    def _residual(self, n_features: int) -> Any:
-        """(encoder params, x (b, d), frozen {"g", "d"}) -> (b,) izi_f residual."""
-        gen, critic, encoder = self.networks(n_features)
-        kappa = self.kappa
-
-        def residual(ep: Any, x: jax.Array, frozen: Any) -> jax.Array:
-            x_hat = gen.apply(frozen["g"], encoder.apply(ep, x))
-            _, f_x = critic.apply(frozen["d"], x, method=MLP.with_hidden)
-            _, f_hat = critic.apply(frozen["d"], x_hat, method=MLP.with_hidden)
-            return jnp.mean((x - x_hat) ** 2, axis=1) + kappa * jnp.mean((f_x - f_hat) ** 2, axis=1)
-
-        return residual
-
-    def _programs(self, shape: tuple[int, ...]) -> tuple[Init, Step]:
-        """The encoder stage (izi_f), with the GAN passed in as ``context``."""
-        _, _, encoder = self.networks(shape[0])
-        residual = self._residual(shape[0])
-        tx = optax.adam(self.learning_rate * 5)
-
-        def init(key: jax.Array, X: jax.Array, weights: jax.Array, gan: Any) -> TrainState:
-            params = encoder.init(key, X[:1])
-            return TrainState(params, tx.init(params), frozen=gan)
-
-        def loss(
-            params: Any, xb: jax.Array, mask: jax.Array, key: jax.Array, gan: Any
-        ) -> jax.Array:
-            return masked_mean(residual(params, xb, gan), mask)
-
-        return init, gradient_step(loss, tx)
+    def config(self) -> EncoderConfig:
+        return EncoderConfig(self.gan_config(), float(self.kappa), Optim(self.learning_rate * 5))
 
     def _train(self, data: np.ndarray, keys: jax.Array) -> TrainResult:
-        n_features = data.shape[1]
-        init, step = self._gan_programs(n_features)
         gan = train(
-            ("gan", self._program_key()),
-            init,
-            step,
+            GAN_FUNCTIONS,
+            self.gan_config(),
             data,
             keys,
             epochs=self.epochs,
             batch_size=self.batch_size,
         )
         self.gan_loss_history_ = gan.losses
-        init, step = self._programs((n_features,))
         encoder_keys = jax.vmap(lambda k: jax.random.fold_in(k, 2))(keys)
         enc = train(
-            ("encoder", self._program_key()),
-            init,
-            step,
+            self.functions,
+            self.config(),
             data,
             encoder_keys,
             epochs=self.epochs if self.encoder_epochs is None else self.encoder_epochs,
@@ -188,18 +257,6 @@ class FAnoGAN(Reconstructor):
         enc.compile_seconds += gan.compile_seconds
         enc.train_seconds += gan.train_seconds
         return enc
-
-    def _score_one(self, shape: tuple[int, ...]) -> ScoreFn:
-        residual = self._residual(shape[0])
-        return lambda state, x, key: residual(state.params, x, state.frozen)
-
-    def _reconstruct_one(self, shape: tuple[int, ...]) -> ScoreFn:
-        gen, _, encoder = self.networks(shape[0])
-        return lambda state, x, key: gen.apply(state.frozen["g"], encoder.apply(state.params, x))
-
-    def _encode_one(self, shape: tuple[int, ...]) -> ScoreFn:
-        _, _, encoder = self.networks(shape[0])
-        return lambda state, x, key: encoder.apply(state.params, x)
 
     @classmethod
     def test_params(cls) -> dict[str, Any]:

@@ -181,8 +181,17 @@ def _conv2d_bwd(
 conv2d.defvjp(_conv2d_fwd, _conv2d_bwd)
 
 
+def convolve(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
+    """SAME convolution, NHWC x HWIO: :func:`conv2d` (the im2col kernel gradient) on CPU,
+    where it is the fast one, and XLA's native convolution and gradient elsewhere (GPU and
+    TPU have tuned convolution kernels)."""
+    if jax.default_backend() == "cpu":
+        return conv2d(x, kernel, stride)
+    return _native_conv(x, kernel, stride)
+
+
 class Conv(nn.Module):
-    """``kernel x kernel`` convolution with ``stride`` and SAME padding (:func:`conv2d`);
+    """``kernel x kernel`` convolution with ``stride`` and SAME padding (:func:`convolve`);
     with ``transpose``, its upsampling counterpart in the sub-pixel form (Shi et al.,
     2016): a stride-1 convolution to ``features * stride**2`` channels, then
     depth-to-space.
@@ -204,7 +213,7 @@ class Conv(nn.Module):
             "kernel", nn.initializers.lecun_normal(), (self.kernel, self.kernel, x.shape[-1], out)
         )
         bias = self.param("bias", nn.initializers.zeros, (out,))
-        y = conv2d(x, k, 1 if self.transpose else r) + bias
+        y = convolve(x, k, 1 if self.transpose else r) + bias
         if not self.transpose:
             return y
         b, h, w, _ = x.shape

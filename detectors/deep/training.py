@@ -13,9 +13,14 @@ every row is seen exactly once per epoch with weight 1 and the data are never cu
 multiple of the batch size. The row count is an argument of the program, not part of
 its shape: data sets whose sizes round to the same slots share one compiled program.
 
-Compiled programs are cached in-process by ``(program key, shapes)`` and, between
-processes, by JAX's persistent compilation cache (``<anobench cache>/xla``, or
+A model is described by a frozen, hashable config (its sizes and :class:`Optim`) and a
+:class:`ModelFunctions` of pure module-level functions that take the config first
+(``init``, ``loss`` or a custom ``step``, ``score``, ...). Nothing closes over a detector
+instance. Compiled programs live in one bounded in-process cache (:data:`PROGRAMS`,
+least recently used dropped first) keyed by ``(functions, config, epochs, shapes)``, and
+between processes in JAX's persistent compilation cache (``<anobench cache>/xla``, or
 ``JAX_COMPILATION_CACHE_DIR`` when set). Compile time is measured apart from training.
+Only ``TrainState.params`` is optimised; weight decay never applies to biases.
 
 Reproducibility: the same seed, data, machine and thread count give bit-identical
 parameters. Changing the number of CPU threads changes how XLA splits reductions, so
@@ -25,10 +30,12 @@ bit-equal to the same seed trained alone (batched matmuls sum in another order).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -42,13 +49,17 @@ from anobench import settings
 
 logger = logging.getLogger(__name__)
 
-#: (key, X (slots, ...), weights (slots,) 1 = real row / 0 = empty slot, context) ->
-#: initial training state of one model
-Init = Callable[[jax.Array, jax.Array, jax.Array, Any], Any]
-#: (state, x_batch, mask, key) -> (new state, masked mean loss of the batch)
-Step = Callable[[Any, jax.Array, jax.Array, jax.Array], tuple[Any, jax.Array]]
-#: (params, x_batch, mask, key, frozen) -> scalar loss
-Loss = Callable[[Any, jax.Array, jax.Array, jax.Array, Any], jax.Array]
+#: a frozen, hashable dataclass describing one model (sizes, :class:`Optim`, ...)
+Config = Hashable
+#: (config, key, X (slots, ...), weights (slots,) 1 = real row / 0 = empty slot, context)
+#: -> initial training state of one model
+Init = Callable[[Any, jax.Array, jax.Array, jax.Array, Any], "TrainState"]
+#: (config, params, frozen, x_batch, mask, key) -> scalar loss
+Loss = Callable[[Any, Any, Any, jax.Array, jax.Array, jax.Array], jax.Array]
+#: (config, state, x_batch, mask, key) -> (new state, masked mean loss of the batch)
+Step = Callable[[Any, Any, jax.Array, jax.Array, jax.Array], tuple[Any, jax.Array]]
+#: (config, params, frozen, X (b, ...), key) -> (b, ...) scores or outputs of one model
+Apply = Callable[[Any, Any, Any, jax.Array, jax.Array], jax.Array]
 
 
 class TrainingError(RuntimeError):
@@ -56,29 +67,130 @@ class TrainingError(RuntimeError):
 
 
 class TrainState(NamedTuple):
-    """Parameters being trained, their optimiser state and frozen inputs (a pytree)."""
+    """Parameters being trained, their optimiser state and frozen inputs (a pytree).
+    Only ``params`` is optimised; ``frozen`` (a centre, a frozen network) is carried."""
 
     params: Any
     opt_state: Any
     frozen: Any = None
 
 
+@dataclass(frozen=True)
+class Optim:
+    """Adam settings: AdamW (decoupled weight decay, biases excluded) when
+    ``weight_decay`` > 0."""
+
+    learning_rate: float
+    weight_decay: float = 0.0
+    b1: float = 0.9
+    b2: float = 0.999
+
+
+def _decay_mask(params: Any) -> Any:
+    """True for every leaf but biases (flax names them ``bias``)."""
+    return jax.tree_util.tree_map_with_path(
+        lambda path, _: getattr(path[-1], "key", None) != "bias", params
+    )
+
+
+def optimiser(optim: Optim) -> optax.GradientTransformation:
+    """The optax transformation of ``optim``."""
+    if optim.weight_decay:
+        return optax.adamw(
+            optim.learning_rate,
+            b1=optim.b1,
+            b2=optim.b2,
+            weight_decay=optim.weight_decay,
+            mask=_decay_mask,
+        )
+    return optax.adam(optim.learning_rate, b1=optim.b1, b2=optim.b2)
+
+
+def new_state(optim: Optim, params: Any, frozen: Any = None) -> TrainState:
+    """A fresh :class:`TrainState` for ``params`` (the optimiser state initialised)."""
+    return TrainState(params, optimiser(optim).init(params), frozen)
+
+
+@dataclass(frozen=True)
+class ModelFunctions:
+    """The pure functions of one kind of model; each takes the model's config first.
+
+    name : identifies the functions in the program cache (e.g. ``"ae"``).
+    init : builds one model's :class:`TrainState`.
+    loss : the training loss; training does one :func:`optimiser` step per batch on it
+        (the config must have an ``optim`` field). Or give ``step`` instead.
+    step : a custom update (e.g. a GAN's critic and generator updates).
+    score : (b,) anomaly scores, higher = more anomalous.
+    reconstruct, encode : (b, ...) reconstructions and (b, code) latent codes, if any.
+    """
+
+    name: str
+    init: Init
+    score: Apply
+    loss: Loss | None = None
+    step: Step | None = None
+    reconstruct: Apply | None = None
+    encode: Apply | None = None
+
+    def training_step(self, config: Any) -> Callable[..., tuple[Any, jax.Array]]:
+        """``(state, x_batch, mask, key) -> (state, loss)`` for ``config``."""
+        if self.step is not None:
+            return functools.partial(self.step, config)
+        if self.loss is None:
+            raise TypeError(f"{self.name}: give ModelFunctions a loss or a step")
+        loss, tx = self.loss, optimiser(config.optim)
+
+        def step(state: TrainState, xb: jax.Array, mask: jax.Array, key: jax.Array) -> Any:
+            value, grads = jax.value_and_grad(
+                lambda params: loss(config, params, state.frozen, xb, mask, key)
+            )(state.params)
+            updates, opt_state = tx.update(grads, state.opt_state, state.params)
+            params = optax.apply_updates(state.params, updates)
+            return TrainState(params, opt_state, state.frozen), value
+
+        return step
+
+
+class ProgramCache:
+    """Compiled programs by key, at most ``size`` of them (least recently used dropped
+    first), safe to use from several threads."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._programs: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.RLock()
+
+    def get(self, key: Hashable, build: Callable[[], Any]) -> Any:
+        """The program under ``key``, built (once, under the lock) when missing."""
+        with self._lock:
+            program = self._programs.get(key)
+            if program is None:
+                program = build()
+                self._programs[key] = program
+                while len(self._programs) > self.size:
+                    self._programs.popitem(last=False)
+            else:
+                self._programs.move_to_end(key)
+            return program
+
+    def __len__(self) -> int:
+        return len(self._programs)
+
+    def __contains__(self, key: Hashable) -> bool:
+        return key in self._programs
+
+    def clear(self) -> None:
+        with self._lock:
+            self._programs.clear()
+
+
+#: the in-process compiled training programs and scorers of every deep detector
+PROGRAMS = ProgramCache()
+
+
 def masked_mean(values: jax.Array, mask: jax.Array) -> jax.Array:
     """Mean of ``values`` (shape (b,)) over rows with ``mask`` 1 (filler rows have 0)."""
     return jnp.sum(values * mask) / jnp.maximum(jnp.sum(mask), 1.0)
-
-
-def gradient_step(loss: Loss, tx: optax.GradientTransformation) -> Step:
-    """A :data:`Step` doing one optimiser update of ``state.params`` on ``loss``."""
-
-    def step(state: TrainState, xb: jax.Array, mask: jax.Array, key: jax.Array) -> Any:
-        value, grads = jax.value_and_grad(loss)(state.params, xb, mask, key, state.frozen)
-        updates, opt_state = tx.update(grads, state.opt_state, state.params)
-        return TrainState(
-            optax.apply_updates(state.params, updates), opt_state, state.frozen
-        ), value
-
-    return step
 
 
 def batch_layout(n: int, batch_size: int) -> tuple[int, int]:
@@ -91,15 +203,18 @@ def batch_layout(n: int, batch_size: int) -> tuple[int, int]:
     return size, -(-n // size)
 
 
-def _program(init: Init, step: Step, slots: int, size: int, epochs: int) -> Callable[..., Any]:
+def _program(
+    functions: ModelFunctions, config: Any, slots: int, size: int, epochs: int
+) -> Callable[..., Any]:
     n_batches = slots // size
+    step = functions.training_step(config)
 
     def train_one(
         key: jax.Array, X: jax.Array, n: jax.Array, context: Any
     ) -> tuple[Any, jax.Array]:
         k_init, k_run = jax.random.split(key)
         weights = (jnp.arange(slots) < n).astype(X.dtype)
-        state = init(k_init, X, weights, context)
+        state = functions.init(config, k_init, X, weights, context)
 
         def epoch(state: Any, k: jax.Array) -> tuple[Any, jax.Array]:
             k_perm, k_steps = jax.random.split(k)
@@ -146,8 +261,6 @@ class TrainResult:
     train_seconds: float
 
 
-_COMPILED: dict[Hashable, Any] = {}
-_LOCK = threading.Lock()
 _CACHE_READY = False
 
 
@@ -190,9 +303,8 @@ def seed_keys(seed: int, n_seeds: int) -> jax.Array:
 
 
 def train(
-    key: Hashable,
-    init: Init,
-    step: Step,
+    functions: ModelFunctions,
+    config: Any,
     X: np.ndarray,
     keys: jax.Array,
     *,
@@ -200,14 +312,14 @@ def train(
     batch_size: int,
     context: Any = None,
 ) -> TrainResult:
-    """Train ``len(keys)`` models on ``X`` in one compiled program.
+    """Train ``len(keys)`` models of ``config`` on ``X`` in one compiled program.
 
     Parameters
     ----------
-    key : hashable description of the program (model, loss and optimiser settings);
-        programs with the same key and shapes are compiled once per process.
-    init : builds one model's training state from ``(key, X, context)``.
-    step : one optimisation step on a batch (see :data:`Step`).
+    functions : the model's pure functions (init and loss or step).
+    config : frozen, hashable description of the model; with ``functions``, the
+        epochs and the shapes, it keys the compiled program, so equal configs on data of
+        the same slots share one compilation per process.
     X : (n, ...) float32 training data.
     keys : (n_seeds,) PRNG keys, one per independent model.
     epochs : passes over the data (0 returns the initial state).
@@ -230,15 +342,14 @@ def train(
     padded[:n] = X
     X_dev = jax.device_put(padded)
     shapes = (X_dev.shape, size, keys.shape, jax.tree.map(lambda a: (a.shape, a.dtype), context))
-    cache_key = (key, epochs, repr(shapes))
     n_dev = jnp.asarray(n, dtype=jnp.int32)
+
+    def build() -> Any:
+        program = jax.jit(_program(functions, config, slots, size, epochs))
+        return program.lower(keys, X_dev, n_dev, context).compile()
+
     start = time.perf_counter()
-    with _LOCK:
-        compiled = _COMPILED.get(cache_key)
-        if compiled is None:
-            program = jax.jit(_program(init, step, slots, size, epochs))
-            compiled = program.lower(keys, X_dev, n_dev, context).compile()
-            _COMPILED[cache_key] = compiled
+    compiled = PROGRAMS.get(("train", functions.name, config, epochs, repr(shapes)), build)
     compile_seconds = time.perf_counter() - start
     start = time.perf_counter()
     state, losses = compiled(keys, X_dev, n_dev, context)
@@ -256,5 +367,4 @@ def train(
 
 def clear_cache() -> None:
     """Forget the in-process compiled programs (tests and benchmarks)."""
-    with _LOCK:
-        _COMPILED.clear()
+    PROGRAMS.clear()
