@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 from anobench.thresholds import POLICIES, policies_for, threshold
 
@@ -24,6 +23,14 @@ __all__ = [
     "score_sanity",
     "thresholded",
 ]
+
+
+def _sk() -> Any:
+    """``sklearn.metrics``, imported on first use (the registry below is read by commands
+    that never compute a metric, and sklearn takes seconds to import)."""
+    import sklearn.metrics
+
+    return sklearn.metrics
 
 
 @dataclass(frozen=True)
@@ -130,7 +137,7 @@ def roc_auc_by_group(y: np.ndarray, scores: np.ndarray, groups: np.ndarray) -> d
     out = {}
     for group in np.unique(groups[y == 1]):
         rows = normal | ((groups == group) & (y == 1))
-        out[str(group)] = float(roc_auc_score(y[rows], scores[rows]))
+        out[str(group)] = float(_sk().roc_auc_score(y[rows], scores[rows]))
     return out
 
 
@@ -158,8 +165,8 @@ def evaluate(
     test normals flagged) and ``oracle``.
     """
     out: dict[str, Any] = {
-        "roc_auc": float(roc_auc_score(y_test, test_scores)),
-        "ap": float(average_precision_score(y_test, test_scores)),
+        "roc_auc": float(_sk().roc_auc_score(y_test, test_scores)),
+        "ap": float(_sk().average_precision_score(y_test, test_scores)),
         "precision_at_n": precision_at_n(y_test, test_scores),
         "thresholds": {},
     }

@@ -1,14 +1,17 @@
 """Plots of a run, on seaborn/matplotlib. Each function takes data and returns a
 matplotlib ``Figure``; none runs a detector (per-cell scores come from the run's
-``scores/<id>.npz``, see :class:`~anobench.store.RunStore`).
+``scores/<id>.npz``, see :class:`~anobench.store.RunStore`). seaborn and
+scikit-posthocs are imported by the functions that use them: the report draws the many
+per-data-set figures in worker processes that need neither (seconds of import each).
 
 Score orientation everywhere: higher = more anomalous. Metric values: higher = better.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -17,11 +20,11 @@ matplotlib.use("Agg")  # files only; never opens a window
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
-from sklearn.decomposition import PCA
-from sklearn.metrics import precision_recall_curve, roc_curve
 
 #: (labels (n,), scores (n,)) of one detector on one data set
 Scores = tuple[np.ndarray, np.ndarray]
@@ -33,6 +36,8 @@ def heatmap(means: pd.DataFrame, *, title: str = "ROC-AUC") -> Figure:
     ``means``: detectors (rows) x data sets (columns), NaN where a detector has no value
     (shown blank and counted in the row label).
     """
+    import seaborn as sns
+
     data = means.T
     # Rotated detector labels take height: leave room for the longest one.
     label_inches = 0.075 * max((len(str(c)) for c in data.columns), default=0)
@@ -66,6 +71,8 @@ def rank_distribution(
     :func:`anobench.stats.standings`' (the leaderboard's): detectors below
     ``min_coverage`` are left out and counted in the title.
     """
+    import seaborn as sns
+
     from anobench.ranking import standings
 
     st = standings(means, min_coverage=min_coverage)
@@ -87,6 +94,8 @@ def rank_distribution(
 def runtime_vs_metric(summary: pd.DataFrame, *, title: str = "ROC-AUC") -> Figure:
     """Scatter of mean fit seconds (log scale) against the mean metric, one point per
     detector. ``summary``: index detector, columns ``seconds``, ``value``, ``family``."""
+    import seaborn as sns
+
     fig, ax = plt.subplots(figsize=(7, 5))
     sns.scatterplot(summary, x="seconds", y="value", hue="family", ax=ax, s=50)
     for det, row in summary.iterrows():
@@ -105,73 +114,192 @@ def runtime_vs_metric(summary: pd.DataFrame, *, title: str = "ROC-AUC") -> Figur
     return fig
 
 
-def curves(scores: Mapping[str, Scores], *, title: str = "") -> Figure:
-    """ROC and precision-recall curves of every detector on one data set."""
-    fig, (roc_ax, pr_ax) = plt.subplots(1, 2, figsize=(11, 4.5))
-    palette = sns.color_palette("husl", len(scores))
-    for color, (det, (y, s)) in zip(palette, scores.items(), strict=False):
-        fpr, tpr, _ = roc_curve(y, s)
-        roc_ax.plot(fpr, tpr, color=color, lw=1.2, label=det)
-        precision, recall, _ = precision_recall_curve(y, s)
-        pr_ax.plot(recall, precision, color=color, lw=1.2, label=det)
+#: points kept per drawn curve (a curve has up to one point per test row)
+CURVE_POINTS = 500
+
+
+def _thin(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """At most :data:`CURVE_POINTS` evenly spaced points of a curve, its ends kept."""
+    if len(x) <= CURVE_POINTS:
+        return x, y
+    keep = np.unique(np.linspace(0, len(x) - 1, CURVE_POINTS).round().astype(int))
+    return x[keep], y[keep]
+
+
+def roc_pr_points(
+    y: np.ndarray, scores: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """``(fpr, tpr, recall, precision)`` at every distinct score threshold, from the
+    highest score down (ties share a threshold); the ROC curve starts at (0, 0) and the
+    precision-recall curve ends at recall 0, precision 1 (sklearn's convention)."""
+    y = np.asarray(y) == 1
+    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="mergesort")
+    ranked = np.asarray(scores, dtype=np.float64)[order]
+    last = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]
+    tps = np.cumsum(y[order])[last].astype(np.float64)
+    fps = (last + 1) - tps
+    positives, negatives = max(tps[-1], 1.0), max(fps[-1], 1.0)
+    fpr, tpr = np.r_[0.0, fps / negatives], np.r_[0.0, tps / positives]
+    precision = tps / (tps + fps)
+    recall = tps / positives
+    return fpr, tpr, np.r_[recall[::-1], 0.0], np.r_[precision[::-1], 1.0]
+
+
+def _palette(n: int) -> list[tuple[float, float, float, float]]:
+    """``n`` distinct colours (tab10 / tab20, else evenly spaced along "turbo")."""
+    import matplotlib as mpl
+
+    if n <= 10:
+        return [mpl.colormaps["tab10"](i) for i in range(n)]
+    if n <= 20:
+        return [mpl.colormaps["tab20"](i) for i in range(n)]
+    return [mpl.colormaps["turbo"](x) for x in np.linspace(0.05, 0.95, n)]
+
+
+def _draw_curves(
+    roc_ax: Axes, pr_ax: Axes, scores: Mapping[str, Scores], colors: Sequence[Any]
+) -> None:
+    """ROC and precision-recall curves, one colour per detector, on two axes (each drawn
+    through at most :data:`CURVE_POINTS` of its points)."""
+    roc, pr = [], []
+    for y, s in scores.values():
+        fpr, tpr, recall, precision = roc_pr_points(y, s)
+        roc.append(np.c_[_thin(fpr, tpr)])
+        pr.append(np.c_[_thin(recall, precision)])
+    # one collection per panel: far fewer artists to draw than a line per detector
+    roc_ax.add_collection(LineCollection(roc, colors=colors, linewidths=1.2))
+    pr_ax.add_collection(LineCollection(pr, colors=colors, linewidths=1.2))
+    for ax in (roc_ax, pr_ax):
+        ax.set_xlim(-0.02, 1.02)
+        ax.set_ylim(-0.02, 1.02)
     roc_ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1)
     roc_ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC")
     base = float(np.mean(next(iter(scores.values()))[0])) if scores else 0.0
     pr_ax.axhline(base, color="grey", ls=":", lw=1)
     pr_ax.set(xlabel="recall", ylabel="precision", title="Precision-recall")
-    pr_ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+
+
+def curves(scores: Mapping[str, Scores], *, title: str = "") -> Figure:
+    """ROC and precision-recall curves of every detector on one data set."""
+    fig, (roc_ax, pr_ax) = plt.subplots(1, 2, figsize=(11, 4.5))
+    palette = _palette(len(scores))
+    _draw_curves(roc_ax, pr_ax, scores, palette)
+    handles = [Line2D([], [], color=c, lw=1.2) for c in palette]
+    pr_ax.legend(handles, list(scores), fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
-#: points per label and detector drawn in a score-distribution violin
+#: points per label and detector a score-distribution violin's density is estimated from
 VIOLIN_POINTS = 1000
+#: percentiles where a violin's density is evaluated
+_VIOLIN_GRID = 128
+_NORMAL, _ANOMALY = "#74c476", "#de2d26"
+
+
+def _density(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Gaussian kernel density of ``values`` on ``grid`` (Scott's bandwidth), zero outside
+    the values' range (a violin cut at its data)."""
+    if len(values) == 0:
+        return np.zeros_like(grid)
+    spread = float(np.std(values))
+    bandwidth = max(spread * len(values) ** (-1 / 5), 1e-3)
+    z = (grid[:, None] - values[None, :]) / bandwidth
+    density = np.exp(-0.5 * z**2).sum(axis=1)
+    density[(grid < values.min()) | (grid > values.max())] = 0.0
+    return density
+
+
+def _draw_violins(ax: Axes, scores: Mapping[str, Scores]) -> None:
+    """Split violins of normal (upper half) vs anomalous (lower half) test-score
+    percentiles per detector, with quartile marks (see :func:`score_distributions`)."""
+    grid = np.linspace(0.0, 1.0, _VIOLIN_GRID)
+    halves, colors, ticks = [], [], []
+    for row, (y, s) in enumerate(scores.values()):
+        pct = pd.Series(s).rank(pct=True).to_numpy()
+        is_anomaly = np.asarray(y) == 1
+        for sign, color, part in ((-1, _NORMAL, pct[~is_anomaly]), (1, _ANOMALY, pct[is_anomaly])):
+            if len(part) > VIOLIN_POINTS:
+                part = np.quantile(part, np.linspace(0.0, 1.0, VIOLIN_POINTS))
+            density = _density(part, grid)
+            if density.max() > 0:
+                density = 0.42 * density / density.max()
+            halves.append(np.r_[np.c_[grid, row + sign * density], [[1.0, row], [0.0, row]]])
+            colors.append(color)
+            quartiles = np.quantile(part, [0.25, 0.5, 0.75]) if len(part) else []
+            for q, style in zip(quartiles, ":-:", strict=False):
+                ticks.append(([(q, row), (q, row + sign * np.interp(q, grid, density))], style))
+    # one collection each for the halves and the quartile marks: far fewer artists to draw
+    ax.add_collection(PolyCollection(halves, facecolors=colors, edgecolors="0.3", linewidths=0.5))
+    ax.add_collection(
+        LineCollection(
+            [seg for seg, _ in ticks],
+            colors="0.2",
+            linewidths=0.8,
+            linestyles=["dotted" if st == ":" else "solid" for _, st in ticks],
+        )
+    )
+    ax.set_yticks(range(len(scores)), list(scores))
+    ax.set_ylim(len(scores) - 0.5, -0.5)
+    ax.set_xlim(0.0, 1.0)
+    ax.set_xlabel("test score percentile (higher = more anomalous)")
+
+
+def _label_legend(ax: Axes, **where: Any) -> None:
+    ax.legend(  # a fixed place: matplotlib's "best" searched ~1 s per figure
+        handles=[Patch(color=_NORMAL, label="normal"), Patch(color=_ANOMALY, label="anomaly")],
+        fontsize=8,
+        **where,
+    )
 
 
 def score_distributions(scores: Mapping[str, Scores], *, title: str = "") -> Figure:
-    """Violins of normal vs anomalous test scores per detector. Each detector's scores are
-    turned into percentiles of its own test scores (0 = least anomalous), so detectors
-    with different scales share one axis. A label with more than :data:`VIOLIN_POINTS`
-    points is drawn from that many evenly spaced quantiles of its percentiles (the same
-    distribution, at a fraction of the density estimate's cost)."""
-    frames = []
-    for det, (y, s) in scores.items():
-        pct = pd.Series(s).rank(pct=True).to_numpy()
-        is_anomaly = np.asarray(y) == 1
-        for label, part in (("normal", pct[~is_anomaly]), ("anomaly", pct[is_anomaly])):
-            if len(part) > VIOLIN_POINTS:
-                part = np.quantile(part, np.linspace(0.0, 1.0, VIOLIN_POINTS))
-            frames.append(pd.DataFrame({"detector": det, "percentile": part, "label": label}))
-    long = pd.concat(frames, ignore_index=True)
+    """Split violins of normal (upper half) vs anomalous (lower half) test scores per
+    detector, with their quartiles. Each detector's scores are turned into percentiles of
+    its own test scores (0 = least anomalous), so detectors with different scales share
+    one axis; each half is scaled to the same width. The density is a Gaussian kernel
+    estimate from at most :data:`VIOLIN_POINTS` evenly spaced quantiles of a label's
+    percentiles (the same distribution, at a fraction of the cost)."""
     fig, ax = plt.subplots(figsize=(7, 1.0 + 0.45 * len(scores)))
-    sns.violinplot(
-        long,
-        x="percentile",
-        y="detector",
-        hue="label",
-        split=True,
-        inner="quart",
-        cut=0,
-        density_norm="width",
-        ax=ax,
-        hue_order=["normal", "anomaly"],
-        palette={"normal": "#74c476", "anomaly": "#de2d26"},
-        legend=False,
-    )
-    ax.legend(  # a fixed place: matplotlib's "best" searched ~1 s per figure
-        handles=[
-            Patch(color="#74c476", label="normal"),
-            Patch(color="#de2d26", label="anomaly"),
-        ],
-        loc="upper left",
-        bbox_to_anchor=(1.0, 1.0),
-        fontsize=8,
-    )
-    ax.set_xlabel("score percentile among the test points (higher = more anomalous)")
+    _draw_violins(ax, scores)
+    _label_legend(ax, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_title(title or "Score distributions")
     fig.tight_layout()
     return fig
+
+
+def dataset_overview(scores: Mapping[str, Scores], *, title: str = "") -> Figure:
+    """One data set at a glance: ROC and precision-recall curves of every detector and
+    the :func:`score_distributions` violins, in one figure. Each detector's name on the
+    violin axis is written in its curve colour (the curves' legend)."""
+    n = len(scores)
+    fig, (roc_ax, pr_ax, violin_ax) = plt.subplots(
+        1, 3, figsize=(15, max(4.5, 1.2 + 0.3 * n)), width_ratios=(1, 1, 1.25)
+    )
+    palette = _palette(n)
+    _draw_curves(roc_ax, pr_ax, scores, palette)
+    _draw_violins(violin_ax, scores)
+    for label, color in zip(violin_ax.get_yticklabels(), palette, strict=False):
+        label.set_color(tuple(0.7 * c for c in color[:3]))  # darker: readable as text
+    violin_ax.set_title("Normal vs anomalous scores")
+    _label_legend(violin_ax, loc="lower left", bbox_to_anchor=(0.0, 1.06), ncols=2)
+    for ax in (roc_ax, pr_ax):
+        ax.set_box_aspect(1)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def _mosaic(rows: list[np.ndarray], gap: int = 2) -> np.ndarray:
+    """Images (k, h, w, c) of each row side by side, rows stacked, with ``gap`` pixels of
+    white between them: (rows * (h + gap), k * (w + gap), c)."""
+    k, h, w, c = rows[0].shape
+    out = np.ones((len(rows) * (h + gap), k * (w + gap), c), dtype=np.float32)
+    for r, images in enumerate(rows):
+        for i in range(k):
+            out[r * (h + gap) : r * (h + gap) + h, i * (w + gap) : i * (w + gap) + w] = images[i]
+    return out
 
 
 def reconstruction_grid(
@@ -182,25 +310,37 @@ def reconstruction_grid(
     *,
     title: str = "",
 ) -> Figure:
-    """Input (top row) vs reconstruction (bottom row) for each stored test image, titled
-    with its score and label. ``images``, ``reconstructions``: (k, h, w, c)."""
-    k = len(images)
-    fig, axes = plt.subplots(2, k, figsize=(1.1 * k, 2.7), squeeze=False)
+    """Input (top row) vs reconstruction (bottom row) for each stored test image, each
+    column headed by its label (A = anomaly, red; N = normal) and score.
+    ``images``, ``reconstructions``: (k, h, w, c). Drawn as one image (one axes), which
+    is many times faster than an axes per picture."""
+    images = np.asarray(images, dtype=np.float32)
+    recon = np.asarray(reconstructions, dtype=np.float32).reshape(images.shape)
+    k, h, w, c = images.shape
+    gap = max(1, h // 14)
+    low = float(min(images.min(), recon.min()))
+    high = float(max(images.max(), recon.max()))
+    scale = (high - low) or 1.0
+    mosaic = _mosaic([(images - low) / scale, (recon - low) / scale], gap)
+    fig, ax = plt.subplots(figsize=(max(3.0, 0.75 * k), 2.4))
+    ax.imshow(mosaic[..., 0] if c == 1 else np.clip(mosaic, 0, 1), cmap="gray", vmin=0, vmax=1)
     for i in range(k):
-        for row, arr in enumerate((images, reconstructions)):
-            ax = axes[row, i]
-            img = np.asarray(arr[i], dtype=np.float32)
-            ax.imshow(img[..., 0] if img.shape[-1] == 1 else np.clip(img, 0, 1), cmap="gray")
-            ax.set_xticks([])
-            ax.set_yticks([])
-        tag = "A" if labels[i] == 1 else "N"
-        axes[0, i].set_title(
-            f"{tag} {scores[i]:.3g}", fontsize=7, color="#de2d26" if labels[i] == 1 else "black"
+        anomaly = labels[i] == 1
+        ax.text(
+            i * (w + gap) + w / 2,
+            -gap,
+            f"{'A' if anomaly else 'N'} {scores[i]:.3g}",
+            ha="center",
+            va="bottom",
+            fontsize=6,
+            color=_ANOMALY if anomaly else "black",
         )
-    axes[0, 0].set_ylabel("input", fontsize=8)
-    axes[1, 0].set_ylabel("recon.", fontsize=8)
-    fig.suptitle(
-        title or "Most (left) and least anomalous test images (A = anomaly, N = normal)", fontsize=9
+    ax.set_xticks([])
+    ax.set_yticks([h / 2, h + gap + h / 2], ["input", "recon."], fontsize=8)
+    ax.set_title(
+        title or "Most (left) and least anomalous test images (A = anomaly, N = normal)",
+        fontsize=9,
+        pad=12,
     )
     fig.tight_layout()
     return fig
@@ -211,22 +351,16 @@ def latent_view(codes: np.ndarray, labels: np.ndarray, *, title: str = "") -> Fi
     label (1 = anomaly)."""
     codes = np.asarray(codes, dtype=np.float64)
     if codes.shape[1] > 2:
-        view, axes_names = PCA(n_components=2).fit_transform(codes), ("PC 1", "PC 2")
+        centred = codes - codes.mean(axis=0)
+        _, _, components = np.linalg.svd(centred, full_matrices=False)
+        view, axes_names = centred @ components[:2].T, ("PC 1", "PC 2")
     else:
         view, axes_names = np.c_[codes, np.zeros((len(codes), 2 - codes.shape[1]))], ("z1", "z2")
     fig, ax = plt.subplots(figsize=(5, 4.5))
-    names = np.where(np.asarray(labels) == 1, "anomaly", "normal")
-    sns.scatterplot(
-        x=view[:, 0],
-        y=view[:, 1],
-        hue=names,
-        hue_order=["normal", "anomaly"],
-        palette={"normal": "#74c476", "anomaly": "#de2d26"},
-        s=8,
-        alpha=0.6,
-        linewidth=0,
-        ax=ax,
-    )
+    anomaly = np.asarray(labels) == 1
+    for name, color, rows in (("normal", _NORMAL, ~anomaly), ("anomaly", _ANOMALY, anomaly)):
+        ax.scatter(view[rows, 0], view[rows, 1], s=8, alpha=0.6, lw=0, color=color, label=name)
+    ax.legend(loc="upper right", fontsize=8, markerscale=2)
     ax.set(xlabel=axes_names[0], ylabel=axes_names[1], title=title or "Latent codes")
     fig.tight_layout()
     return fig
@@ -249,6 +383,8 @@ def cd_diagram(
 
 
 def save(fig: Figure, path: str | Path, *, dpi: int = 90) -> None:
-    """Write ``fig`` as PNG and release it."""
-    fig.savefig(path, dpi=dpi, bbox_inches="tight")
+    """Write ``fig`` as PNG and release it. Every figure here is laid out by
+    ``tight_layout`` (legends included), so the file is not cropped again (a second
+    full draw)."""
+    fig.savefig(path, dpi=dpi)
     plt.close(fig)

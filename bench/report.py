@@ -22,6 +22,8 @@ import pandas as pd
 from pydantic import ValidationError
 
 from anobench import presets, settings
+from anobench.executors import available_cores
+from anobench.figure_pool import FigurePool
 from anobench.leaderboard import format_leaderboard, leaderboard, missing_cells
 from anobench.metrics import Metric, leaderboard_metrics
 from anobench.metrics import metric as metric_info
@@ -38,7 +40,7 @@ __all__ = [
     "flaws_markdown",
     "protocol_title",
     "published_flaws",
-    "write_plots",
+    "submit_plots",
     "write_report",
 ]
 
@@ -140,8 +142,9 @@ def write_report(
     metric ``leaderboard_<protocol>_<metric>.md`` / ``.csv``, ``stats_<...>.md`` / ``.csv``
     (mean, bootstrap CI, average rank, coverage, missing cells; Friedman and ``posthoc``
     tests), ``pvalues_<...>.csv`` and ``cd_<...>.png``; ``plots/*.png`` (heatmap, ranks,
-    runtime, per-data-set ROC/PR curves and score distributions, image reconstructions and
-    latent codes); and ``index.html``, one self-contained page with all of it and the run's
+    runtime, a per-data-set overview of ROC/PR curves and score distributions, image
+    reconstructions and latent codes; figures with unchanged inputs are copied from the
+    previous report, see :mod:`anobench.figure_pool`); and ``index.html``, one self-contained page with all of it and the run's
     metadata. Under a published protocol (:mod:`anobench.presets`) every title says
     ``published protocol: <name>`` and lists its known flaws;
     ``reference_<protocol>_<metric>.md`` / ``.csv`` compare each cell with the published
@@ -237,10 +240,30 @@ def _write_into(
     out: Path, frame: pd.DataFrame, store: RunStore, covered: Any, posthoc: str, plots: bool
 ) -> None:
     """Every file of the report, into the (new, empty) folder ``out``."""
+    # figures are drawn by worker processes while the tables below are computed
+    previous = store.root / "report"
+    pool = FigurePool(max(1, available_cores() - 1) if plots else 0, out, previous)
+    try:
+        _write_files(out, frame, store, covered, posthoc, plots, pool)
+    finally:
+        pool.close()
+
+
+def _write_files(
+    out: Path,
+    frame: pd.DataFrame,
+    store: RunStore,
+    covered: Any,
+    posthoc: str,
+    plots: bool,
+    pool: FigurePool,
+) -> None:
     from anobench import effects, stats
     from anobench.html import write_html
 
     run_dir = store.root
+    if plots:
+        submit_plots(frame, store, out / "plots", pool)
     export_frame(frame).to_csv(out / "results.csv", index=False)
     export_frame(frame).to_parquet(out / "results.parquet", index=False)
     sections: list[Section] = []
@@ -281,9 +304,14 @@ def _write_into(
                     + "\n"
                 )
                 if plots and section.comparison.testable:
-                    section.cd_png = _cd_png(section, out / f"cd_{stem}.png")
+                    _submit_cd(section, out / f"cd_{stem}.png", pool, len(sections))
             sections.append(section)
-    figures = write_plots(frame, store, out / "plots") if plots else []
+    figures = []
+    for path, (kind, *tag) in pool.wait():
+        if kind == "cd":
+            sections[tag[0]].cd_png = path
+        else:
+            figures.append(FigureFile(path, *tag))
     suite = store.manifest().get("suite") or {}
     comparisons = write_comparisons(frame, _suite_reference(suite), out)
     effects_written = []
@@ -331,7 +359,7 @@ class Section:
 
 @dataclass
 class FigureFile:
-    """A plot written by :func:`write_plots`: its file, a caption and a group name."""
+    """A plot written for :func:`submit_plots`: its file, a caption and a group name."""
 
     path: Path
     caption: str
@@ -350,42 +378,35 @@ def data_files(frame: pd.DataFrame, store: RunStore) -> dict[str, str]:
     return files
 
 
-def _cd_png(section: Section, path: Path) -> Path | None:
-    from anobench import plots
-
+def _submit_cd(section: Section, path: Path, pool: FigurePool, index: int) -> None:
     comp = section.comparison
-    try:
-        fig = plots.cd_diagram(
-            comp.avg_ranks,
-            comp.pvalues,
-            alpha=comp.alpha,
-            title=f"{section.title}: average rank over {len(comp.datasets)} data sets "
-            f"(bars: no significant difference, {comp.method})",
-        )
-        plots.save(fig, path)
-    except Exception as exc:  # a figure must never cost the report
-        logger.warning("no CD diagram for %s: %s", section.title, exc)
-        return None
-    return path
+    pool.submit(
+        path,
+        "cd_diagram",
+        comp.avg_ranks,
+        comp.pvalues,
+        alpha=comp.alpha,
+        title=f"{section.title}: average rank over {len(comp.datasets)} data sets "
+        f"(bars: no significant difference, {comp.method})",
+        tag=("cd", index),
+        local=True,  # this process has scipy and pandas loaded: one import of the rest
+    )
 
 
-def write_plots(frame: pd.DataFrame, store: RunStore, folder: Path) -> list[FigureFile]:
-    """Write the report's PNG plots (ROC-AUC based) into ``folder``; a plot that fails is
-    logged and left out."""
-    from anobench import plots
-
+def submit_plots(frame: pd.DataFrame, store: RunStore, folder: Path, pool: FigurePool) -> None:
+    """Hand the report's PNG plots (ROC-AUC based) to ``pool``, to be written into
+    ``folder``; each comes back from ``pool.wait()`` tagged ``("plot", caption, group)``."""
     folder.mkdir(parents=True, exist_ok=True)
-    written: list[FigureFile] = []
 
-    def emit(name: str, caption: str, group: str, make: Any) -> None:
-        try:
-            fig = make()
-        except Exception as exc:
-            logger.warning("plot %s failed: %s", name, exc)
-            return
-        path = confined(folder, name, ".png")
-        plots.save(fig, path)
-        written.append(FigureFile(path, caption, group))
+    def emit(name: str, caption: str, group: str, function: str, *args: Any, **kw: Any) -> None:
+        pool.submit(
+            confined(folder, name, ".png"), function, *args, tag=("plot", caption, group), **kw
+        )
+
+    def emit_here(name: str, caption: str, group: str, function: str, *args: Any) -> None:
+        # seaborn figures: this process imports seaborn anyway (CD diagrams), the workers
+        # drawing the per-data-set figures never need to
+        emit(name, caption, group, function, *args, local=True)
 
     ok = frame[frame["status"] == "ok"]
     families = dict(zip(ok["label"], ok["family"].fillna("unknown"), strict=True))
@@ -397,17 +418,19 @@ def write_plots(frame: pd.DataFrame, store: RunStore, folder: Path) -> list[Figu
         group = (
             f"published protocol: {protocol}" if presets.get(protocol) else f"protocol {protocol}"
         )
-        emit(
+        emit_here(
             f"heatmap_{protocol}",
             f"ROC-AUC per data set and detector ({protocol})",
             group,
-            lambda m=table[table.attrs["datasets"]]: plots.heatmap(m, title="ROC-AUC"),
+            "heatmap",
+            table[table.attrs["datasets"]],
         )
-        emit(
+        emit_here(
             f"ranks_{protocol}",
             f"Rank distribution by ROC-AUC ({protocol})",
             group,
-            lambda m=means: plots.rank_distribution(m),
+            "rank_distribution",
+            means,
         )
         part = ok[ok["protocol"] == protocol]
         runtime = part.assign(seconds=part["fit_seconds"] + part["score_seconds"]).groupby("label")
@@ -415,24 +438,22 @@ def write_plots(frame: pd.DataFrame, store: RunStore, folder: Path) -> list[Figu
             {"seconds": runtime["seconds"].mean(), "value": runtime["roc_auc"].mean()}
         )
         summary["family"] = [families.get(lab, "unknown") for lab in summary.index]
-        emit(
+        emit_here(
             f"runtime_{protocol}",
             f"Runtime vs ROC-AUC ({protocol})",
             group,
-            lambda s=summary: plots.runtime_vs_metric(s),
+            "runtime_vs_metric",
+            summary,
         )
         for dataset in sorted(part["dataset"].unique()):
             _dataset_plots(part[part["dataset"] == dataset], store, protocol, dataset, emit)
-    return written
 
 
 def _dataset_plots(
     part: pd.DataFrame, store: RunStore, protocol: str, dataset: str, emit: Any
 ) -> None:
-    """Curves, score distributions and (image models) reconstructions and latent codes of
-    one data set, from the first seed's stored scores."""
-    from anobench import plots
-
+    """The data set's overview (curves and score distributions) and (image models)
+    reconstructions and latent codes, from the first seed's stored scores."""
     seed = part["seed"].min()
     cells = part[part["seed"] == seed]
     loaded = {}
@@ -446,16 +467,12 @@ def _dataset_plots(
     group = f"{dataset} ({protocol}, seed {seed})"
     scores = {label: (a["y_test"], a["scores"]) for label, a in sorted(loaded.items())}
     emit(
-        f"curves_{stem}",
-        f"ROC and precision-recall curves: {group}",
+        f"overview_{stem}",
+        f"ROC and precision-recall curves, normal vs anomalous scores: {group}",
         group,
-        lambda: plots.curves(scores, title=group),
-    )
-    emit(
-        f"scores_{stem}",
-        f"Normal vs anomalous test scores: {group}",
-        group,
-        lambda: plots.score_distributions(scores, title=group),
+        "dataset_overview",
+        scores,
+        title=group,
     )
     for label, a in sorted(loaded.items()):
         if "reconstructions" in a:
@@ -463,20 +480,20 @@ def _dataset_plots(
                 f"recon_{stem}_{label}",
                 f"{label}: inputs and reconstructions, {group}",
                 group,
-                lambda a=a, label=label: plots.reconstruction_grid(
-                    a["images"],
-                    a["reconstructions"],
-                    a["image_scores"],
-                    a["image_labels"],
-                    title=f"{label} on {dataset}: most (left) and least anomalous test images",
-                ),
+                "reconstruction_grid",
+                a["images"],
+                a["reconstructions"],
+                a["image_scores"],
+                a["image_labels"],
+                title=f"{label} on {dataset}: most (left) and least anomalous test images",
             )
         if "codes" in a:
             emit(
                 f"latent_{stem}_{label}",
                 f"{label}: latent codes, {group}",
                 group,
-                lambda a=a, label=label: plots.latent_view(
-                    a["codes"], a["code_labels"], title=f"{label} latent codes on {dataset}"
-                ),
+                "latent_view",
+                a["codes"],
+                a["code_labels"],
+                title=f"{label} latent codes on {dataset}",
             )

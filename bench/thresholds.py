@@ -11,7 +11,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.metrics import precision_recall_curve
 
 
 @dataclass(frozen=True)
@@ -48,6 +47,8 @@ def _top_k(train: np.ndarray, test: np.ndarray, y: np.ndarray, c: float) -> floa
 
 
 def _best_f1(train: np.ndarray, test: np.ndarray, y: np.ndarray, c: float) -> float:
+    from sklearn.metrics import precision_recall_curve  # seconds to import: on first use
+
     precision, recall, thresholds = precision_recall_curve(y, test)
     f1 = 2 * precision * recall / np.maximum(precision + recall, 1e-300)
     return float(thresholds[int(np.argmax(f1[:-1]))])

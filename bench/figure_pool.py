@@ -1,0 +1,198 @@
+"""Drawing the report's figures in worker processes while the report goes on.
+
+Matplotlib draws on one core and a report has dozens of figures, so :class:`FigurePool`
+hands each figure (a function of :mod:`anobench.plots` by name, its arguments and the
+file to write) to a pool of spawned processes and the caller computes its tables in the
+meantime. :meth:`FigurePool.wait` collects what was written. A figure whose inputs (the
+function, its arguments, the plotting code and matplotlib's version) equal those of the
+same file in the previous report is copied from there instead of drawn again: each
+report keeps the key of every figure in ``.figures.json``. A figure that fails is
+logged and left out (a figure never costs the report); if the pool itself breaks (a
+worker killed, or a script without a ``__main__`` guard that cannot spawn), the figures
+it did not draw are drawn in this process.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import multiprocessing
+import pickle
+import shutil
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+logger = logging.getLogger(__name__)
+
+
+def draw(path: Path, function: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Path:
+    """Draw ``anobench.plots.<function>(*args, **kwargs)`` into ``path`` (PNG)."""
+    from anobench import plots
+
+    plots.save(getattr(plots, function)(*args, **kwargs), path)
+    return path
+
+
+#: where a report lists its figures' keys (file path relative to the report -> key)
+FIGURES_FILE = ".figures.json"
+
+
+@functools.lru_cache(maxsize=1)
+def _code_key() -> str:
+    import matplotlib
+
+    from anobench import plots
+
+    source = Path(plots.__file__).read_bytes() + Path(__file__).read_bytes()
+    return f"{matplotlib.__version__}|{hashlib.sha256(source).hexdigest()}"
+
+
+def figure_key(function: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+    """A digest of everything a figure is drawn from. Raises what :mod:`pickle` raises
+    for inputs it cannot pickle (such a figure is always drawn)."""
+    data = pickle.dumps((function, args, sorted(kwargs.items())), protocol=5)
+    return hashlib.sha256(_code_key().encode() + data).hexdigest()
+
+
+@dataclass
+class _Job:
+    path: Path
+    function: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    tag: Any
+    key: str | None = None
+    future: Future[Path] | None = None
+    reused: bool = False  # copied from the previous report
+    done: bool = False  # drawn
+
+
+@dataclass
+class FigurePool:
+    """Figures drawn by ``workers`` processes and this one (0: all drawn at :meth:`wait`, here)
+    into the report folder ``out``; ``previous`` is the report being replaced, whose
+    unchanged figures are copied."""
+
+    workers: int
+    out: Path | None = None
+    previous: Path | None = None
+    _jobs: list[_Job] = field(default_factory=list)
+    _pool: ProcessPoolExecutor | None = None
+    _known: dict[str, str] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.previous is not None:
+            try:
+                self._known = json.loads((self.previous / FIGURES_FILE).read_text())
+            except (OSError, ValueError):
+                self._known = {}
+        if self.workers >= 1:
+            self._pool = ProcessPoolExecutor(
+                self.workers, mp_context=multiprocessing.get_context("spawn")
+            )
+            # start the workers now: their imports overlap the caller's own work
+            for _ in range(self.workers):
+                self._pool.submit(_import_plots)
+
+    def submit(
+        self,
+        path: Path,
+        function: str,
+        *args: Any,
+        tag: Any = None,
+        local: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        """Draw ``plots.<function>(*args, **kwargs)`` into ``path``; ``tag`` comes back
+        from :meth:`wait` with the path. ``local``: draw it in this process at
+        :meth:`wait`, while the workers draw the rest (for figures whose imports this
+        process has already paid, or that only one process should pay for)."""
+        job = _Job(path, function, args, kwargs, tag)
+        self._jobs.append(job)
+        if self.out is not None:
+            try:
+                job.key = figure_key(function, args, kwargs)
+            except (pickle.PicklingError, TypeError, AttributeError):
+                job.key = None
+            if job.key is not None and self._reuse(job):
+                return
+        if self._pool is not None and not local:
+            try:
+                job.future = self._pool.submit(draw, path, function, args, kwargs)
+            except (BrokenProcessPool, RuntimeError):
+                job.future = None
+
+    def _reuse(self, job: _Job) -> bool:
+        """Copy the previous report's identical figure into place, if there is one."""
+        if self.out is None or self.previous is None:
+            return False
+        relative = str(job.path.relative_to(self.out))
+        if self._known.get(relative) != job.key:
+            return False
+        try:
+            shutil.copyfile(self.previous / relative, job.path)
+        except OSError:
+            return False
+        job.reused = True
+        return True
+
+    def wait(self) -> list[tuple[Path, Any]]:
+        """``(path, tag)`` of every figure written, in submission order. Local figures
+        (and all of them without workers) are drawn now, then those the workers have not
+        started yet, then the workers' are collected."""
+        for job in self._jobs:
+            if job.future is None and not job.reused:
+                self._draw_here(job)
+        # then help the workers: take back figures they have not started, last first
+        for job in reversed(self._jobs):
+            if job.future is not None and job.future.cancel():
+                job.future = None
+                self._draw_here(job)
+        for job in self._jobs:
+            if job.future is None:
+                continue
+            try:
+                job.future.result()
+                job.done = True
+            except BrokenProcessPool:
+                self._draw_here(job)
+            except Exception as exc:
+                logger.warning("figure %s failed: %s: %s", job.path.name, type(exc).__name__, exc)
+        written = [(job.path, job.tag) for job in self._jobs if job.done or job.reused]
+        if self.out is not None:
+            keys = {
+                str(job.path.relative_to(self.out)): job.key
+                for job in self._jobs
+                if (job.done or job.reused) and job.key is not None
+            }
+            (self.out / FIGURES_FILE).write_text(json.dumps(keys, indent=0, sort_keys=True))
+        self.close()
+        return written
+
+    @staticmethod
+    def _draw_here(job: _Job) -> None:
+        try:
+            draw(job.path, job.function, job.args, job.kwargs)
+            job.done = True
+        except Exception as exc:
+            logger.warning("figure %s failed: %s: %s", job.path.name, type(exc).__name__, exc)
+
+    @property
+    def reused(self) -> int:
+        """Figures copied from the previous report so far."""
+        return sum(job.reused for job in self._jobs)
+
+    def close(self) -> None:
+        """Stop the workers (pending figures are cancelled)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+
+def _import_plots() -> None:
+    import anobench.plots  # noqa: F401

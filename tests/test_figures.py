@@ -1,0 +1,84 @@
+"""Report figures: the pool that draws them beside the report, their reuse, and the
+plotting helpers the per-data-set figures are made of."""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.metrics import precision_recall_curve, roc_auc_score, roc_curve
+
+from anobench import plots
+from anobench.figure_pool import FIGURES_FILE, FigurePool
+
+
+def _scores(n_detectors: int = 3, seed: int = 0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    rng = np.random.default_rng(seed)
+    y = np.r_[np.zeros(200), np.ones(20)]
+    return {
+        f"d{i}": (y, np.r_[rng.normal(0, 1, 200), rng.normal(1 + i, 1, 20)])
+        for i in range(n_detectors)
+    }
+
+
+@pytest.mark.parametrize("seed", range(25))
+def test_roc_pr_points_equal_sklearns_curves(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 400))
+    y = (rng.random(n) < 0.2).astype(int)
+    y[:2] = (1, 0)
+    s = rng.normal(size=n).round(int(rng.integers(0, 3)))  # ties too
+    fpr, tpr, recall, precision = plots.roc_pr_points(y, s)
+    sk_fpr, sk_tpr, _ = roc_curve(y, s, drop_intermediate=False)
+    sk_precision, sk_recall, _ = precision_recall_curve(y, s)
+    assert np.allclose(fpr, sk_fpr) and np.allclose(tpr, sk_tpr)
+    assert np.allclose(precision, sk_precision) and np.allclose(recall, sk_recall)
+    assert np.trapezoid(tpr, fpr) == pytest.approx(roc_auc_score(y, s), abs=1e-12)
+
+
+def test_per_dataset_figures_draw(tmp_path: Path) -> None:
+    scores = _scores(24)
+    plots.save(plots.dataset_overview(scores, title="t"), tmp_path / "o.png")
+    plots.save(plots.score_distributions(scores), tmp_path / "v.png")
+    plots.save(plots.curves(scores), tmp_path / "c.png")
+    images = np.random.default_rng(0).random((6, 9, 9, 1))
+    grid = plots.reconstruction_grid(images, images * 0.5, np.arange(6.0), np.r_[1, 1, 1, 0, 0, 0])
+    plots.save(grid, tmp_path / "r.png")
+    plots.save(
+        plots.latent_view(
+            np.random.default_rng(1).normal(size=(50, 5)), np.r_[np.ones(5), np.zeros(45)]
+        ),
+        tmp_path / "l.png",
+    )
+    assert all((tmp_path / f"{n}.png").stat().st_size > 1000 for n in "ovcrl")
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_pool_draws_in_order_reuses_unchanged_figures_and_logs_failures(
+    tmp_path: Path, workers: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    first, second = tmp_path / "first", tmp_path / "second"
+    for out in (first, second):
+        out.mkdir()
+    pool = FigurePool(workers, first)
+    pool.submit(first / "a.png", "curves", _scores(seed=0), tag="a")
+    pool.submit(first / "b.png", "curves", _scores(seed=1), tag="b", local=True)
+    pool.submit(first / "bad.png", "no_such_plot", tag="bad")
+    with caplog.at_level(logging.WARNING):
+        written = pool.wait()
+    assert [tag for _, tag in written] == ["a", "b"]  # the failing one is left out, logged
+    assert "bad.png" in caplog.text and not (first / "bad.png").exists()
+    keys = json.loads((first / FIGURES_FILE).read_text())
+    assert set(keys) == {"a.png", "b.png"}
+
+    # the next report: "a" has the same inputs (copied), "b" changed (drawn again)
+    pool = FigurePool(workers, second, previous=first)
+    pool.submit(second / "a.png", "curves", _scores(seed=0), tag="a")
+    pool.submit(second / "b.png", "curves", _scores(seed=2), tag="b")
+    assert pool.reused == 1
+    assert [tag for _, tag in pool.wait()] == ["a", "b"]
+    assert (second / "a.png").read_bytes() == (first / "a.png").read_bytes()
+    assert json.loads((second / FIGURES_FILE).read_text())["b.png"] != keys["b.png"]
