@@ -134,8 +134,9 @@ BUMPS = DatasetSpec(
     modality="series",
     load=make_bumps,
     description="Single-peak curves (normal) vs curves with a second narrow bump of "
-    "height 0.12 (anomaly); 2000 / 200 curves of 256 points.",
+    "height 0.12 (anomaly); 2000 / 200 curves of 256 points (n_points sets the resolution).",
     licence="generated (BSD-3, anobench)",
+    params={"n_points": 256},
 )
 
 
