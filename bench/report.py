@@ -144,9 +144,10 @@ def write_report(
     tests), ``pvalues_<...>.csv`` and ``cd_<...>.png``; ``plots/*.png`` (heatmap, ranks,
     runtime, a per-data-set overview of ROC/PR curves and score distributions, image
     reconstructions and latent codes; figures with unchanged inputs are copied from the
-    previous report, see :mod:`anobench.figure_pool`); and ``index.html``, one self-contained page with all of it and the run's
-    metadata. Under a published protocol (:mod:`anobench.presets`) every title says
-    ``published protocol: <name>`` and lists its known flaws;
+    previous report, see :mod:`anobench.figure_pool`); and ``index.html``, one
+    self-contained page with all of it and the run's metadata. Under a published protocol
+    (:mod:`anobench.presets`) every title says ``published protocol: <name>`` and lists its
+    known flaws;
     ``reference_<protocol>_<metric>.md`` / ``.csv`` compare each cell with the published
     table (:func:`anobench.reference_report.write_comparisons`) and
     ``protocol_effect_<preset>.md`` / ``.csv`` set the preset against its clean protocol

@@ -326,6 +326,7 @@ _SCALARS = (
     "warmup_seconds",
     "fit_seconds",
     "compile_seconds",
+    "fit_compile_seconds",
     "score_seconds",
     "total_seconds",
     "peak_rss_mb",

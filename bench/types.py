@@ -181,6 +181,7 @@ class CellResult(BaseModel):
     warmup_seconds: float | None = None
     fit_seconds: float | None = None
     compile_seconds: float | None = None
+    fit_compile_seconds: float | None = None
     score_seconds: float | None = None
     total_seconds: float | None = None
     peak_rss_mb: float | None = None

@@ -216,7 +216,10 @@ def test_runner_records_compile_seconds(tmp_path) -> None:
     assert {("ae", "wine"), ("ae", "digits-0"), ("cae", "digits-0")} <= pairs
     record = run_cell(next(c for c in cells if c.detector == "cae"))
     assert record["status"] == "ok", record.get("error")
-    assert 0 <= record["compile_seconds"] <= record["fit_seconds"]
+    # the fit's own compilation is inside the fit; the cell's covers scoring and
+    # calibration too (their compiled programs differ in shape)
+    assert 0 < record["fit_compile_seconds"] <= record["fit_seconds"]
+    assert record["fit_compile_seconds"] <= record["compile_seconds"] <= record["total_seconds"]
 
 
 def test_untrained_key_derivation_is_stable() -> None:

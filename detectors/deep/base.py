@@ -9,6 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from anobench import compile_clock
 from anobench.detectors.base import BaseDetector
 from anobench.detectors.deep.training import (
     PROGRAMS,
@@ -82,6 +83,7 @@ class DeepDetector(BaseDetector):
         shapes, so a fit on tiny data compiled programs no real cell reuses (14-23 s per
         worker in a cold quick run). A cell's own compilation is measured apart from its
         training (``compile_seconds``)."""
+        compile_clock.install()
         enable_persistent_cache()
 
     # -- training and scoring ----------------------------------------------------------

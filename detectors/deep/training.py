@@ -45,7 +45,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from anobench import settings
+from anobench import compile_clock, settings
 
 logger = logging.getLogger(__name__)
 
@@ -334,6 +334,7 @@ def train(
     """
     if epochs < 0:
         raise ValueError(f"epochs must be >= 0, got {epochs}")
+    compile_clock.install()
     enable_persistent_cache()
     n = X.shape[0]
     size, n_batches = batch_layout(n, batch_size)
