@@ -42,14 +42,27 @@ def draw(path: Path, function: str, args: tuple[Any, ...], kwargs: dict[str, Any
 FIGURES_FILE = ".figures.json"
 
 
+#: libraries whose version changes how a figure looks
+_LIBRARIES = ("matplotlib", "seaborn", "scikit-posthocs", "pandas", "numpy")
+
+
 @functools.lru_cache(maxsize=1)
 def _code_key() -> str:
-    import matplotlib
+    """anobench's source (the plots and everything they call, e.g. the ranking) and the
+    versions of the plotting libraries."""
+    from importlib.metadata import PackageNotFoundError, version
 
-    from anobench import plots
+    import anobench
 
-    source = Path(plots.__file__).read_bytes() + Path(__file__).read_bytes()
-    return f"{matplotlib.__version__}|{hashlib.sha256(source).hexdigest()}"
+    digest = hashlib.sha256()
+    for path in sorted(Path(anobench.__file__).parent.rglob("*.py")):
+        digest.update(path.read_bytes())
+    for name in _LIBRARIES:
+        try:
+            digest.update(f"{name}={version(name)}".encode())
+        except PackageNotFoundError:
+            digest.update(f"{name}=absent".encode())
+    return digest.hexdigest()
 
 
 def figure_key(function: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
@@ -84,6 +97,7 @@ class FigurePool:
     _jobs: list[_Job] = field(default_factory=list)
     _pool: ProcessPoolExecutor | None = None
     _known: dict[str, str] = field(default_factory=dict)
+    _paths: set[Path] = field(default_factory=set)
 
     def __post_init__(self) -> None:
         if self.previous is not None:
@@ -91,13 +105,17 @@ class FigurePool:
                 self._known = json.loads((self.previous / FIGURES_FILE).read_text())
             except (OSError, ValueError):
                 self._known = {}
-        if self.workers >= 1:
-            self._pool = ProcessPoolExecutor(
-                self.workers, mp_context=multiprocessing.get_context("spawn")
-            )
-            # start the workers now: their imports overlap the caller's own work
-            for _ in range(self.workers):
-                self._pool.submit(_import_plots)
+        if self.workers >= 1 and not multiprocessing.current_process().daemon:
+            try:
+                self._pool = ProcessPoolExecutor(
+                    self.workers, mp_context=multiprocessing.get_context("spawn")
+                )
+                # start the workers now: their imports overlap the caller's own work
+                for _ in range(self.workers):
+                    self._pool.submit(_import_plots)
+            except (OSError, AssertionError, NotImplementedError, RuntimeError) as exc:
+                logger.info("figures drawn in this process (no worker: %s)", exc)
+                self.close()
 
     def submit(
         self,
@@ -112,15 +130,18 @@ class FigurePool:
         from :meth:`wait` with the path. ``local``: draw it in this process at
         :meth:`wait`, while the workers draw the rest (for figures whose imports this
         process has already paid, or that only one process should pay for)."""
+        if path in self._paths:  # two names slugged to one file: keep both figures
+            digest = hashlib.sha256(repr((function, tag)).encode()).hexdigest()[:8]
+            path = path.with_name(f"{path.stem}-{digest}{path.suffix}")
+        self._paths.add(path)
         job = _Job(path, function, args, kwargs, tag)
         self._jobs.append(job)
-        if self.out is not None:
-            try:
-                job.key = figure_key(function, args, kwargs)
-            except (pickle.PicklingError, TypeError, AttributeError):
-                job.key = None
-            if job.key is not None and self._reuse(job):
-                return
+        try:
+            job.key = figure_key(function, args, kwargs)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            local = True  # cannot travel to a worker either: drawn here
+        if job.key is not None and self._reuse(job):
+            return
         if self._pool is not None and not local:
             try:
                 job.future = self._pool.submit(draw, path, function, args, kwargs)

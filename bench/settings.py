@@ -25,6 +25,7 @@ field                  variable                    meaning
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
 import os
 from collections.abc import Iterator, Mapping
@@ -87,6 +88,10 @@ class Settings:
         """Settings from the ``ANOBENCH_*`` variables of ``environ`` (default: this
         process's environment); unset variables give the defaults."""
         env = os.environ if environ is None else environ
+        return _parse(tuple((name, env.get(name)) for name in ENV_VARS.values()))
+
+    @classmethod
+    def _from_values(cls, env: Mapping[str, str]) -> Settings:
         defaults = cls()
         values: dict[str, Any] = {}
         for field in dataclasses.fields(cls):
@@ -112,6 +117,12 @@ class Settings:
         import pooch
 
         return Path(pooch.os_cache("anobench"))
+
+
+@functools.lru_cache(maxsize=16)
+def _parse(values: tuple[tuple[str, str | None], ...]) -> Settings:
+    """Settings of one snapshot of the variables (parsed, and any bad value logged, once)."""
+    return Settings._from_values({k: v for k, v in values if v is not None})
 
 
 _installed: Settings | None = None

@@ -286,3 +286,56 @@ def test_perf_deep_runs_and_reports_figures(capsys, tmp_path) -> None:
     assert row["train_seconds"] > 0 and row["gflops"] > 0 and 0 <= row["roc_auc"] <= 1
     assert report["matmul_gflops"] > 0 and report["config"]["n_train"] == 300
     assert report["vmap"]["speedup"] > 0
+
+
+def test_programs_are_keyed_by_the_functions_not_their_name() -> None:
+    """A model that swaps AE's loss but keeps its name and config trains its own program."""
+    import dataclasses
+
+    from anobench.detectors.deep import autoencoders
+
+    def l1_loss(cfg, params, frozen, xb, mask, key):  # type: ignore[no-untyped-def]
+        error = jnp.abs(cfg.network().apply(params, xb) - xb).mean(axis=1)
+        return training.masked_mean(error, mask)
+
+    class L1AE(AE):
+        functions = dataclasses.replace(autoencoders.AE_FUNCTIONS, loss=l1_loss)
+
+    X_train, _, _ = subspace_task()
+    params = {**AE.test_params(), "epochs": 3}
+    squared = AE(**params, random_state=0).fit(X_train).loss_history_
+    absolute = L1AE(**params, random_state=0).fit(X_train).loss_history_
+    assert not np.allclose(squared, absolute)
+
+
+COMPILING_PLUGIN = """
+from anobench.detectors.classical import IForest
+
+class Compiles(IForest):
+    '''Reports a compile time of its own (as a numba or torch plugin might).'''
+    def _fit(self, X):
+        super()._fit(X)
+        self.compile_seconds_ = 1.5
+"""
+
+
+def test_a_detectors_own_compile_time_is_kept_without_jax(
+    tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    from anobench.registry import dataset_registry
+    from anobench.runner import run_cell
+    from anobench.suite import Suite, expand
+
+    (tmp_path / "compiling_plugin.py").write_text(COMPILING_PLUGIN)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    suite = Suite.model_validate(
+        {"name": "t", "detectors": {"iforest": {}}, "datasets": ["wine"], "seeds": [0]}
+    )
+    cell = expand(suite, detector_registry(), dataset_registry())[0]
+    cell = dataclasses.replace(cell, detector_ref="compiling_plugin:Compiles")
+    record = run_cell(cell)
+    assert record["status"] == "ok", record.get("error")
+    # JAX's compile clock may run in this process (other tests): its 0 must not win
+    assert record["fit_compile_seconds"] == record["compile_seconds"] == 1.5

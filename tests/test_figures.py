@@ -82,3 +82,36 @@ def test_pool_draws_in_order_reuses_unchanged_figures_and_logs_failures(
     assert [tag for _, tag in pool.wait()] == ["a", "b"]
     assert (second / "a.png").read_bytes() == (first / "a.png").read_bytes()
     assert json.loads((second / FIGURES_FILE).read_text())["b.png"] != keys["b.png"]
+
+
+def test_two_figures_slugged_to_one_file_are_both_kept(tmp_path: Path) -> None:
+    pool = FigurePool(0, tmp_path)
+    pool.submit(tmp_path / "a.png", "curves", _scores(seed=0), tag="first")
+    pool.submit(tmp_path / "a.png", "curves", _scores(seed=1), tag="second")
+    written = pool.wait()
+    assert [tag for _, tag in written] == ["first", "second"]
+    assert len({path for path, _ in written}) == 2 and all(p.is_file() for p, _ in written)
+
+
+@pytest.mark.parametrize("why", ["daemon", "no-semaphores"])
+def test_figures_are_drawn_in_process_where_no_pool_can_start(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, why: str
+) -> None:
+    """A daemon process (a multiprocessing or Celery worker) may not have children, and
+    some platforms lack the semaphores a pool needs: the report still gets its figures."""
+    from anobench import figure_pool
+
+    if why == "daemon":
+        monkeypatch.setattr(
+            figure_pool.multiprocessing.current_process(), "_config", {"daemon": True}
+        )
+    else:
+
+        def broken(*args: object, **kwargs: object) -> None:
+            raise NotImplementedError("sem_open is not implemented")
+
+        monkeypatch.setattr(figure_pool, "ProcessPoolExecutor", broken)
+    pool = FigurePool(2, tmp_path)
+    assert pool._pool is None  # no worker: everything is drawn here
+    pool.submit(tmp_path / "a.png", "curves", _scores())
+    assert [p.name for p, _ in pool.wait()] == ["a.png"]

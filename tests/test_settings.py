@@ -109,3 +109,15 @@ def test_workers_receive_the_runners_settings(
     with settings.overridden(data_dir=tmp_path, offline=True):
         records = [r for _, r in ProcessExecutor(1).run([cell], probe.probe, probe.failure)]
     assert records == [{"data_dir": str(tmp_path), "offline": True}]
+
+
+def test_data_dir_holds_for_one_command_only(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from anobench.cli import main
+
+    monkeypatch.delenv("ANOBENCH_DATA_DIR", raising=False)
+    assert main(["--data-dir", str(tmp_path), "list", "suites"]) == 0
+    assert settings.current().data_dir is None
+    monkeypatch.setenv("ANOBENCH_OFFLINE", "1")
+    assert settings.current().offline  # the environment is read again

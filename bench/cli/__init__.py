@@ -48,12 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    if args.data_dir:  # worker processes receive it with their settings
-        settings.configure(data_dir=Path(args.data_dir).resolve())
     level = [logging.WARNING, logging.INFO, logging.DEBUG][min(args.verbose, 2)]
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    # --data-dir holds for this command only; worker processes receive it with the settings
+    changes = {"data_dir": Path(args.data_dir).resolve()} if args.data_dir else {}
     try:
-        return int(args.func(args))
+        with settings.overridden(**changes):
+            return int(args.func(args))
     except (
         UserError,
         UnknownNameError,

@@ -127,7 +127,7 @@ class DeepDetector(BaseDetector):
         if fn is None:
             raise NotImplementedError(f"{type(self).__name__} has no such function")
         compiled = PROGRAMS.get(
-            ("apply", self.functions.name, fn, self.config()), lambda: _per_model(fn)
+            ("apply", self.functions, fn, self.config()), lambda: _per_model(fn)
         )
         return self._chunked(compiled, (self.config(), self.state_, self._keys()), data)
 

@@ -350,7 +350,7 @@ def train(
         return program.lower(keys, X_dev, n_dev, context).compile()
 
     start = time.perf_counter()
-    compiled = PROGRAMS.get(("train", functions.name, config, epochs, repr(shapes)), build)
+    compiled = PROGRAMS.get(("train", functions, config, epochs, repr(shapes)), build)
     compile_seconds = time.perf_counter() - start
     start = time.perf_counter()
     state, losses = compiled(keys, X_dev, n_dev, context)
