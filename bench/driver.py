@@ -48,7 +48,9 @@ def in_shard(cell_id: str, shard: tuple[int, int] | None) -> bool:
 def program_affinity(cell: Cell) -> tuple[str, str, str]:
     """Cells that share compiled programs and loaded data: one detector configuration on
     one data set (its seeds and protocols: the clean protocols' training parts round to
-    the same program shapes). See ``ProcessExecutor(affinity=...)``."""
+    the same program shapes). The data set comes last: a worker starting a new key
+    prefers a detector configuration no other worker is running, since data sets of
+    equal shapes compile the same programs. See ``ProcessExecutor(affinity=...)``."""
     return (cell.detector_ref, cell.label, cell.dataset_label)
 
 

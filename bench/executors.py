@@ -150,11 +150,14 @@ class _Pending:
         if last in self._groups:
             key = last
         else:
-            free = (k for k in self._groups if k not in running or k in self._finished)
-            found = next(free, None)
-            if found is None:
+            free = [k for k in self._groups if k not in running or k in self._finished]
+            if not free:
                 return None
-            key = found
+            # prefer a key whose detector no other worker is running: keys that differ
+            # only in the data set often compile programs of equal shapes (same width,
+            # same rows), which the other worker is compiling now and will have cached
+            busy = {_owner(k) for k in running}
+            key = next((k for k in free if _owner(k) not in busy), free[0])
         group = self._groups[key]
         cell = group.popleft()
         if not group:
@@ -164,6 +167,13 @@ class _Pending:
     def finished(self, key: Hashable) -> None:
         """A cell of ``key`` finished: its programs are in the compilation caches."""
         self._finished.add(key)
+
+
+def _owner(key: Hashable) -> Hashable:
+    """What an affinity key's compiled programs depend on besides the data: all but the
+    last part of a tuple key (the data set in :func:`anobench.driver.program_affinity`),
+    the key itself otherwise."""
+    return key[:-1] if isinstance(key, tuple) and len(key) > 1 else key
 
 
 def _tree_rss_mb(pid: int) -> float:

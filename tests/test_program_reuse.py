@@ -31,6 +31,17 @@ def test_pending_cells_stay_with_their_key() -> None:
     assert not pending
 
 
+def test_a_new_key_prefers_a_detector_no_other_worker_runs() -> None:
+    """(detector, data set) keys: blobs-local and blobs-global compile equal programs, so
+    the second worker starts another detector while the first compiles fanogan's."""
+    keys = [("fanogan", "blobs-local"), ("fanogan", "blobs-global"), ("ae", "blobs-local")]
+    pending = _Pending(keys, lambda c: c)  # type: ignore[arg-type]
+    assert pending.take(None, set()) == (keys[0], keys[0])
+    assert pending.take(None, {keys[0]}) == (keys[2], keys[2])
+    # only the same detector is left: take it rather than wait
+    assert pending.take(None, {keys[0], keys[2]}) == (keys[1], keys[1])
+
+
 def test_seeds_of_a_deep_model_compile_their_program_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
