@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from anobench.registry import DATASET_GROUP, DETECTOR_GROUP
-from anobench.types import SCHEMA_VERSION
+from anobench.types import SCHEMA_VERSION, Cell
 
 # Detectors that misbehave on purpose, shipped by the throw-away plugin.
 BAD_DETECTORS = '''
@@ -123,3 +123,28 @@ def make_record() -> Callable[..., dict]:
         return record
 
     return make
+
+
+def stand_in_cell(i: int = 0) -> Cell:
+    """A cell for executor tests whose cell functions ignore what it names (seed ``i``)."""
+    return Cell(
+        cell_id=f"c{i}",
+        suite="t",
+        detector="d",
+        detector_ref="x:y",
+        params={},
+        dataset="s",
+        dataset_ref="x:z",
+        data_fingerprint="",
+        protocol="novelty",
+        seed=i,
+        split_seed=i,
+        model_seed=i,
+        time_budget=30.0,
+    )
+
+
+@pytest.fixture
+def make_cell() -> Callable[[int], Cell]:
+    """:func:`stand_in_cell`, for tests of executors and worker processes."""
+    return stand_in_cell

@@ -10,30 +10,11 @@ from typing import Any
 import pytest
 
 from anobench.executors import ProcessExecutor, core_groups
-from anobench.types import Cell
 
 needs_two_cores = pytest.mark.skipif(
     not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,
     reason="pinning needs the Linux affinity API and at least 2 cores",
 )
-
-
-def _cell(i: int) -> Cell:
-    return Cell(
-        cell_id=f"c{i}",
-        suite="t",
-        detector="d",
-        detector_ref="x:y",
-        params={},
-        dataset="s",
-        dataset_ref="x:z",
-        data_fingerprint="",
-        protocol="novelty",
-        seed=i,
-        split_seed=i,
-        model_seed=i,
-        time_budget=30.0,
-    )
 
 
 WORKER_MODULE = """
@@ -61,14 +42,14 @@ def worker_fns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     return importlib.import_module("pin_probe")
 
 
-def _run(fns: Any, jobs: int) -> list[dict[str, Any]]:
-    cells = [_cell(i) for i in range(8)]
+def _run(fns: Any, jobs: int, make_cell: Any) -> list[dict[str, Any]]:
+    cells = [make_cell(i) for i in range(8)]
     return [record for _, record in ProcessExecutor(jobs).run(cells, fns.affinity, fns.failure)]
 
 
 @needs_two_cores
-def test_workers_are_pinned_to_disjoint_cores(worker_fns: Any) -> None:
-    records = _run(worker_fns, 2)
+def test_workers_are_pinned_to_disjoint_cores(worker_fns: Any, make_cell: Any) -> None:
+    records = _run(worker_fns, 2, make_cell)
     assert len(records) == 8 and all("cores" in r for r in records)
     by_pid = {r["pid"]: tuple(r["cores"]) for r in records}
     threads = len(os.sched_getaffinity(0)) // 2
@@ -80,10 +61,12 @@ def test_workers_are_pinned_to_disjoint_cores(worker_fns: Any) -> None:
 
 
 @needs_two_cores
-def test_pinning_can_be_turned_off(worker_fns: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pinning_can_be_turned_off(
+    worker_fns: Any, monkeypatch: pytest.MonkeyPatch, make_cell: Any
+) -> None:
     monkeypatch.setenv("ANOBENCH_PIN_WORKERS", "0")
     allowed = sorted(os.sched_getaffinity(0))
-    assert all(r["cores"] == allowed for r in _run(worker_fns, 2))
+    assert all(r["cores"] == allowed for r in _run(worker_fns, 2, make_cell))
 
 
 def test_one_job_or_too_few_cores_means_no_pinning() -> None:
@@ -96,10 +79,10 @@ def test_one_job_or_too_few_cores_means_no_pinning() -> None:
 
 
 @needs_two_cores
-def test_a_replacement_worker_gets_the_dead_workers_cores(worker_fns: Any) -> None:
+def test_a_replacement_worker_gets_the_dead_workers_cores(worker_fns: Any, make_cell: Any) -> None:
     """A worker that died (here: ``os._exit`` in cell 3) is replaced by one pinned to the
     same cores, so two live workers never share a core."""
-    cells = [_cell(i) for i in range(8)]
+    cells = [make_cell(i) for i in range(8)]
     records = {
         r.get("seed", r.get("cell")): r
         for _, r in ProcessExecutor(2).run(cells, worker_fns.dies_on_3, worker_fns.failure)

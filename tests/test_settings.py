@@ -6,13 +6,13 @@ import importlib
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from anobench import io, settings
 from anobench.executors import ProcessExecutor
 from anobench.settings import Settings, env_flag
-from anobench.types import Cell
 
 
 @pytest.mark.parametrize(
@@ -84,28 +84,14 @@ def failure(cell, status, message):
 
 
 def test_workers_receive_the_runners_settings(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, make_cell: Any
 ) -> None:
     """``--data-dir`` reaches the cells without an environment variable."""
     (tmp_path / "settings_probe.py").write_text(PROBE)
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delenv("ANOBENCH_DATA_DIR", raising=False)
     probe = importlib.import_module("settings_probe")
-    cell = Cell(
-        cell_id="c0",
-        suite="t",
-        detector="d",
-        detector_ref="x:y",
-        params={},
-        dataset="s",
-        dataset_ref="x:z",
-        data_fingerprint="",
-        protocol="novelty",
-        seed=0,
-        split_seed=0,
-        model_seed=0,
-        time_budget=30.0,
-    )
+    cell = make_cell(0)
     with settings.overridden(data_dir=tmp_path, offline=True):
         records = [r for _, r in ProcessExecutor(1).run([cell], probe.probe, probe.failure)]
     assert records == [{"data_dir": str(tmp_path), "offline": True}]
