@@ -329,64 +329,41 @@ def deep_perf(
     in this process), so the compile figures are real compilations.
     """
     with overridden(xla_cache=False):
-        return _deep_perf(
-            n_train=n_train,
+        import jax
+
+        data = perf_data(n_train)
+        d = data.X_train.shape[1]
+        widths = [d, *hidden, *reversed(hidden[:-1]), d]
+        flops = dense_ae_flops(widths)
+        cfg = dict(
+            n_train=len(data.X_train),
+            n_features=d,
             epochs=epochs,
             batch_size=batch_size,
-            hidden=hidden,
+            hidden=list(hidden),
+            architecture="-".join(map(str, widths)),
             learning_rate=learning_rate,
             repeats=repeats,
             seeds=seeds,
-            with_torch=with_torch,
+            data=data.source,
+            train_gflop=flops * len(data.X_train) * epochs / 1e9,
         )
+        device = jax.devices()[0]
+        report = DeepPerfReport(
+            config=cfg,
+            device=f"{device.platform}: {device.device_kind} ({jax.device_count()} device(s), "
+            f"{os.cpu_count()} CPU cores)",
+            matmul_gflops=matmul_gflops(),
+            matmul_gflops_at_batch=batch_matmul_gflops(batch_size, d, hidden[0]),
+        )
+        row, report.vmap = _jax_rows(data, cfg, flops)
+        report.rows.append(row)
+        if with_torch and importlib.util.find_spec("torch") is not None:
+            import torch
 
-
-def _deep_perf(
-    *,
-    n_train: int,
-    epochs: int,
-    batch_size: int,
-    hidden: tuple[int, ...],
-    learning_rate: float,
-    repeats: int,
-    seeds: int,
-    with_torch: bool,
-) -> DeepPerfReport:
-    import jax
-
-    data = perf_data(n_train)
-    d = data.X_train.shape[1]
-    widths = [d, *hidden, *reversed(hidden[:-1]), d]
-    flops = dense_ae_flops(widths)
-    cfg = dict(
-        n_train=len(data.X_train),
-        n_features=d,
-        epochs=epochs,
-        batch_size=batch_size,
-        hidden=list(hidden),
-        architecture="-".join(map(str, widths)),
-        learning_rate=learning_rate,
-        repeats=repeats,
-        seeds=seeds,
-        data=data.source,
-        train_gflop=flops * len(data.X_train) * epochs / 1e9,
-    )
-    device = jax.devices()[0]
-    report = DeepPerfReport(
-        config=cfg,
-        device=f"{device.platform}: {device.device_kind} ({jax.device_count()} device(s), "
-        f"{os.cpu_count()} CPU cores)",
-        matmul_gflops=matmul_gflops(),
-        matmul_gflops_at_batch=batch_matmul_gflops(batch_size, d, hidden[0]),
-    )
-    row, report.vmap = _jax_rows(data, cfg, flops)
-    report.rows.append(row)
-    if with_torch and importlib.util.find_spec("torch") is not None:
-        import torch
-
-        torch.set_num_threads(os.cpu_count() or 1)
-        report.rows.append(_pyod_row(data, cfg, flops))
-        report.rows.append(_torch_row(data, cfg, widths, flops))
-    elif with_torch:
-        logger.warning("torch is not installed: pip install 'anobench[torch]' to compare")
-    return report
+            torch.set_num_threads(os.cpu_count() or 1)
+            report.rows.append(_pyod_row(data, cfg, flops))
+            report.rows.append(_torch_row(data, cfg, widths, flops))
+        elif with_torch:
+            logger.warning("torch is not installed: pip install 'anobench[torch]' to compare")
+        return report
