@@ -24,10 +24,11 @@ from typing import Any
 from anobench import __version__
 from anobench.environment import environment
 from anobench.executors import Executor, ProcessExecutor
-from anobench.registry import Registry, import_ref
+from anobench.references import BadReferenceError, dataset_spec
+from anobench.registry import Registry
 from anobench.runner import Record, failure_record, run_cell
 from anobench.store import RunStore
-from anobench.suite import MAX_CELLS, Suite, check_size, expand
+from anobench.suite import MAX_CELLS, Suite, SuiteError, check_size, expand, registries
 from anobench.types import Cell, Status
 
 __all__ = ["Plan", "RunSummary", "in_shard", "plan_suite", "program_affinity", "run_suite"]
@@ -67,7 +68,7 @@ def _prepare_data(refs: set[str]) -> dict[str, tuple[Status, str]]:
     problems: dict[str, tuple[Status, str]] = {}
     for ref in sorted(refs):
         try:
-            spec = import_ref(ref)
+            spec = dataset_spec(ref)
             fetch = getattr(spec, "fetch", None)
             if fetch is not None:
                 fetch()
@@ -279,6 +280,10 @@ def _run_locked(
     """:func:`run_suite` once the run directory's lock is held."""
     # Download what is missing before the cells are expanded, so each data fingerprint
     # (part of the cell id) names the files the workers will read.
+    try:
+        detectors, datasets = registries(suite, detectors, datasets)
+    except BadReferenceError as exc:
+        raise SuiteError(f"suite {suite.name!r}: {exc}") from None
     absent = set()
     for name in suite.datasets:
         spec = _load_spec(datasets, name)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from anobench import presets
-from anobench.registry import import_ref
+from anobench.references import detector_class
 from anobench.types import Cell, Split
 
 logger = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def make_detector(cell: Cell, *, random_state: Any = _DERIVED) -> Any:
     or ``None`` for the global RNG). Under a published protocol an adapter's own
     ``standardize`` is switched off: the preset has scaled the data already.
     """
-    cls = import_ref(cell.detector_ref)
+    cls = detector_class(cell.detector_ref)
     return _build(
         cls,
         cell.params,
@@ -60,7 +60,7 @@ def warm_up(cell: Cell) -> float:
     if cell.detector_ref in _WARMED:
         return 0.0
     start = time.perf_counter()
-    cls = import_ref(cell.detector_ref)
+    cls = detector_class(cell.detector_ref)
     try:
         cls.warm_up()  # the detector knows what is worth warming (BaseDetector.warm_up)
     except Exception as exc:  # e.g. an image-only model; the real fit reports problems
@@ -110,13 +110,14 @@ def prepare(cell: Cell, spec: Any) -> Prepared:
         logger.info(
             "%s: %s makes its own split; the fixed split is not used", cell.dataset, preset.name
         )
-    made = preset.split(data.X, data.y, cell.seed, spec.transform)
+    made = preset.split(data.X, data.y, cell.seed, spec.transform_for(cell.dataset_params))
     made.split.metadata.update(identity)
     plan = cell.preset or {}
     start = time.perf_counter()
     replayed = []
     for column, ref, params in plan.get("replay", []):
-        _build(import_ref(ref), params, made.random_state, published=True).fit(made.split.X_train)
+        before = _build(detector_class(ref), params, made.random_state, published=True)
+        before.fit(made.split.X_train)
         replayed.append(column)
     published = {
         "name": preset.name,

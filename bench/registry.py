@@ -65,10 +65,20 @@ class Registry:
     source : callable, optional
         Returns the entry points to use; defaults to the installed ones in ``group``.
         Tests pass a fake source.
+    validate : callable, optional
+        Called on each loaded object; raises ``TypeError``/``ValueError`` saying why it is
+        not what the group holds (e.g. an entry point naming a scikit-learn estimator
+        where a detector class is expected). The entry is then unavailable, with that reason.
     """
 
-    def __init__(self, group: str, source: Callable[[], Iterable[EntryPoint]] | None = None):
+    def __init__(
+        self,
+        group: str,
+        source: Callable[[], Iterable[EntryPoint]] | None = None,
+        validate: Callable[[Any], None] | None = None,
+    ):
         self.group = group
+        self._validate = validate
         self._source = source or (lambda: entry_points(group=group))
         self._entries: dict[str, tuple[Entry, EntryPoint]] | None = None
         self._loaded: dict[str, Any] = {}
@@ -141,6 +151,14 @@ class Registry:
             self._errors[name] = message
             logger.warning("%s", message)
             raise UnavailableError(message) from exc
+        if self._validate is not None:
+            try:
+                self._validate(obj)
+            except (TypeError, ValueError) as exc:
+                message = f"{name!r} ({ep.value}) is unavailable: {exc}"
+                self._errors[name] = message
+                logger.warning("%s", message)
+                raise UnavailableError(message) from exc
         self._loaded[name] = obj
         return obj
 
@@ -166,14 +184,56 @@ def _describe_import_failure(name: str, ep: EntryPoint, exc: BaseException) -> s
     return message
 
 
+#: what a detector class must offer (:class:`anobench.detectors.base.BaseDetector` has it all)
+DETECTOR_METHODS = ("fit", "anomaly_score", "param_names", "test_params", "warm_up")
+
+
+def validate_detector(obj: Any) -> None:
+    """Raise ``TypeError``/``ValueError`` unless ``obj`` is an anobench detector class
+    with valid metadata (``modalities`` from :class:`anobench.types.Modality`)."""
+    from anobench.types import check_modality
+
+    if not isinstance(obj, type):
+        raise TypeError(f"{obj!r} is not a class; a detector entry point names a class")
+    missing = [m for m in DETECTOR_METHODS if not callable(getattr(obj, m, None))]
+    if missing:
+        raise TypeError(
+            f"{obj.__module__}.{obj.__qualname__} is not an anobench detector (no "
+            f"{', '.join(missing)}): derive from anobench.detectors.base.BaseDetector, or "
+            "use a scikit-learn / PyOD estimator by reference in a suite "
+            '(ref = "module:Class")'
+        )
+    modalities = getattr(obj, "modalities", None)
+    if not modalities or isinstance(modalities, str):
+        raise ValueError(f"{obj.__qualname__}.modalities must be a non-empty tuple")
+    for modality in modalities:
+        check_modality(modality, obj.__qualname__)
+
+
+def validate_dataset(obj: Any) -> None:
+    """Raise ``TypeError``/``ValueError`` unless ``obj`` is a data-set spec (a name, a
+    valid modality, and ``load_data``/``split``/``fingerprint``)."""
+    from anobench.types import check_modality
+
+    missing = [
+        m for m in ("load_data", "split", "fingerprint") if not callable(getattr(obj, m, None))
+    ]
+    if missing or not isinstance(getattr(obj, "name", None), str):
+        raise TypeError(
+            f"{obj!r:.80} is not a data-set spec (no {', '.join(missing) or 'name'}): "
+            "declare an anobench.datasets.spec.DatasetSpec"
+        )
+    check_modality(getattr(obj, "modality", None), f"data set {obj.name!r}")
+
+
 def detector_registry() -> Registry:
-    """A fresh registry of the installed detectors."""
-    return Registry(DETECTOR_GROUP)
+    """A fresh registry of the installed detectors (each validated on load)."""
+    return Registry(DETECTOR_GROUP, validate=validate_detector)
 
 
 def dataset_registry() -> Registry:
-    """A fresh registry of the installed data sets."""
-    return Registry(DATASET_GROUP)
+    """A fresh registry of the installed data sets (each validated on load)."""
+    return Registry(DATASET_GROUP, validate=validate_dataset)
 
 
 def import_ref(ref: str) -> Any:

@@ -24,7 +24,7 @@ from anobench.calibration import Calibration, CalibrationError, calibration_scor
 from anobench.environment import environment
 from anobench.fitting import make_detector, prepare, warm_up
 from anobench.metrics import evaluate, roc_auc_by_group, score_sanity
-from anobench.registry import import_ref
+from anobench.references import dataset_spec
 from anobench.resources import PeakMemory
 from anobench.types import SCHEMA_VERSION, Cell, Status
 
@@ -118,7 +118,7 @@ def run_cell(cell: Cell) -> Record:
 def _fit_and_evaluate(cell: Cell, record: Record) -> None:
     """The body of :func:`run_cell`; fills ``record`` and raises on any failure."""
     deadline = time.perf_counter() + cell.time_budget
-    spec = import_ref(cell.dataset_ref)
+    spec = dataset_spec(cell.dataset_ref)
     with presets.isolated_global_rng() if cell.preset else contextlib.nullcontext():
         prepared = prepare(cell, spec)
         split, detector = prepared.split, prepared.detector

@@ -183,15 +183,16 @@ def check_split(split: Split, name: str) -> None:
         raise SplitError(f"{name}: {len(shared)} row(s) appear in both train and test")
 
 
-def _check_inputs(X: np.ndarray, y: np.ndarray, name: str) -> None:
+def _check_inputs(X: np.ndarray, y: np.ndarray, name: str, *, allow_nan: bool = False) -> None:
     if X.ndim < 2 or len(X) != len(y):
         raise SplitError(f"{name}: X must be (n, ...) with n = len(y); got {X.shape} and {y.shape}")
     if not np.isin(y, (0, 1)).all():
         raise SplitError(f"{name}: labels must be 0 (normal) or 1 (anomaly)")
     if X.dtype.kind not in "fiub":
         raise SplitError(f"{name}: X must be numeric, got dtype {X.dtype}")
-    if not np.all(np.isfinite(X)):
-        raise SplitError(f"{name}: data hold {int(np.sum(~np.isfinite(X)))} non-finite values")
+    bad = ~np.isfinite(X) & ~np.isnan(X) if allow_nan else ~np.isfinite(X)
+    if bad.any():
+        raise SplitError(f"{name}: data hold {int(np.sum(bad))} non-finite values")
 
 
 def _partition(
@@ -260,7 +261,9 @@ def make_split(
     protocol = Protocol(protocol)
     X = np.asarray(X)
     y = np.asarray(y).astype(np.int64).ravel()
-    _check_inputs(X, y, name)
+    # a transform fitted on the training part may impute missing values (check_split
+    # then requires finite values after it)
+    _check_inputs(X, y, name, allow_nan=transform is not None)
     copies = copy_groups(X)
     idx_train, idx_test, n_dropped = _partition(y, copies, train_mask, seed, test_size, name)
     if protocol is Protocol.NOVELTY:

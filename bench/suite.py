@@ -29,7 +29,16 @@ Example::
     method = "crossfit"          # or "holdout"
     folds = 5                    # crossfit; holdout = 0.25 for "holdout"
 
-``detectors`` and ``datasets`` may also be plain lists of names.
+``detectors`` and ``datasets`` may also be plain lists of names. A detector may be named by
+reference and a data set by path, with no package (:mod:`anobench.references`)::
+
+    [detectors.iso200]
+    ref = "sklearn.ensemble:IsolationForest"   # or "pyod.models.iforest:IForest",
+    n_estimators = 200                          # or "my_detectors.py:MyDetector"
+
+    [datasets."file:data/plant.csv"]            # CSV, Parquet, NPZ or .mat
+    label = "status"
+    anomaly_values = ["fault"]                  # see anobench.datasets.files
 """
 
 from __future__ import annotations
@@ -44,12 +53,21 @@ from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, Strict, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    Strict,
+    ValidationError,
+    field_validator,
+)
 
 from anobench import presets
 from anobench.calibration import Calibration
 from anobench.provenance import code_identity, harness_identity
 from anobench.reference import Reference
+from anobench.references import BadReferenceError, check_orientation, with_references
 from anobench.registry import Registry, UnavailableError, UnknownNameError, did_you_mean
 from anobench.seeding import derive_seed, stable_hash
 from anobench.types import Cell, Protocol, labelled
@@ -121,6 +139,15 @@ class Suite(BaseModel):
     exclude: list[Exclusion] = []
     reference: Reference | None = None
     calibration: Calibration = Calibration()
+    #: the folder relative file references (``file:``, ``*.py:Class``) are read from:
+    #: the suite file's folder, else the working directory
+    _base: Path | None = PrivateAttr(default=None)
+
+    @property
+    def base(self) -> Path | None:
+        """The folder relative file references are resolved against (None: the working
+        directory)."""
+        return self._base
 
     @field_validator("detectors", "datasets", mode="before")
     @classmethod
@@ -217,7 +244,10 @@ def load_suite(name_or_path: str | Path) -> Suite:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SuiteError(f"{source}: invalid TOML: {exc}") from exc
-    return parse_suite(data, source)
+    suite = parse_suite(data, source)
+    if text_path.endswith(".toml") or Path(text_path).is_file():
+        suite._base = Path(text_path).resolve().parent
+    return suite
 
 
 def parse_suite(data: dict[str, Any], source: str = "suite") -> Suite:
@@ -307,6 +337,18 @@ def _preset_plan(suite: Suite, protocol: str, detectors: Registry) -> dict[str, 
     return plan
 
 
+def registries(suite: Suite, detectors: Any, datasets: Any) -> tuple[Any, Any]:
+    """``detectors`` and ``datasets`` with the suite's references added
+    (:func:`anobench.references.with_references`)."""
+    return with_references(
+        detectors,
+        datasets,
+        suite.detectors,
+        {name: options.params for name, options in suite.datasets.items()},
+        suite.base,
+    )
+
+
 def cell_id(payload: dict[str, Any]) -> str:
     """Content hash of a cell's defining fields (see :func:`expand`)."""
     return stable_hash(payload)
@@ -360,11 +402,19 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
     An unavailable detector or data set (a plugin that fails to import) gives
     ``skipped`` cells carrying the reason.
 
+    A detector given by ``ref`` (:mod:`anobench.references`) is checked on the toy task
+    first: scores oriented the wrong way are an error naming it.
+
     Raises
     ------
     SuiteError
-        Unknown names (with suggestions) or unknown parameters.
+        Unknown names (with suggestions), unknown parameters, or a reference that cannot
+        be imported, is not a detector, or scores the wrong way round.
     """
+    try:
+        detectors, datasets = registries(suite, detectors, datasets)
+    except BadReferenceError as exc:
+        raise SuiteError(f"suite {suite.name!r}: {exc}") from None
     problems = []
     for name in suite.detectors:
         if name not in detectors.names():
@@ -377,11 +427,14 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
 
     Config = tuple[str, str, dict[str, Any], str | None, dict[str, Any], dict[str, Any]]
     configs: list[Config] = []
-    for name, grid in suite.detectors.items():
+    for name, table in suite.detectors.items():
+        grid = {k: v for k, v in table.items() if k != "ref"}
         entry = detectors.entry(name)
         ref = entry.ref
         try:
             cls = detectors.load(name)
+        except BadReferenceError as exc:
+            raise SuiteError(f"suite {suite.name!r}: detector {name!r}: {exc}") from None
         except UnavailableError as exc:
             code = {"distribution": entry.distribution, "unavailable": True}
             configs.extend(
@@ -397,6 +450,12 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
                     + f" Parameters: {', '.join(accepted)}"
                 )
         code = code_identity(cls, entry.distribution)
+        if "ref" in table:
+            code["ref"] = table["ref"]  # as written: the file's hash is in "source"
+            try:
+                check_orientation(name, ref, expand_grid(grid)[0])
+            except BadReferenceError as exc:
+                raise SuiteError(f"suite {suite.name!r}: {exc}") from None
         flags = {
             "family": getattr(cls, "family", "unknown"),
             "transductive": bool(getattr(cls, "transductive", False)),
@@ -406,14 +465,22 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
     data: list[tuple[str, str, dict[str, Any], str, DatasetOptions, str | None]] = []
     for name, options in suite.datasets.items():
         ref = datasets.entry(name).ref
-        ds_grid = expand_grid(options.params)
         try:
             spec = datasets.load(name)
         except UnavailableError as exc:
+            ds_grid = expand_grid(options.params)
             data.extend(
                 (name, ref, p, "unavailable", options, f"unavailable: {exc}") for p in ds_grid
             )
             continue
+        # parameters whose value is a list by nature (a file's anomaly_values) are not grids
+        literal = getattr(spec, "list_params", ())
+        ds_grid = expand_grid(
+            {
+                k: [v] if k in literal and isinstance(v, list) else v
+                for k, v in options.params.items()
+            }
+        )
         for params in ds_grid:
             try:
                 spec.resolve_params(params)

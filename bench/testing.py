@@ -3,12 +3,22 @@
 >>> from anobench.testing import check_detector
 >>> check_detector(MyDetector)            # raises AssertionError naming the broken rule
 
+or, in a pytest file, one test per check (as scikit-learn's ``parametrize_with_checks``)::
+
+    from anobench.testing import parametrize_with_checks
+
+    @parametrize_with_checks([MyDetector, (MyOther, {"k": 3})])
+    def test_contract(detector, check):
+        check(detector)
+
 Each ``check_*`` function takes a detector class (and optional parameters) and raises
-``AssertionError`` with a clear message when the contract is broken.
+``AssertionError`` whose message starts with the rule broken, e.g. ``[pickle] ...``.
 """
 
 from __future__ import annotations
 
+import pickle
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -73,28 +83,31 @@ def _make(cls: Any, params: dict[str, Any] | None, seed: int | None = 0) -> Any:
 def check_fit_returns_self(cls: type, params: dict[str, Any] | None = None) -> None:
     X_train, _, _ = toy_for(cls)
     det = _make(cls, params)
-    assert det.fit(X_train) is det, f"{cls.__name__}.fit must return self"
+    assert det.fit(X_train) is det, f"[fit returns self] {cls.__name__}.fit must return self"
 
 
 def check_scores_shape_and_finite(cls: type, params: dict[str, Any] | None = None) -> None:
     X_train, X_test, _ = toy_for(cls)
     scores = _make(cls, params).fit(X_train).anomaly_score(X_test)
-    assert isinstance(scores, np.ndarray), f"{cls.__name__}.anomaly_score must return an ndarray"
-    assert scores.shape == (len(X_test),), (
-        f"{cls.__name__}.anomaly_score must return shape ({len(X_test)},), got {scores.shape}"
+    assert isinstance(scores, np.ndarray), (
+        f"[scores] {cls.__name__}.anomaly_score must return an ndarray"
     )
-    assert np.all(np.isfinite(scores)), f"{cls.__name__} returned non-finite scores"
+    assert scores.shape == (len(X_test),), (
+        f"[scores] {cls.__name__}.anomaly_score must return shape ({len(X_test)},), "
+        f"got {scores.shape}"
+    )
+    assert np.all(np.isfinite(scores)), f"[scores] {cls.__name__} returned non-finite scores"
 
 
 def check_clone_round_trip(cls: type, params: dict[str, Any] | None = None) -> None:
     det = _make(cls, params)
     twin = clone(det)
-    assert type(twin) is type(det), f"clone of {cls.__name__} changed its type"
-    assert twin.get_params() == det.get_params(), f"clone of {cls.__name__} lost parameters"
+    assert type(twin) is type(det), f"[clone] clone of {cls.__name__} changed its type"
+    assert twin.get_params() == det.get_params(), f"[clone] clone of {cls.__name__} lost parameters"
     X_train, _, _ = toy_for(cls)
     det.fit(X_train)
     assert not any(k.endswith("_") and not k.startswith("_") for k in vars(clone(det))), (
-        f"clone of a fitted {cls.__name__} carries fitted attributes: __init__ must only "
+        f"[clone] clone of a fitted {cls.__name__} carries fitted attributes: __init__ must only "
         "store parameters"
     )
 
@@ -103,7 +116,9 @@ def check_deterministic(cls: type, params: dict[str, Any] | None = None) -> None
     X_train, X_test, _ = toy_for(cls)
     a = _make(cls, params, seed=7).fit(X_train).anomaly_score(X_test)
     b = _make(cls, params, seed=7).fit(X_train).anomaly_score(X_test)
-    assert np.array_equal(a, b), f"{cls.__name__}: the same seed gave different scores"
+    assert np.array_equal(a, b), (
+        f"[deterministic] {cls.__name__}: the same seed gave different scores"
+    )
 
 
 def check_separates_toy_data(cls: type, params: dict[str, Any] | None = None) -> None:
@@ -112,7 +127,7 @@ def check_separates_toy_data(cls: type, params: dict[str, Any] | None = None) ->
     scores = _make(cls, params).fit(X_train).anomaly_score(X_test)
     auc = roc_auc_score(y_test, scores)
     assert auc >= 0.9, (
-        f"{cls.__name__} has ROC-AUC {auc:.3f} < 0.9 on separable toy data "
+        f"[separates toy data] {cls.__name__} has ROC-AUC {auc:.3f} < 0.9 on separable toy data "
         "(are higher scores more anomalous?)"
     )
 
@@ -126,7 +141,9 @@ def check_rejects_bad_input(cls: type, params: dict[str, Any] | None = None) -> 
     except ValueError:
         pass
     else:
-        raise AssertionError(f"{cls.__name__}.fit accepted NaN input; it must raise ValueError")
+        raise AssertionError(
+            f"[bad input] {cls.__name__}.fit accepted NaN input; it must raise ValueError"
+        )
     det = _make(cls, params).fit(X_train)
     try:
         det.anomaly_score(_drop_feature(X_test))
@@ -134,7 +151,7 @@ def check_rejects_bad_input(cls: type, params: dict[str, Any] | None = None) -> 
         pass
     else:
         raise AssertionError(
-            f"{cls.__name__}.anomaly_score accepted a different number of features"
+            f"[bad input] {cls.__name__}.anomaly_score accepted a different number of features"
         )
 
 
@@ -182,9 +199,9 @@ def check_subset_invariant(cls: type, params: dict[str, Any] | None = None) -> N
         idx = _TRANSDUCTIVE_SUBSET
         alone = det.anomaly_score(X_test[idx])
         assert not np.allclose(alone, full[idx], rtol=SUBSET_RTOL, atol=SUBSET_ATOL), (
-            f"{label} sets transductive = True, but its scores of {len(idx)} rows scored "
-            f"alone equal their scores in a batch of {len(X_test)}: the flag is wrong "
-            "(set transductive = False if no row's score depends on the batch)"
+            f"[subset invariant] {label} sets transductive = True, but its scores of "
+            f"{len(idx)} rows scored alone equal their scores in a batch of {len(X_test)}: "
+            "the flag is wrong (set transductive = False if no row's score depends on the batch)"
         )
         return
     for what, idx in _SUBSETS:
@@ -192,20 +209,86 @@ def check_subset_invariant(cls: type, params: dict[str, Any] | None = None) -> N
             alone = det.anomaly_score(X_test[idx])
         except Exception as exc:
             raise AssertionError(
-                f"{label} could not score {what} ({type(exc).__name__}: {exc}); a detector "
-                "whose scores do not depend on the batch must score any number of rows, "
-                "otherwise it is batch-dependent: set `transductive = True` on the class"
+                f"[subset invariant] {label} could not score {what} "
+                f"({type(exc).__name__}: {exc}); a detector whose scores do not depend on "
+                "the batch must score any number of rows, otherwise it is batch-dependent: "
+                "set `transductive = True` on the class"
             ) from exc
         if not np.allclose(alone, full[idx], rtol=SUBSET_RTOL, atol=SUBSET_ATOL):
             diff = float(np.max(np.abs(alone - full[idx])))
             raise AssertionError(
-                f"{label} is batch-dependent: scoring {what} gives scores that differ from "
-                f"the same rows scored in a batch of {len(X_test)} (max |difference| "
-                f"{diff:.3g}). A row's score must depend on that row and the fitted model "
-                "only (a common cause: random numbers drawn per batch position at scoring "
-                "time); if it is inherent to the method, set `transductive = True` on the "
-                "class so that records and leaderboards mark it"
+                f"[subset invariant] {label} is batch-dependent: scoring {what} gives "
+                f"scores that differ from the same rows scored in a batch of {len(X_test)} "
+                f"(max |difference| {diff:.3g}). A row's score must depend on that row and "
+                "the fitted model only (a common cause: random numbers drawn per batch "
+                "position at scoring time); if it is inherent to the method, set "
+                "`transductive = True` on the class so that records and leaderboards mark it"
             )
+
+
+def check_idempotent_fit(cls: type, params: dict[str, Any] | None = None) -> None:
+    """Fitting again replaces the model: fit(A) then fit(B) scores as fit(B) alone, and
+    fitting twice on the same data gives the same scores (no state carried over)."""
+    X_train, X_test, _ = toy_for(cls)
+    other = toy_for(cls, seed=1)[0]
+    once = _make(cls, params, seed=7).fit(X_train).anomaly_score(X_test)
+    det = _make(cls, params, seed=7)
+    det.fit(other)
+    again = det.fit(X_train).anomaly_score(X_test)
+    assert np.allclose(once, again, rtol=SUBSET_RTOL, atol=SUBSET_ATOL), (
+        f"[idempotent fit] {_label(cls)}: fit on other data, then on the training data, "
+        "scores differently from one fit on the training data: fit must start afresh "
+        "(reset fitted attributes ending in '_')"
+    )
+
+
+def check_pickle(cls: type, params: dict[str, Any] | None = None) -> None:
+    """An unfitted and a fitted detector survive ``pickle`` and score the same after it
+    (process executors, caches and Dask ship detectors between processes)."""
+    X_train, X_test, _ = toy_for(cls)
+    try:
+        pickle.loads(pickle.dumps(_make(cls, params)))
+        det = _make(cls, params).fit(X_train)
+        twin = pickle.loads(pickle.dumps(det))
+    except Exception as exc:
+        raise AssertionError(
+            f"[pickle] {_label(cls)} cannot be pickled: {type(exc).__name__}: {exc}"
+        ) from exc
+    assert np.allclose(
+        twin.anomaly_score(X_test), det.anomaly_score(X_test), rtol=SUBSET_RTOL, atol=SUBSET_ATOL
+    ), f"[pickle] {_label(cls)} scores differently after a pickle round trip"
+
+
+def check_outlier_api(cls: type, params: dict[str, Any] | None = None) -> None:
+    """scikit-learn's outlier API: ``score_samples`` is the negated anomaly score (higher
+    = more normal), ``predict`` returns +1 / -1 and agrees with the sign of
+    ``decision_function``, and sklearn recognises an outlier detector."""
+    from sklearn.base import is_outlier_detector
+
+    X_train, X_test, _ = toy_for(cls)
+    det = _make(cls, params).fit(X_train)
+    label = _label(cls)
+    assert is_outlier_detector(det), (
+        f"[outlier api] {label}: sklearn.base.is_outlier_detector is false "
+        "(derive from anobench.detectors.base.BaseDetector)"
+    )
+    anomaly = det.anomaly_score(X_test)
+    assert np.allclose(det.score_samples(X_test), -anomaly, rtol=SUBSET_RTOL, atol=SUBSET_ATOL), (
+        f"[outlier api] {label}: score_samples must be -anomaly_score (higher = more normal)"
+    )
+    if getattr(cls, "transductive", False):
+        return  # no label-free threshold for batch-dependent scores
+    decision = det.decision_function(X_test)
+    predicted = det.predict(X_test)
+    assert set(np.unique(predicted)) <= {-1, 1}, (
+        f"[outlier api] {label}: predict must return +1 (inlier) / -1 (outlier)"
+    )
+    assert np.array_equal(predicted == -1, decision < 0), (
+        f"[outlier api] {label}: predict must be -1 exactly where decision_function < 0"
+    )
+    assert np.all(np.diff(decision[np.argsort(anomaly)]) <= 1e-9), (
+        f"[outlier api] {label}: decision_function must fall as the anomaly score rises"
+    )
 
 
 CHECKS = (
@@ -216,6 +299,9 @@ CHECKS = (
     check_separates_toy_data,
     check_rejects_bad_input,
     check_subset_invariant,
+    check_idempotent_fit,
+    check_pickle,
+    check_outlier_api,
 )
 
 
@@ -223,3 +309,27 @@ def check_detector(cls: type, params: dict[str, Any] | None = None) -> None:
     """Run every contract check on ``cls`` (with its ``test_params()`` and ``params``)."""
     for check in CHECKS:
         check(cls, params)
+
+
+Detector = type | tuple[type, dict[str, Any]]
+
+
+def parametrize_with_checks(detectors: Sequence[Detector]) -> Callable[[Any], Any]:
+    """A ``pytest.mark.parametrize`` over (detector, check) pairs: one test per contract
+    rule and detector, named ``<Class>-<check>``.
+
+    ``detectors`` are classes, or ``(class, params)`` pairs. The decorated test receives
+    ``detector`` (the class) and ``check`` (the check, bound to the given parameters):
+    its body is ``check(detector)``.
+    """
+    import functools
+
+    import pytest
+
+    cases, ids = [], []
+    for item in detectors:
+        cls, params = item if isinstance(item, tuple) else (item, None)
+        for check in CHECKS:
+            cases.append((cls, functools.partial(check, params=params)))
+            ids.append(f"{cls.__name__}-{check.__name__}")
+    return pytest.mark.parametrize(("detector", "check"), cases, ids=ids)

@@ -24,6 +24,29 @@ class Protocol(enum.StrEnum):
     UNSUPERVISED = "unsupervised"
 
 
+class Modality(enum.StrEnum):
+    """The kind of input a data set holds and a detector accepts."""
+
+    TABULAR = "tabular"
+    IMAGE = "image"
+    SERIES = "series"
+
+
+def check_modality(value: object, where: str) -> Modality:
+    """``value`` as a :class:`Modality`; :class:`ValueError` naming ``where`` otherwise."""
+    try:
+        return Modality(value)
+    except ValueError:
+        import difflib
+
+        known = [str(m) for m in Modality]
+        close = difflib.get_close_matches(str(value), known, n=1, cutoff=0.5)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(
+            f"{where}: modality {value!r} is not one of {', '.join(known)}.{hint}"
+        ) from None
+
+
 class Status(enum.StrEnum):
     """Outcome of one cell."""
 

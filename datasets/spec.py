@@ -15,7 +15,7 @@ from anobench.io import RemoteFile, file_hash, find_local, locate
 from anobench.provenance import source_hash
 from anobench.seeding import canonical_json
 from anobench.splits import make_split
-from anobench.types import Protocol, Split
+from anobench.types import Protocol, Split, check_modality
 
 logger = logging.getLogger(__name__)
 
@@ -124,6 +124,14 @@ class DatasetSpec:
     transform: Callable[[], Any] | None = None
     version: str = "1"
 
+    def __post_init__(self) -> None:
+        # a misspelt modality would silently give the data set no cells
+        object.__setattr__(
+            self, "modality", check_modality(self.modality, f"data set {self.name!r}")
+        )
+        if not callable(self.load):
+            raise TypeError(f"data set {self.name!r}: load must be callable")
+
     def param_names(self) -> list[str]:
         """Names of the loader parameters a suite may set."""
         return sorted(self.params)
@@ -181,6 +189,11 @@ class DatasetSpec:
         out = self.load(**self.resolve_params(params))
         return out if isinstance(out, Data) else Data(*out)
 
+    def transform_for(self, params: Mapping[str, Any] | None = None) -> Callable[[], Any] | None:
+        """The train-only transformer factory for these loader parameters (by default
+        ``transform``; a file data set picks its encoder from the columns)."""
+        return self.transform
+
     def split(
         self,
         protocol: Protocol | str,
@@ -206,7 +219,7 @@ class DatasetSpec:
             name=self.name,
             groups=data.groups,
             train_mask=data.train_mask,
-            transform=self.transform,
+            transform=self.transform_for(params),
             test_size=test_size,
             max_train=max_train,
             max_test=max_test,

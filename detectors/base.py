@@ -5,6 +5,14 @@ A detector is an sklearn estimator with ``fit(X) -> self`` and
 ``__init__`` only stores parameters; fitted attributes end in ``_``; a stochastic
 detector takes ``random_state`` and never touches global RNG state. Detectors never see
 labels or the true contamination.
+
+Every detector also speaks scikit-learn's outlier API (:class:`~sklearn.base.OutlierMixin`):
+``score_samples`` (higher = MORE NORMAL, the negated anomaly score), ``decision_function``
+(0 at the threshold, negative = outlier) and ``predict`` (+1 inlier / -1 outlier). Their
+threshold comes from a named label-free policy (:data:`anobench.thresholds.POLICIES`,
+``train-quantile`` at 10% by default, see :meth:`BaseDetector.set_threshold`), computed on
+OUT-OF-SAMPLE scores of the training rows (5-fold cross-fitting, on first use), never on the
+optimistic scores of the rows the model was fitted on.
 """
 
 from __future__ import annotations
@@ -13,12 +21,12 @@ import inspect
 from typing import Any, ClassVar, Self
 
 import numpy as np
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, OutlierMixin
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_array, check_is_fitted
 
 
-class BaseDetector(BaseEstimator):
+class BaseDetector(OutlierMixin, BaseEstimator):
     """Base class for tabular detectors.
 
     Subclasses implement :meth:`_fit` and :meth:`_score` on validated 2-D float arrays.
@@ -67,6 +75,10 @@ class BaseDetector(BaseEstimator):
         self
         """
         X2 = self._check_input(X, reset=True)
+        # kept (a reference, no copy) for the lazy out-of-sample threshold of predict()
+        self._threshold_X = np.asarray(X)
+        self.__dict__.pop("_threshold_scores", None)
+        self.__dict__.pop("threshold_", None)
         if getattr(self, "standardize", False):
             self.scaler_ = StandardScaler().fit(X2)
             X2 = self.scaler_.transform(X2)
@@ -95,6 +107,98 @@ class BaseDetector(BaseEstimator):
             raise RuntimeError(
                 f"{type(self).__name__} returned {scores.shape[0]} scores for {X2.shape[0]} rows"
             )
+        return scores
+
+    # -- scikit-learn's outlier API ---------------------------------------------------
+    #: the label-free policy behind decision_function / predict (set_threshold)
+    threshold_policy: str = "train-quantile"
+    #: the expected anomaly fraction of the ``train-quantile`` policy
+    threshold_contamination: float = 0.1
+
+    def set_threshold(self, policy: str = "train-quantile", contamination: float = 0.1) -> Self:
+        """Choose the label-free threshold of :meth:`decision_function` and :meth:`predict`.
+
+        Parameters
+        ----------
+        policy : a non-oracle policy of :data:`anobench.thresholds.POLICIES`
+            (``train-quantile``, ``mean+std``, ``max-train``).
+        contamination : expected anomaly fraction, 0 < c < 0.5 (``train-quantile`` only).
+
+        Returns
+        -------
+        self (a fitted detector keeps its model and its out-of-sample scores; only the
+        threshold is recomputed). The policy is not a constructor parameter: ``clone``
+        returns a detector with the default policy.
+        """
+        from anobench.thresholds import POLICIES
+
+        label_free = [name for name, p in POLICIES.items() if p.calibrated and not p.oracle]
+        if policy not in label_free:
+            raise ValueError(
+                f"threshold policy {policy!r} is not a label-free policy; use one of "
+                + ", ".join(label_free)
+            )
+        if not 0 < contamination < 0.5:
+            raise ValueError(f"contamination must be in (0, 0.5), got {contamination}")
+        self.threshold_policy = policy
+        self.threshold_contamination = float(contamination)
+        self.__dict__.pop("threshold_", None)
+        return self
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Normality scores, HIGHER = MORE NORMAL (scikit-learn's orientation): the negated
+        :meth:`anomaly_score`. Shape (n_samples,)."""
+        return -self.anomaly_score(X)
+
+    def decision_function(self, X: Any) -> np.ndarray:
+        """``threshold_ - anomaly_score(X)``, shape (n_samples,): 0 at the threshold,
+        negative for outliers, positive for inliers (scikit-learn's convention)."""
+        return self._threshold() - self.anomaly_score(X)
+
+    def predict(self, X: Any) -> np.ndarray:
+        """+1 for inliers, -1 for outliers (``decision_function(X) < 0``), shape
+        (n_samples,), under the policy of :meth:`set_threshold`."""
+        return np.where(self.decision_function(X) < 0, -1, 1)
+
+    def _threshold(self) -> float:
+        """The threshold on anomaly scores, computed once from out-of-sample training
+        scores (5-fold cross-fitting of fresh copies with the same parameters)."""
+        check_is_fitted(self, "is_fitted_")
+        if "threshold_" in self.__dict__:
+            return float(self.__dict__["threshold_"])
+        if getattr(self, "transductive", False):
+            raise ValueError(
+                f"{type(self).__name__} scores are batch-dependent (transductive): a threshold "
+                "taken from training scores does not carry over to another batch"
+            )
+        scores = self.__dict__.get("_threshold_scores")
+        if scores is None:
+            scores = self._out_of_sample_scores()
+        from anobench.thresholds import POLICIES
+
+        self.threshold_ = POLICIES[self.threshold_policy].threshold(
+            scores, scores, np.zeros(0), self.threshold_contamination
+        )
+        return float(self.threshold_)
+
+    def _out_of_sample_scores(self) -> np.ndarray:
+        """Cross-fitted scores of the training rows (kept; the data reference is dropped)."""
+        data = self.__dict__.get("_threshold_X")
+        if data is None:
+            raise ValueError(
+                f"{type(self).__name__} has no training data to calibrate its threshold on "
+                "(was it fitted through BaseDetector.fit?)"
+            )
+        from sklearn.base import clone
+
+        from anobench.calibration import Calibration, calibration_scores
+
+        seed = getattr(self, "random_state", None)
+        scores, _ = calibration_scores(
+            lambda: clone(self), data, Calibration(), seed if isinstance(seed, int) else 0
+        )
+        self._threshold_scores = scores
+        del self._threshold_X  # the data is not needed any more
         return scores
 
     @classmethod
