@@ -30,11 +30,18 @@ from typing import Any
 logger = logging.getLogger(__name__)
 
 
-def draw(path: Path, function: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Path:
-    """Draw ``anobench.plots.<function>(*args, **kwargs)`` into ``path`` (PNG)."""
+def draw(
+    path: Path,
+    function: str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    formats: tuple[str, ...] = (".png",),
+) -> Path:
+    """Draw ``anobench.plots.<function>(*args, **kwargs)`` into ``path`` (PNG) and the
+    same stem in the other ``formats`` (e.g. ``.pdf``, ``.svg``)."""
     from anobench import plots
 
-    plots.save(getattr(plots, function)(*args, **kwargs), path)
+    plots.save(getattr(plots, function)(*args, **kwargs), path, formats=formats)
     return path
 
 
@@ -88,12 +95,14 @@ class _Job:
 @dataclass
 class FigurePool:
     """Figures drawn by ``workers`` processes and this one (0: all drawn at :meth:`wait`, here)
-    into the report folder ``out``; ``previous`` is the report being replaced, whose
-    unchanged figures are copied."""
+    into the report folder ``out``, each in every suffix of ``formats`` (the first file
+    is the one submitted, the others share its stem); ``previous`` is the report being
+    replaced, whose unchanged figures are copied."""
 
     workers: int
     out: Path | None = None
     previous: Path | None = None
+    formats: tuple[str, ...] = (".png",)
     _jobs: list[_Job] = field(default_factory=list)
     _pool: ProcessPoolExecutor | None = None
     _known: dict[str, str] = field(default_factory=dict)
@@ -137,14 +146,14 @@ class FigurePool:
         job = _Job(path, function, args, kwargs, tag)
         self._jobs.append(job)
         try:
-            job.key = figure_key(function, args, kwargs)
+            job.key = figure_key(function, args, {**kwargs, "formats": self.formats})
         except (pickle.PicklingError, TypeError, AttributeError):
             local = True  # cannot travel to a worker either: drawn here
         if job.key is not None and self._reuse(job):
             return
         if self._pool is not None and not local:
             try:
-                job.future = self._pool.submit(draw, path, function, args, kwargs)
+                job.future = self._pool.submit(draw, path, function, args, kwargs, self.formats)
             except (BrokenProcessPool, RuntimeError):
                 job.future = None
 
@@ -152,11 +161,14 @@ class FigurePool:
         """Copy the previous report's identical figure into place, if there is one."""
         if self.out is None or self.previous is None:
             return False
-        relative = str(job.path.relative_to(self.out))
-        if self._known.get(relative) != job.key:
+        relative = job.path.relative_to(self.out)
+        if self._known.get(str(relative)) != job.key:
             return False
         try:
-            shutil.copyfile(self.previous / relative, job.path)
+            for suffix in {job.path.suffix, *self.formats}:
+                shutil.copyfile(
+                    self.previous / relative.with_suffix(suffix), job.path.with_suffix(suffix)
+                )
         except OSError:
             return False
         job.reused = True
@@ -195,10 +207,9 @@ class FigurePool:
         self.close()
         return written
 
-    @staticmethod
-    def _draw_here(job: _Job) -> None:
+    def _draw_here(self, job: _Job) -> None:
         try:
-            draw(job.path, job.function, job.args, job.kwargs)
+            draw(job.path, job.function, job.args, job.kwargs, self.formats)
             job.done = True
         except Exception as exc:
             logger.warning("figure %s failed: %s: %s", job.path.name, type(exc).__name__, exc)

@@ -8,12 +8,15 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
+from anobench.board_layout import BATCH_MARK, SATURATED_MARK, SUBSAMPLED_MARK, grid
+
 __all__ = [
     "BATCH_MARK",
     "SATURATED_MARK",
     "SUBSAMPLED_MARK",
     "format_leaderboard",
     "leaderboard",
+    "long_form",
     "missing_cells",
 ]
 
@@ -143,84 +146,43 @@ def _missing_text(counts: pd.Series) -> str:
     return ", ".join(f"{int(counts[s])} {s}" for s in order) or "none"
 
 
-#: appended to a leaderboard value whose cells ran on subsampled train or test rows
-SUBSAMPLED_MARK = " †"
-
-
-#: appended to the name of a saturated data set (every ranked detector near 1.0)
-SATURATED_MARK = " ‡"
-
-#: appended to the name of a batch-dependent (transductive) detector
-BATCH_MARK = " §"
-
-
-def _cell_text(row: pd.Series, ds: str) -> str:
-    n, n_ok = int(row[f"{ds}:n"]), int(row[f"{ds}:ok"])
-    if n == 0:
-        return ""
-    if n_ok == 0:
-        status = row[f"{ds}:status"]
-        return f"{status} ({n}/{n})" if n > 1 else str(status)
-    # one ok seed has no spread: say n=1 rather than a std of 0
-    text = f"{row[ds]:.3f} (n=1)" if n_ok == 1 else f"{row[ds]:.3f} ± {row[f'{ds}:std']:.3f}"
-    if row.get(f"{ds}:subsampled", False):
-        text += SUBSAMPLED_MARK
-    if n_ok < n:
-        text += f" ({n_ok}/{n} ok)"
-    return text
-
-
 def format_leaderboard(table: pd.DataFrame, tablefmt: str = "github") -> str:
-    """Text of a :func:`leaderboard` table (Markdown by default), with footnotes after a
-    blank line: what the ranks are over, then the marks used."""
+    """Text of a :func:`leaderboard` table, one row per detector (Markdown by default),
+    with footnotes after a blank line: what the ranks are over, then the marks used
+    (the layout of :func:`anobench.board_layout.grid`)."""
     if table.empty:
         return "(no cells)"
-    datasets = table.attrs["datasets"]
-    saturated = set(table.attrs.get("saturated", []))
-    n_sets = table.attrs.get("n_sets", len(datasets))
-    rows, any_apart = [], False
+    g = grid(table, "detectors")
+    text = str(tabulate(g.rows, headers=g.headers, tablefmt=tablefmt, disable_numparse=True))
+    return text + "".join(f"\n\n{n}" for n in g.notes)
+
+
+def long_form(table: pd.DataFrame, protocol: str, metric: str) -> pd.DataFrame:
+    """A :func:`leaderboard` table in long form: one row per detector and data set with
+    ``protocol``, ``metric``, ``detector``, ``dataset``, ``mean``, ``std`` (ddof=1),
+    ``ok_seeds``, ``seeds``, ``status`` (``ok``, or the most common failure status when
+    no seed is ok), ``subsampled``, and the detector's ``ranked``, ``avg_rank``,
+    ``mean_over_sets`` (the leaderboard's ``mean``) and ``n_datasets``."""
+    if table.empty:
+        return pd.DataFrame()
+    rows = []
     for label, row in table.iterrows():
-        if row.get("ranked", True):
-            rank = "" if np.isnan(row["avg_rank"]) else f"{row['avg_rank']:.2f}"
-            mean = "" if np.isnan(row["mean"]) else f"{row['mean']:.3f}"
-        else:
-            any_apart = True
-            rank = "not ranked"
-            covered = row.get("mean_covered", np.nan)
-            mean = "" if np.isnan(covered) else f"({covered:.3f})"
-        name = f"{label}{BATCH_MARK}" if row.get("transductive", False) else str(label)
-        rows.append(
-            [name, rank, mean, f"{int(row['n_datasets'])}/{n_sets}", row.get("missing", "")]
-            + [_cell_text(row, ds) for ds in datasets]
-        )
-    headers = [
-        "detector",
-        "avg rank",
-        "mean",
-        "sets",
-        "missing cells",
-        *(ds + (SATURATED_MARK if ds in saturated else "") for ds in datasets),
-    ]
-    text = str(tabulate(rows, headers=headers, tablefmt=tablefmt, disable_numparse=True))
-    notes = [str(table.attrs.get("note", ""))]
-    if any_apart:
-        notes.append(
-            "(mean) of a detector not ranked: over its own covered data sets, not comparable."
-        )
-    if saturated:
-        notes.append(
-            f"{SATURATED_MARK.strip()} saturated: every ranked detector is within 0.01 of 1.0 "
-            "there (adds ties, not evidence)."
-        )
-    if table.get("transductive", pd.Series(dtype=bool)).any():
-        notes.append(
-            f"{BATCH_MARK.strip()} batch-dependent (transductive): a row's score depends on "
-            "the other rows scored with it (the whole test set here)."
-        )
-    if any(SUBSAMPLED_MARK in str(cell) for row in rows for cell in row):
-        mark = SUBSAMPLED_MARK.strip()
-        notes.append(f"{mark} ran on subsampled rows (the suite's max_train / max_test)")
-    return text + "".join(f"\n\n{n}" for n in notes if n)
+        for ds in table.attrs["datasets"]:
+            n = int(row[f"{ds}:n"])
+            if n == 0:
+                continue
+            n_ok = int(row[f"{ds}:ok"])
+            rows.append(
+                {
+                    "protocol": protocol, "metric": metric, "detector": label, "dataset": ds,
+                    "mean": row[ds], "std": row[f"{ds}:std"], "ok_seeds": n_ok, "seeds": n,
+                    "status": "ok" if n_ok else row[f"{ds}:status"],
+                    "subsampled": bool(row[f"{ds}:subsampled"]),
+                    "ranked": bool(row["ranked"]), "avg_rank": row["avg_rank"],
+                    "mean_over_sets": row["mean"], "n_datasets": int(row["n_datasets"]),
+                }
+            )  # fmt: skip
+    return pd.DataFrame(rows)
 
 
 def missing_cells(frame: pd.DataFrame, protocol: str, metric: str | None = None) -> pd.DataFrame:

@@ -382,9 +382,27 @@ def cd_diagram(
     return fig
 
 
-def save(fig: Figure, path: str | Path, *, dpi: int = 90) -> None:
-    """Write ``fig`` as PNG and release it. Every figure here is laid out by
-    ``tight_layout`` (legends included), so the file is not cropped again (a second
-    full draw)."""
+#: the file formats a report figure is written in (PNG for the page, PDF and SVG for papers)
+FORMATS = (".png", ".pdf", ".svg")
+
+
+def save(
+    fig: Figure, path: str | Path, *, dpi: int = 90, formats: Sequence[str] = (".png",)
+) -> list[Path]:
+    """Write ``fig`` to ``path`` and, for each other suffix of ``formats`` (e.g.
+    :data:`FORMATS`), to ``path`` with that suffix; release it; return the files.
+    Every figure here is laid out by ``tight_layout`` (legends included), so the file is
+    not cropped again (a second full draw). Vector files carry no timestamp (the same
+    figure gives the same bytes)."""
+    path = Path(path)
+    written = [path]
     fig.savefig(path, dpi=dpi)
+    for suffix in formats:
+        other = path.with_suffix(suffix)
+        if other == path:
+            continue
+        metadata = {"CreationDate": None} if suffix == ".pdf" else {"Date": None}
+        fig.savefig(other, dpi=dpi, metadata=metadata)
+        written.append(other)
     plt.close(fig)
+    return written

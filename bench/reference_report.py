@@ -21,9 +21,12 @@ __all__ = [
     "CELL_HEADERS",
     "SUMMARY_HEADERS",
     "Comparison",
+    "comparisons",
     "console_summaries",
     "display_rows",
+    "file_stem",
     "format_comparison",
+    "write_comparison_files",
     "write_comparisons",
 ]
 
@@ -150,19 +153,12 @@ def _targets(frame: pd.DataFrame, suite_reference: Reference | None) -> list[tup
     return targets
 
 
-def write_comparisons(
-    frame: pd.DataFrame, suite_reference: Reference | None, out: Path
-) -> list[Comparison]:
-    """Write ``reference_<protocol>_<metric stem>.md`` and ``.csv`` into ``out``.
-
-    For every preset protocol in ``frame`` (with its own tables) and, when
-    ``suite_reference`` is given, every clean protocol (with that preset's tables): the
-    Markdown of :func:`format_comparison` and the per-cell CSV (with ``metric`` and
-    ``oracle`` columns; an oracle metric's stem says ``_oracle``). A table that cannot
-    be found or fails its checksum is a logged warning naming it, never an error.
-    Returns the comparisons written.
-    """
-    written = []
+def comparisons(frame: pd.DataFrame, suite_reference: Reference | None) -> list[Comparison]:
+    """Compare the cells of ``frame`` with the published tables: for every preset
+    protocol in ``frame`` (with its own tables) and, when ``suite_reference`` is given,
+    every clean protocol (with that preset's tables). A table that cannot be found or
+    fails its checksum is a logged warning naming it, never an error."""
+    found = []
     for protocol, preset in _targets(frame, suite_reference):
         part = frame[frame["protocol"] == protocol]
         for metric, table_name in preset.tables.items():
@@ -180,32 +176,55 @@ def write_comparisons(
                     exc,
                 )
                 continue
-            info = metric_info(metric)
-            comparison = Comparison(
-                protocol, preset, metric, summarize(cells), cells, not_reproduced(part, preset)
+            found.append(
+                Comparison(
+                    protocol, preset, metric, summarize(cells), cells, not_reproduced(part, preset)
+                )
             )
-            stem = slug(f"reference_{protocol}_{info.stem}")
-            comparison.markdown = out / f"{stem}.md"
-            comparison.markdown.write_text(
-                f"# {comparison.title}\n\n{format_comparison(comparison)}\n"
-            )
-            comparison.csv = out / f"{stem}.csv"
-            cells.assign(metric=info.key, oracle=info.oracle).to_csv(comparison.csv, index=False)
-            written.append(comparison)
-    return written
+    return found
 
 
-def console_summaries(report_dir: Path, metric: str = "roc_auc") -> list[str]:
-    """For the console: the title and per-detector summary table of every
-    ``reference_<protocol>_<metric stem>.md`` in ``report_dir`` (by protocol)."""
-    texts = []
-    for path in sorted(report_dir.glob(f"reference_*_{metric_info(metric).stem}.md")):
-        lines = path.read_text().splitlines()
-        table = []
-        for line in lines[1:]:
-            if line.startswith("|"):
-                table.append(line)
-            elif table:
-                break
-        texts.append("\n".join([lines[0].removeprefix("# "), *table]))
-    return texts
+def file_stem(comparison: Comparison) -> str:
+    """``reference_<protocol>_<metric stem>`` (an oracle metric's stem says ``_oracle``)."""
+    info = metric_info(comparison.metric)
+    return slug(f"reference_{comparison.protocol}_{info.stem}".lower()).replace(".", "-")
+
+
+def write_comparison_files(found: list[Comparison], out: Path) -> None:
+    """Write each comparison's Markdown (:func:`format_comparison`) and per-cell CSV
+    (with ``metric`` and ``oracle`` columns) into ``out``, as ``<file_stem>.md`` /
+    ``.csv``; sets their ``markdown`` and ``csv``."""
+    for comparison in found:
+        info = metric_info(comparison.metric)
+        stem = file_stem(comparison)
+        comparison.markdown = out / f"{stem}.md"
+        comparison.markdown.write_text(f"# {comparison.title}\n\n{format_comparison(comparison)}\n")
+        comparison.csv = out / f"{stem}.csv"
+        comparison.cells.assign(metric=info.key, oracle=info.oracle).to_csv(
+            comparison.csv, index=False
+        )
+
+
+def write_comparisons(
+    frame: pd.DataFrame, suite_reference: Reference | None, out: Path
+) -> list[Comparison]:
+    """:func:`comparisons`, written into ``out`` by :func:`write_comparison_files`;
+    returns them."""
+    found = comparisons(frame, suite_reference)
+    write_comparison_files(found, out)
+    return found
+
+
+def console_summaries(found: list[Comparison], metric: str = "roc_auc") -> list[str]:
+    """For the console: the title and per-detector summary table of every comparison of
+    ``metric`` (by protocol)."""
+    return [
+        f"{c.title}\n"
+        + (
+            _md(c.summary, SUMMARY_HEADERS)
+            if len(c.summary)
+            else "(no cell matches a published value)"
+        )
+        for c in sorted(found, key=lambda c: c.protocol)
+        if c.metric == metric
+    ]

@@ -1,5 +1,6 @@
 """The HTML report of a `quick` run, opened in headless Chromium: it must render its
-tables and images (not a blank page)."""
+tables and linked images (not a blank page), open with the summary, and sort a table
+when a header is clicked."""
 
 from __future__ import annotations
 
@@ -49,12 +50,32 @@ def quick_report(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out / "report" / "index.html"
 
 
-def test_report_is_self_contained_and_renders_in_chromium(
-    quick_report: Path, tmp_path: Path
-) -> None:
+def _cells(dom: str, table_id: str) -> list[list[str]]:
+    """Text of each body row's cells of the table ``table_id`` in a dumped DOM."""
+    match = re.search(rf'<table[^>]*id="{table_id}".*?<tbody>(.*?)</tbody>', dom, re.S)
+    assert match, f"no table {table_id}"
+    rows = re.findall(r"<tr>(.*?)</tr>", match.group(1), re.S)
+    return [
+        [re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td>(.*?)</td>", row, re.S)]
+        for row in rows
+    ]
+
+
+def _number(text: str) -> float:
+    match = re.match(r"[\s(*]*([-+]?\d*\.?\d+)", text)
+    return float(match.group(1)) if match else float("inf")
+
+
+def test_report_folder_holds_the_page_and_its_figures(quick_report: Path) -> None:
     page = quick_report.read_text()
-    assert "<table" in page and "data:image/png;base64," in page
+    folder = quick_report.parent
+    assert "<table" in page and "data:image" not in page  # figures linked, not embedded
+    assert len(page.encode()) < 1_000_000
     assert not re.search(r"""(src|href)=["']https?://""", page)  # nothing fetched
+    sources = re.findall(r'<img [^>]*src="([^"]+)"', page)
+    assert len(sources) >= 10
+    for src in sources:
+        assert not src.startswith(("/", "file:")) and (folder / src).is_file(), src
     for part in (
         "Friedman",
         "Critical-difference",
@@ -64,6 +85,23 @@ def test_report_is_self_contained_and_renders_in_chromium(
         "scikit-learn",
     ):
         assert part in page, part
+    # the answer first: the summary section opens <main>, before the leaderboards
+    assert page.index('<section id="summary">') < page.index('<section id="leaderboards">')
+    assert page.index("<main>") < page.index('<section id="summary">') < page.index("<table")
+    # every figure in PNG, PDF and SVG, every file name slugged
+    pngs = sorted(folder.rglob("*.png"))
+    assert pngs
+    for png in pngs:
+        assert png.with_suffix(".pdf").is_file() and png.with_suffix(".svg").is_file(), png
+    for path in folder.rglob("*"):
+        if path.is_file() and not path.name.startswith("."):
+            assert re.fullmatch(r"[a-z0-9_-]+\.[a-z]+", path.name), path.name
+    assert (folder / "leaderboard_novelty_roc_auc.tex").is_file()
+
+
+def test_report_renders_in_chromium_summary_first_and_sorts(
+    quick_report: Path, tmp_path: Path
+) -> None:
     if CHROMIUM is None:
         pytest.skip(
             "Debian's chromium is not installed (make test installs it with apt-get "
@@ -71,7 +109,7 @@ def test_report_is_self_contained_and_renders_in_chromium(
         )
     url = quick_report.resolve().as_uri()
     dom = subprocess.run(
-        [CHROMIUM, *FLAGS, "--dump-dom", url],
+        [CHROMIUM, *FLAGS, "--window-size=1400,1000", "--dump-dom", url],
         capture_output=True,
         text=True,
         timeout=120,
@@ -83,7 +121,28 @@ def test_report_is_self_contained_and_renders_in_chromium(
     assert attrs.get("rendered") == "yes", "the page's load handler did not run"
     assert int(attrs["tables"]) >= 8
     assert int(attrs["images-total"]) >= 10
-    assert attrs["images-ok"] == attrs["images-total"], "some images did not decode"
+    assert attrs["images-ok"] == attrs["images-total"], "some images did not load"
+    # the summary is the first section and starts on the first screen
+    assert attrs["first-section"] == "summary"
+    assert 0 <= int(attrs["first-section-top"]) < 400
+
+    # clicking the "mean" header (column 2) sorts the leaderboard by it, ascending
+    table = "lb-novelty_roc_auc"
+    before = _cells(dom, table)
+    ranks = [_number(row[1]) for row in before if row[1] != "not ranked"]
+    assert ranks == sorted(ranks)  # by average rank as written
+    clicked = subprocess.run(
+        [CHROMIUM, *FLAGS, "--dump-dom", f"{url}#click={table}:2"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    after = _cells(clicked, table)
+    means = [_number(row[2]) for row in after]
+    assert sorted(map(tuple, after)) == sorted(map(tuple, before))  # same rows
+    assert means == sorted(means) and after != before
+    assert re.search(r'<th aria-sort="ascending">mean</th>', clicked)
 
     shot = tmp_path / "report.png"
     subprocess.run(

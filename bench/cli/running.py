@@ -118,9 +118,10 @@ def add_commands(sub: Any) -> None:
         "report",
         help="write the report of a run directory",
         description="Write RUN_DIR/report: the tidy CSV/Parquet table; per protocol and "
-        "metric a Markdown/CSV leaderboard, statistics (bootstrap CI, average rank, "
-        "Friedman and post-hoc tests) and a critical-difference diagram; PNG plots; and "
-        "index.html, one self-contained page with all of it. Prints a leaderboard. A report "
+        "metric a Markdown/CSV/LaTeX leaderboard, statistics (bootstrap CI, average rank, "
+        "Friedman and post-hoc tests) and a critical-difference diagram; plots (PNG, PDF, "
+        "SVG); and index.html, the page that opens with a summary and links the figures "
+        "(open it from the report folder). Prints a leaderboard. A report "
         "whose inputs (records, scores, run manifest, options, anobench's code) did not "
         "change since it was written is kept as is.",
     )
@@ -298,19 +299,19 @@ def _report_and_print(
     rebuild: bool = False,
 ) -> int:
     """Write (or keep) the report, print coverage and the leaderboards; the exit status."""
-    from anobench.report import write_report
-    from anobench.store import RunStore, run_frame
+    from anobench.render_text import console_text
+    from anobench.report import make_report
 
-    report_dir = write_report(run_dir, posthoc=posthoc, plots=plots, rebuild=rebuild)
-    covered = run_frame(RunStore(run_dir))
-    frame = covered.frame
-    if covered.n_missing:
+    report = make_report(run_dir, posthoc=posthoc, plots=plots, rebuild=rebuild)
+    if report.n_missing:
         print(
-            f"\n{covered.n_missing} of {len(frame)} cells of this suite never ran: "
+            f"\n{report.n_missing} of {len(report.frame)} cells of this suite never ran: "
             "shown as 'missing'; run the same command again to finish them."
         )
-    _print_results(frame, metric, report_dir)
-    n_failed = int(frame["status"].isin(FAILED_STATUSES).sum()) if not frame.empty else 0
+    assert report.path is not None
+    print("\n" + console_text(report, metric))
+    print(f"\nreport: {report.path / 'index.html'}")
+    n_failed = report.n_failed
     if n_failed and not allow_failures:
         print(
             f"anobench: {n_failed} cell(s) failed (error, timeout or oom; see the report's "
@@ -319,28 +320,6 @@ def _report_and_print(
         )
         return FAILED_EXIT
     return 0
-
-
-def _print_results(frame: Any, metric_key: str, report_dir: Path) -> None:
-    """Per protocol the leaderboard of ``metric_key`` (a published protocol's title and
-    flaws first), the comparisons with published tables, and the report's path."""
-    from anobench.leaderboard import format_leaderboard, leaderboard
-    from anobench.metrics import metric
-    from anobench.reference_report import console_summaries
-    from anobench.report import protocol_title, published_flaws
-
-    if metric_key in frame.columns:
-        for protocol in sorted(frame["protocol"].unique()):
-            title = protocol_title(metric(metric_key).title, protocol)
-            print(f"\n{title} (mean ± std over seeds)")
-            if flaws := published_flaws(protocol):
-                print(flaws)
-            print(format_leaderboard(leaderboard(frame, metric_key, protocol)))
-    else:
-        print(f"\nthe run has no {metric(metric_key).title} (no cell computed it)")
-    for text in console_summaries(report_dir):
-        print("\n" + text)
-    print(f"\nreport: {report_dir / 'index.html'}")
 
 
 def cmd_report(args: argparse.Namespace) -> int:
