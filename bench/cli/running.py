@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from anobench.cli import exporting
 from anobench.cli.options import (
     MAX_CELLS,
     add_selection,
@@ -153,6 +154,7 @@ def add_commands(sub: Any) -> None:
     p.add_argument("run_dir", help="a run directory written by `anobench run`")
     p.add_argument("--dry-run", action="store_true", help="only count them")
     p.set_defaults(func=cmd_prune)
+    exporting.add_commands(sub)  # `export`: beside `report`, another way out of a run
 
 
 class _Terminated(KeyboardInterrupt):
