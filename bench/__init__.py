@@ -2,13 +2,27 @@
 
 Detectors and data sets are reached through the registry (entry-point groups
 ``anobench.detectors`` and ``anobench.datasets``); the core never imports a concrete one.
+
+The Python API (:mod:`anobench.api`), imported on first use so ``import anobench`` stays
+light: :func:`evaluate`, :func:`run`, :func:`load_run`, :func:`compare`.
 """
 
 from importlib.metadata import PackageNotFoundError, version
+from typing import Any
 
 try:
     __version__ = version("anobench")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "compare", "evaluate", "load_run", "run"]
+
+_API = {"evaluate", "run", "load_run", "compare"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _API:
+        from anobench import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'anobench' has no attribute {name!r}")

@@ -14,7 +14,9 @@ import contextlib
 import logging
 import multiprocessing
 import os
+import random
 import signal
+import sys
 import time
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -217,6 +219,68 @@ def _death(exitcode: int | None) -> str:
     return f"worker process died (exit code {exitcode})"
 
 
+@contextlib.contextmanager
+def main_script_not_rerun(needed: bool = False) -> Iterator[None]:
+    """Start ``spawn`` children without re-running the parent's main script.
+
+    A spawned child imports the parent's ``__main__`` module again before it runs its
+    target. A script without an ``if __name__ == "__main__":`` guard then runs the whole
+    benchmark again in every worker (and multiprocessing refuses: the workers die and
+    every cell used to be recorded as ``BrokenProcessPool``). The workers need nothing
+    from the script (cells name detectors and data sets by importable references), so
+    the script is hidden from :mod:`multiprocessing` while children start. ``needed``
+    (a cell refers to ``__main__``) leaves it as it is.
+    """
+    main = sys.modules.get("__main__")
+    if needed or main is None:
+        yield
+        return
+    saved: dict[str, Any] = {
+        k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__
+    }
+    main.__dict__.pop("__file__", None)
+    main.__dict__["__spec__"] = None
+    try:
+        yield
+    finally:
+        main.__dict__.pop("__spec__", None)
+        main.__dict__.update(saved)
+
+
+def _refers_to_main(cells: Sequence[Cell]) -> bool:
+    return any(ref.startswith("__main__") for c in cells for ref in (c.detector_ref, c.dataset_ref))
+
+
+class InProcessExecutor:
+    """Cells one after another in this process, for objects that exist only here (the
+    Python API's detector instances and in-memory arrays) and for debugging.
+
+    No time or memory budget is enforced and a crash in native code ends the caller;
+    the global RNGs and NumPy's error mode are restored after each cell, and anything a
+    cell raises (``SystemExit`` included, ``KeyboardInterrupt`` excepted) is its ``error``
+    record.
+    """
+
+    def run(
+        self, cells: Sequence[Cell], fn: CellFunction, failure: FailureFunction
+    ) -> Iterator[tuple[Cell, Record]]:
+        import numpy as np
+
+        for cell in cells:
+            state = (np.random.get_state(), random.getstate(), np.geterr())
+            try:
+                record = fn(cell)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # detector code may raise anything
+                record = failure(cell, Status.ERROR, f"{type(exc).__name__}: {exc}")
+            finally:
+                np.random.set_state(state[0])
+                random.setstate(state[1])
+                np.seterr(**state[2])
+            yield cell, record
+
+
 class ProcessExecutor:
     """Cells in ``jobs`` local worker processes (started with ``spawn``, which is safe with
     JAX's threads), each with ``available_cores() // jobs`` native threads and, when
@@ -274,6 +338,7 @@ class ProcessExecutor:
         self._cores = cores or []  # for run_one's worker
         self.affinity = affinity
         self._kept: _Worker | None = None
+        self._main_needed = False
 
     def _start(
         self, context: Any, cores: list[int], fn: CellFunction, failure: FailureFunction
@@ -285,7 +350,8 @@ class ProcessExecutor:
             daemon=True,
             name="anobench-worker",
         )
-        process.start()
+        with main_script_not_rerun(self._main_needed):
+            process.start()
         child.close()
         self.workers_started += 1
         return _Worker(process, parent)
@@ -295,6 +361,7 @@ class ProcessExecutor:
     ) -> Iterator[tuple[Cell, Record]]:
         if not cells:
             return
+        self._main_needed = _refers_to_main(cells)
         context = multiprocessing.get_context("spawn")
         n = min(self.jobs, len(cells))
         groups = core_groups(n, self.threads) if settings_mod.current().pin_workers else []

@@ -13,11 +13,6 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")  # files only; never opens a window
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
@@ -25,6 +20,17 @@ from matplotlib.collections import LineCollection, PolyCollection
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
+
+
+def _subplots(*args: Any, **kwargs: Any) -> tuple[Figure, Any]:
+    """``pyplot.subplots`` without pyplot: a figure no GUI backend manages (files only),
+    so importing or calling this module never changes the user's matplotlib backend
+    and needs no ``close``."""
+    figsize = kwargs.pop("figsize", None)
+    layout = kwargs.pop("layout", None)
+    fig = Figure(figsize=figsize, layout=layout)
+    return fig, fig.subplots(*args, **kwargs)
+
 
 #: (labels (n,), scores (n,)) of one detector on one data set
 Scores = tuple[np.ndarray, np.ndarray]
@@ -41,7 +47,7 @@ def heatmap(means: pd.DataFrame, *, title: str = "ROC-AUC") -> Figure:
     data = means.T
     # Rotated detector labels take height: leave room for the longest one.
     label_inches = 0.075 * max((len(str(c)) for c in data.columns), default=0)
-    fig, ax = plt.subplots(
+    fig, ax = _subplots(
         figsize=(1.0 + 0.55 * data.shape[1], 1.5 + 0.35 * data.shape[0] + label_inches)
     )
     sns.heatmap(
@@ -78,7 +84,7 @@ def rank_distribution(
     st = standings(means, min_coverage=min_coverage)
     order = st.ranked
     long = st.ranks.T.melt(var_name="detector", value_name="rank").dropna()
-    fig, ax = plt.subplots(figsize=(7, 1.0 + 0.3 * max(len(order), 1)))
+    fig, ax = _subplots(figsize=(7, 1.0 + 0.3 * max(len(order), 1)))
     if order:
         sns.boxplot(long, x="rank", y="detector", order=order, color="#9ecae1", ax=ax, fliersize=0)
         sns.stripplot(long, x="rank", y="detector", order=order, color="#08519c", size=3, ax=ax)
@@ -96,7 +102,7 @@ def runtime_vs_metric(summary: pd.DataFrame, *, title: str = "ROC-AUC") -> Figur
     detector. ``summary``: index detector, columns ``seconds``, ``value``, ``family``."""
     import seaborn as sns
 
-    fig, ax = plt.subplots(figsize=(7, 5))
+    fig, ax = _subplots(figsize=(7, 5))
     sns.scatterplot(summary, x="seconds", y="value", hue="family", ax=ax, s=50)
     for det, row in summary.iterrows():
         ax.annotate(
@@ -181,7 +187,7 @@ def _draw_curves(
 
 def curves(scores: Mapping[str, Scores], *, title: str = "") -> Figure:
     """ROC and precision-recall curves of every detector on one data set."""
-    fig, (roc_ax, pr_ax) = plt.subplots(1, 2, figsize=(11, 4.5))
+    fig, (roc_ax, pr_ax) = _subplots(1, 2, figsize=(11, 4.5))
     palette = _palette(len(scores))
     _draw_curves(roc_ax, pr_ax, scores, palette)
     handles = [Line2D([], [], color=c, lw=1.2) for c in palette]
@@ -261,7 +267,7 @@ def score_distributions(scores: Mapping[str, Scores], *, title: str = "") -> Fig
     one axis; each half is scaled to the same width. The density is a Gaussian kernel
     estimate from at most :data:`VIOLIN_POINTS` evenly spaced quantiles of a label's
     percentiles (the same distribution, at a fraction of the cost)."""
-    fig, ax = plt.subplots(figsize=(7, 1.0 + 0.45 * len(scores)))
+    fig, ax = _subplots(figsize=(7, 1.0 + 0.45 * len(scores)))
     _draw_violins(ax, scores)
     _label_legend(ax, loc="upper left", bbox_to_anchor=(1.0, 1.0))
     ax.set_title(title or "Score distributions")
@@ -274,7 +280,7 @@ def dataset_overview(scores: Mapping[str, Scores], *, title: str = "") -> Figure
     the :func:`score_distributions` violins, in one figure. Each detector's name on the
     violin axis is written in its curve colour (the curves' legend)."""
     n = len(scores)
-    fig, (roc_ax, pr_ax, violin_ax) = plt.subplots(
+    fig, (roc_ax, pr_ax, violin_ax) = _subplots(
         1, 3, figsize=(15, max(4.5, 1.2 + 0.3 * n)), width_ratios=(1, 1, 1.25)
     )
     palette = _palette(n)
@@ -322,7 +328,7 @@ def reconstruction_grid(
     high = float(max(images.max(), recon.max()))
     scale = (high - low) or 1.0
     mosaic = _mosaic([(images - low) / scale, (recon - low) / scale], gap)
-    fig, ax = plt.subplots(figsize=(max(3.0, 0.75 * k), 2.4))
+    fig, ax = _subplots(figsize=(max(3.0, 0.75 * k), 2.4))
     ax.imshow(mosaic[..., 0] if c == 1 else np.clip(mosaic, 0, 1), cmap="gray", vmin=0, vmax=1)
     for i in range(k):
         anomaly = labels[i] == 1
@@ -356,7 +362,7 @@ def latent_view(codes: np.ndarray, labels: np.ndarray, *, title: str = "") -> Fi
         view, axes_names = centred @ components[:2].T, ("PC 1", "PC 2")
     else:
         view, axes_names = np.c_[codes, np.zeros((len(codes), 2 - codes.shape[1]))], ("z1", "z2")
-    fig, ax = plt.subplots(figsize=(5, 4.5))
+    fig, ax = _subplots(figsize=(5, 4.5))
     anomaly = np.asarray(labels) == 1
     for name, color, rows in (("normal", _NORMAL, ~anomaly), ("anomaly", _ANOMALY, anomaly)):
         ax.scatter(view[rows, 0], view[rows, 1], s=8, alpha=0.6, lw=0, color=color, label=name)
@@ -373,7 +379,7 @@ def cd_diagram(
     joined by a bar where the post-hoc test finds no difference at ``alpha``."""
     import scikit_posthocs as sp
 
-    fig, ax = plt.subplots(figsize=(8, 1.2 + 0.25 * len(avg_ranks)))
+    fig, ax = _subplots(figsize=(8, 1.2 + 0.25 * len(avg_ranks)))
     sp.critical_difference_diagram(
         avg_ranks, pvalues, alpha=alpha, ax=ax, label_props={"fontsize": 8}
     )
@@ -404,5 +410,4 @@ def save(
         metadata = {"CreationDate": None} if suffix == ".pdf" else {"Date": None}
         fig.savefig(other, dpi=dpi, metadata=metadata)
         written.append(other)
-    plt.close(fig)
     return written

@@ -44,6 +44,16 @@ __all__ = [
 
 #: a data set named by path: ``file:<path>``
 FILE_PREFIX = "file:"
+#: an object of this process (the Python API's instances and arrays): ``memory:<key>``
+MEMORY_PREFIX = "memory:"
+_MEMORY: dict[str, Any] = {}
+
+
+def register(obj: Any, key: str) -> str:
+    """Make ``obj`` reachable as the reference ``memory:<key>`` in this process only
+    (cells referring to it run in-process)."""
+    _MEMORY[key] = obj
+    return MEMORY_PREFIX + key
 
 
 class BadReferenceError(ValueError):
@@ -101,6 +111,13 @@ def _load_file_module(path: Path) -> Any:
 def load_object(ref: str) -> Any:
     """The object behind ``module:attr`` or ``/path/file.py:attr`` (``attr`` may be
     dotted); :class:`BadReferenceError` when it cannot be imported."""
+    if ref.startswith(MEMORY_PREFIX):
+        try:
+            return _MEMORY[ref[len(MEMORY_PREFIX) :]]
+        except KeyError:
+            raise BadReferenceError(
+                f"{ref!r} exists only in the process that registered it"
+            ) from None
     where, attr = _split(ref)
     if is_file_ref(ref):
         obj = _load_file_module(Path(where))
@@ -145,6 +162,10 @@ def provider(ref: str) -> str:
     """The distribution that provides ``ref``'s code (``"file"`` for a file)."""
     if is_file_ref(ref) or ref.startswith(FILE_PREFIX):
         return "file"
+    if ref.startswith(MEMORY_PREFIX):
+        module = getattr(load_object(ref), "__module__", None) or "local"
+        top = module.split(".")[0]
+        return (packages_distributions().get(top) or ["local"])[0]
     top = ref.split(":")[0].split(".")[0]
     return (packages_distributions().get(top) or [top])[0]
 

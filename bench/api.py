@@ -1,0 +1,387 @@
+"""The Python API for notebooks and scripts: :func:`evaluate`, :func:`run`,
+:func:`load_run` and :func:`compare` (also importable from ``anobench`` itself).
+
+>>> import anobench
+>>> frame = anobench.evaluate("iforest", "wine", protocol="novelty", seeds=(0, 1, 2))
+>>> frame.groupby("label")["roc_auc"].mean()
+
+:func:`evaluate` builds the same cells as a suite naming that detector and data set, so
+its splits, seeds and numbers equal the command line's (``anobench run``) for the same
+configuration. Everything here works in a notebook and in a script without an
+``if __name__ == "__main__":`` guard.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from anobench.baseline import DEFAULT_FLOOR, DEFAULT_K, Finding, check, make_baseline
+from anobench.driver import RunSummary, run_suite
+from anobench.executors import InProcessExecutor, ProcessExecutor
+from anobench.references import FILE_PREFIX, Overlay
+from anobench.registry import dataset_registry, detector_registry
+from anobench.runner import failure_record, run_cell
+from anobench.store import RunStore, results_frame, run_frame
+from anobench.suite import Suite, SuiteError, expand, load_suite, parse_suite
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Comparison", "Run", "compare", "evaluate", "load_run", "run"]
+
+#: objects of this process that cells refer to as ``memory:<n>`` (instances, arrays)
+_counter = itertools.count()
+
+
+def _memory_ref(obj: Any) -> str:
+    from anobench.references import register
+
+    return register(obj, f"obj{next(_counter)}")
+
+
+def _changed_params(detector: Any) -> dict[str, Any]:
+    """The constructor parameters of an instance that differ from their defaults (a
+    suite names only those, so the cell equals the command line's)."""
+    import inspect
+
+    params = detector.get_params(deep=False)
+    signature = inspect.signature(type(detector).__init__)
+    out = {}
+    for name, value in params.items():
+        default = signature.parameters[name].default if name in signature.parameters else None
+        try:
+            same = bool(value == default) if not isinstance(value, np.ndarray) else False
+        except Exception:
+            same = False
+        if not same:
+            out[name] = value
+    return out
+
+
+def _detector_entry(
+    detector: Any, params: dict[str, Any] | None, registered: list[str]
+) -> tuple[str, dict[str, Any], dict[str, str]]:
+    """(name, suite table, references) for a registry id, a reference or an instance."""
+    params = dict(params or {})
+    if isinstance(detector, str):
+        if detector in registered or ":" not in detector:
+            return detector, params, {}  # an unknown name is reported with suggestions
+        return detector, params, {detector: detector}
+    if isinstance(detector, type):
+        raise TypeError(
+            f"pass an instance ({detector.__name__}()), a registry id or a 'module:Class' "
+            "reference, not a class"
+        )
+    if not callable(getattr(detector, "fit", None)):
+        raise TypeError(f"{detector!r:.80} is not a detector (no fit method)")
+    cls = type(detector)
+    table = {**_changed_params(detector), **params}
+    name = getattr(cls, "name", "") or cls.__name__
+    if name in registered and f"{cls.__module__}:{cls.__qualname__}" == _registered_ref(name):
+        return name, table, {}  # an anobench detector: the same cells as the command line
+    name = cls.__name__ if name in registered else name
+    return name, table, {name: _memory_ref(cls)}
+
+
+def _registered_ref(name: str) -> str:
+    return detector_registry().entry(name).ref
+
+
+def _dataset_entry(
+    dataset: Any, registered: list[str], name: str | None
+) -> tuple[str, dict[str, str]]:
+    """(name, references) for a registry id, a path, ``(X, y)`` or a spec."""
+    if isinstance(dataset, str) and dataset in registered:
+        return dataset, {}
+    if isinstance(dataset, str | Path):
+        text = str(dataset)
+        path = Path(text[len(FILE_PREFIX) :] if text.startswith(FILE_PREFIX) else text)
+        if not path.is_file():
+            from anobench.registry import did_you_mean
+
+            raise ValueError(
+                f"{text!r} is neither a registered data set nor a file."
+                + did_you_mean(text, registered)
+            )
+        label = name or f"{FILE_PREFIX}{path.name}"
+        return label, {label: FILE_PREFIX + str(path.resolve())}
+    if isinstance(dataset, tuple) and len(dataset) == 2:
+        from anobench.datasets.spec import Data, DatasetSpec
+
+        X, y = np.asarray(dataset[0]), np.asarray(dataset[1])
+        if X.ndim < 2 or y.ndim != 1 or len(X) != len(y):
+            raise ValueError(
+                f"dataset (X, y) needs X of shape (n, ...) and y of shape (n,); got "
+                f"{X.shape} and {y.shape}"
+            )
+        label = name or "arrays"
+        modality = "image" if X.ndim == 4 else "series" if X.ndim == 3 else "tabular"
+        data = Data(X, y)
+        spec = DatasetSpec(name=label, modality=modality, load=lambda: data)
+        return label, {label: _memory_ref(spec)}
+    if callable(getattr(dataset, "split", None)) and hasattr(dataset, "name"):
+        label = name or dataset.name
+        return label, {label: _memory_ref(dataset)}
+    raise TypeError(
+        f"dataset must be a registry id, a file path, (X, y) or a DatasetSpec; got "
+        f"{type(dataset).__name__}"
+    )
+
+
+def evaluate(
+    detector: Any,
+    dataset: Any,
+    protocol: str = "novelty",
+    seeds: Sequence[int] | None = (0, 1, 2),
+    *,
+    params: dict[str, Any] | None = None,
+    dataset_params: dict[str, Any] | None = None,
+    dataset_name: str | None = None,
+    test_size: float = 0.4,
+    max_train: int | None = None,
+    max_test: int | None = None,
+    time_budget: float = 600.0,
+    calibration: dict[str, Any] | None = None,
+) -> pd.DataFrame:
+    """Evaluate one detector on one data set under one protocol and several seeds.
+
+    Parameters
+    ----------
+    detector : a registry id (``"iforest"``), a reference (``"sklearn.ensemble:
+        IsolationForest"``, ``"my_file.py:MyDetector"``) or an instance (an anobench
+        detector, a PyOD detector or a scikit-learn outlier estimator; its parameters
+        are read with ``get_params``).
+    dataset : a registry id (``"wine"``), a file path (CSV, Parquet, NPZ, ``.mat``;
+        ``dataset_params`` then holds ``label`` etc., see
+        :mod:`anobench.datasets.files`), a tuple ``(X, y)`` with y 1 = anomaly, or a
+        :class:`~anobench.datasets.spec.DatasetSpec`.
+    protocol : ``"novelty"``, ``"unsupervised"`` or a published preset.
+    seeds : the seeds; ``None`` for the protocol's default ones.
+    params : detector parameters (override an instance's).
+    test_size, max_train, max_test, time_budget, calibration : as in a suite.
+
+    Returns
+    -------
+    DataFrame
+        The tidy table (:func:`anobench.store.results_frame`), one row per seed, with
+        ``roc_auc``, ``ap`` (average precision), the F1 of every threshold policy, timings and
+        ``status``/``error``; identical splits, seeds and numbers to ``anobench run``
+        with a suite naming the same detector and data set.
+
+    Raises
+    ------
+    anobench.suite.SuiteError
+        Unknown names or parameters, or a reference that scores in the wrong direction.
+    """
+    detectors, datasets = detector_registry(), dataset_registry()
+    det_name, table, det_refs = _detector_entry(detector, params, detectors.names())
+    ds_name, ds_refs = _dataset_entry(dataset, datasets.names(), dataset_name)
+    options: dict[str, Any] = {**(dataset_params or {})}
+    if max_train is not None:
+        options["max_train"] = max_train
+    if max_test is not None:
+        options["max_test"] = max_test
+    # suite tables read a list as a grid of values: give list-valued parameters as one
+    table = {k: [v] if isinstance(v, list) else v for k, v in table.items()}
+    suite = parse_suite(
+        {
+            "name": "evaluate",
+            "detectors": {det_name: table},
+            "datasets": {ds_name: options},
+            "protocols": [protocol],
+            "seeds": None if seeds is None else list(seeds),
+            "test_size": test_size,
+            "time_budget": time_budget,
+            **({"calibration": calibration} if calibration else {}),
+        },
+        "evaluate()",
+    )
+    det_overlay = Overlay(detectors, det_refs, "detector") if det_refs else detectors
+    modality = {}
+    if ds_refs and ds_name in ds_refs and ds_refs[ds_name].startswith(FILE_PREFIX):
+        modality[ds_name] = "series" if options.get("time_column") else "tabular"
+    ds_overlay = Overlay(datasets, ds_refs, "dataset", modality) if ds_refs else datasets
+    cells = expand(suite, det_overlay, ds_overlay)
+    if not cells:
+        raise SuiteError(f"{det_name} does not take the modality of {ds_name}: no cell to evaluate")
+    records = [record for _, record in InProcessExecutor().run(cells, run_cell, failure_record)]
+    for record in records:
+        if record.get("status") != "ok":
+            logger.warning("%s on %s, seed %s: %s", record["label"], record["dataset_label"],
+                           record["seed"], record.get("error"))  # fmt: skip
+    return results_frame(records)
+
+
+def run(
+    suite: str | Path | Suite,
+    out: str | Path | None = None,
+    *,
+    jobs: int = 1,
+    force: bool = False,
+    retry_failed: bool = False,
+) -> Run:
+    """Run a suite (a built-in name, a ``.toml`` path or a :class:`Suite`) into a run
+    directory, as ``anobench run`` does (worker processes, time and memory budgets,
+    resume), and return the loaded :class:`Run`.
+
+    ``out`` defaults to ``results/runs/<suite name>``. Works in a script without an
+    ``if __name__ == "__main__":`` guard: the workers do not re-run the script.
+    """
+    parsed = suite if isinstance(suite, Suite) else load_suite(suite)
+    out_dir = Path(out) if out is not None else Path("results") / "runs" / parsed.name
+    summary = run_suite(
+        parsed,
+        out_dir,
+        detector_registry(),
+        dataset_registry(),
+        jobs=jobs,
+        executor=ProcessExecutor(jobs, parsed.memory_budget_mb),
+        force=force,
+        retry_failed=retry_failed,
+    )
+    loaded = load_run(out_dir)
+    loaded.summary = summary
+    return loaded
+
+
+@dataclass
+class Run:
+    """A run directory, loaded: its records, the tidy table of the current suite
+    expansion (with ``missing`` rows for cells that never ran), stale records, and the
+    report object on demand."""
+
+    path: Path
+    records: list[dict[str, Any]]
+    frame: pd.DataFrame
+    stale: pd.DataFrame
+    manifest: dict[str, Any]
+    summary: RunSummary | None = None
+    _report: Any = field(default=None, repr=False)
+
+    def leaderboard(self, metric: str = "roc_auc", protocol: str | None = None) -> pd.DataFrame:
+        """The leaderboard of ``metric`` under ``protocol`` (default: the first one run):
+        detectors x data sets, mean rank and mean over the data sets every ranked detector
+        covers (:func:`anobench.leaderboard.leaderboard`)."""
+        from anobench.leaderboard import leaderboard
+
+        protocols = sorted(self.frame["protocol"].dropna().unique())
+        if not protocols:
+            raise ValueError(f"{self.path} holds no results")
+        chosen = protocol or protocols[0]
+        if chosen not in protocols:
+            raise ValueError(f"no protocol {chosen!r} in {self.path}; it has {protocols}")
+        return leaderboard(self.frame, metric, chosen)
+
+    def report(self) -> Any:
+        """The report object (leaderboards, statistics, comparisons, stale and missing
+        cells) computed from this run, without writing files."""
+        if self._report is None:
+            from anobench.report_model import add_published, add_statistics, collect
+
+            store = RunStore(self.path)
+            report = collect(store)
+            add_statistics(report)
+            add_published(report, store)
+            self._report = report
+        return self._report
+
+
+def load_run(path: str | Path) -> Run:
+    """Load a run directory written by ``anobench run`` or :func:`run`.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``path`` is not a run directory.
+    """
+    store = RunStore(path)
+    if not (Path(path) / "run.json").is_file() and not any(Path(path).glob("cells/*.json")):
+        raise FileNotFoundError(f"{path} is not a run directory (no run.json, no cells/)")
+    current = run_frame(store)
+    ids = set(current.frame["cell_id"]) if not current.frame.empty else set()
+    records = [r for r in store.records() if r.get("cell_id") in ids]
+    return Run(Path(path), records, current.frame, current.stale, store.manifest())
+
+
+@dataclass
+class Comparison:
+    """Two runs side by side.
+
+    cells : one row per cell key (detector label, data set, protocol, seed) in both runs:
+        each metric in ``a`` and ``b``, their difference, and ``same_inputs`` (equal cell
+        ids: same code, data and configuration, so a difference is nondeterminism).
+    detectors : per detector, protocol and metric: the mean of each run over the keys
+        both cover, the difference, and the keys beyond the regression gate's tolerance.
+    findings : the regression gate's findings for ``b`` against ``a`` as its baseline
+        (:func:`anobench.baseline.check`; allowed drop ``max(floor, k * seed std)``).
+    """
+
+    cells: pd.DataFrame
+    detectors: pd.DataFrame
+    findings: list[Finding]
+
+    @property
+    def passed(self) -> bool:
+        """True when no key of ``b`` regressed, newly failed or went missing."""
+        return not any(f.fails for f in self.findings)
+
+    def text(self) -> str:
+        from anobench.baseline import format_findings
+
+        return format_findings(self.findings, len(self.cells))
+
+
+def compare(
+    run_a: str | Path | Run,
+    run_b: str | Path | Run,
+    *,
+    metrics: Sequence[str] = ("roc_auc", "ap"),
+    floor: float = DEFAULT_FLOOR,
+    k: float = DEFAULT_K,
+) -> Comparison:
+    """Compare run ``b`` with run ``a``: per-cell and per-detector differences of
+    ``metrics``, with the regression gate's tolerance (``a`` as the baseline)."""
+    a = run_a if isinstance(run_a, Run) else load_run(run_a)
+    b = run_b if isinstance(run_b, Run) else load_run(run_b)
+    key = ["label", "dataset", "protocol", "seed"]
+    columns = [*key, "cell_id", "status", *metrics]
+    left = a.frame.reindex(columns=columns)
+    right = b.frame.reindex(columns=columns)
+    cells = left.merge(right, on=key, how="outer", suffixes=("_a", "_b"), indicator=True)
+    cells["same_inputs"] = cells["cell_id_a"] == cells["cell_id_b"]
+    for metric in metrics:
+        cells[f"{metric}_diff"] = cells[f"{metric}_b"] - cells[f"{metric}_a"]
+    cells["in"] = cells.pop("_merge").map({"both": "both", "left_only": "a", "right_only": "b"})
+    findings = check(b.path, make_baseline(a.path, metrics=tuple(metrics), floor=floor, k=k))
+    both = cells[cells["in"] == "both"]
+    rows = []
+    for (label, protocol), group in both.groupby(["label", "protocol"]):
+        for metric in metrics:
+            pair = group[[f"{metric}_a", f"{metric}_b"]].dropna()
+            beyond = [
+                f for f in findings
+                if f.detector == label and f.protocol == protocol and f.metric == metric
+                and f.kind in ("regression", "improvement")
+            ]  # fmt: skip
+            rows.append(
+                {
+                    "label": label,
+                    "protocol": protocol,
+                    "metric": metric,
+                    "n_cells": len(pair),
+                    "mean_a": pair[f"{metric}_a"].mean(),
+                    "mean_b": pair[f"{metric}_b"].mean(),
+                    "diff": (pair[f"{metric}_b"] - pair[f"{metric}_a"]).mean(),
+                    "regressions": sum(f.kind == "regression" for f in beyond),
+                    "improvements": sum(f.kind == "improvement" for f in beyond),
+                }
+            )
+    detectors = pd.DataFrame(rows)
+    return Comparison(cells.sort_values(key, ignore_index=True), detectors, findings)

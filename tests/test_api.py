@@ -1,0 +1,134 @@
+"""The Python API: evaluate, run, load_run and compare, in-process and from a script
+without a __main__ guard."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import anobench
+from anobench.driver import run_suite
+from anobench.registry import dataset_registry, detector_registry
+from anobench.store import RunStore
+from anobench.suite import SuiteError, load_suite
+
+SUITE = """
+name = "api"
+protocols = ["novelty"]
+seeds = [0, 1]
+[detectors.iforest]
+[detectors.pyod-knn]
+n_neighbors = 5
+[datasets.wine]
+"""
+
+
+def test_evaluate_equals_the_command_lines_cells(tmp_path: Path) -> None:
+    (tmp_path / "s.toml").write_text(SUITE)
+    run_suite(load_suite(tmp_path / "s.toml"), tmp_path / "run", detector_registry(),
+              dataset_registry(), jobs=1)  # fmt: skip
+    cli = {(r["label"], r["seed"]): r for r in RunStore(tmp_path / "run").records()}
+    frame = anobench.evaluate("pyod-knn", "wine", seeds=(0, 1), params={"n_neighbors": 5})
+    assert list(frame["status"]) == ["ok", "ok"]
+    for _, row in frame.iterrows():
+        record = cli[(row["label"], row["seed"])]
+        assert row["cell_id"] == record["cell_id"]  # same split, seeds, code and data
+        assert row["roc_auc"] == record["roc_auc"]
+    # an instance of a registered detector is the same configuration as its id
+    from anobench.detectors.classical import IForest
+
+    same = anobench.evaluate(IForest(), "wine", seeds=(0,))
+    assert same.loc[0, "cell_id"] == cli[("iforest", 0)]["cell_id"]
+
+
+def test_evaluate_takes_instances_references_arrays_and_files(tmp_path: Path) -> None:
+    from sklearn.ensemble import IsolationForest
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(300, 4))
+    y = (np.arange(300) % 10 == 0).astype(int)
+    X[y == 1] += 4
+    frame = anobench.evaluate(IsolationForest(n_estimators=30), (X, y), seeds=(0, 1))
+    assert list(frame["label"]) == ["IsolationForest(n_estimators=30)"] * 2
+    assert (frame["roc_auc"] > 0.9).all() and set(frame["dataset"]) == {"arrays"}
+    path = tmp_path / "d.npz"
+    np.savez(path, X=X, y=y)
+    by_file = anobench.evaluate("pyod.models.knn:KNN", path, seeds=(0,))
+    assert by_file.loc[0, "status"] == "ok" and by_file.loc[0, "dataset"] == "file:d.npz"
+
+
+def test_evaluate_errors_are_clear() -> None:
+    with pytest.raises(SuiteError, match="unknown detector 'iforrest'.*Did you mean 'iforest'"):
+        anobench.evaluate("iforrest", "wine", seeds=(0,))
+    with pytest.raises(ValueError, match="neither a registered data set nor a file.*'wine'"):
+        anobench.evaluate("iforest", "wien", seeds=(0,))
+    with pytest.raises(ValueError, match=r"X of shape \(n, ...\) and y of shape \(n,\)"):
+        anobench.evaluate("iforest", (np.zeros((5, 2)), np.zeros(4)), seeds=(0,))
+    from anobench.detectors.classical import IForest
+
+    with pytest.raises(TypeError, match="pass an instance"):
+        anobench.evaluate(IForest, "wine", seeds=(0,))
+
+
+def test_script_without_main_guard_runs_in_worker_processes(tmp_path: Path) -> None:
+    """`anobench.run(jobs=2)` spawns workers; they must not re-run the script (which
+    used to store every cell as BrokenProcessPool)."""
+    (tmp_path / "s.toml").write_text(SUITE)
+    script = tmp_path / "bench_script.py"
+    script.write_text(
+        textwrap.dedent(
+            f"""
+            import matplotlib
+            matplotlib.use("svg")
+            import anobench
+            import anobench.plots
+            assert matplotlib.get_backend() == "svg", matplotlib.get_backend()
+            run = anobench.run({str(tmp_path / "s.toml")!r}, out={str(tmp_path / "run")!r}, jobs=2)
+            print("STATUS", sorted(set(r["status"] for r in run.records)), len(run.records))
+            print("ERRORS", [r.get("error") for r in run.records if r["status"] != "ok"])
+            frame = anobench.evaluate("iforest", "wine", seeds=(0,))
+            print("EVALUATE", frame.loc[0, "status"])
+            """
+        )
+    )
+    env = {**os.environ, "PYTHONSAFEPATH": "1"}
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=600, env=env
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "STATUS ['ok'] 4" in done.stdout, done.stdout + done.stderr[-3000:]
+    assert "EVALUATE ok" in done.stdout
+
+
+def test_load_run_and_compare(tmp_path: Path) -> None:
+    (tmp_path / "a.toml").write_text(SUITE)
+    (tmp_path / "b.toml").write_text(SUITE.replace("n_neighbors = 5", "n_neighbors = 1"))
+    for name in ("a", "b"):
+        run_suite(load_suite(tmp_path / f"{name}.toml"), tmp_path / name, detector_registry(),
+                  dataset_registry(), jobs=1)  # fmt: skip
+    run = anobench.load_run(tmp_path / "a")
+    assert len(run.records) == 4 and len(run.frame) == 4
+    board = run.leaderboard("roc_auc")
+    assert {"iforest", "pyod-knn(n_neighbors=5)"} <= set(board.index.astype(str)) | set(
+        board.get("detector", [])
+    )
+    report = run.report()
+    assert report.boards and report.boards[0].summary is not None
+    same = anobench.compare(tmp_path / "a", tmp_path / "a")
+    assert same.passed and same.cells["same_inputs"].all()
+    assert (same.cells["roc_auc_diff"] == 0).all()
+    other = anobench.compare(tmp_path / "a", tmp_path / "b")
+    # the kNN cells differ in label (parameters): they are in one run only
+    assert set(other.cells["in"]) == {"both", "a", "b"}
+    assert not other.passed  # a's kNN key is missing from b
+    assert "missing" in other.text()
+    iforest = other.detectors[other.detectors["label"] == "iforest"]
+    assert (iforest["diff"] == 0).all() and (iforest["n_cells"] == 2).all()
+    with pytest.raises(FileNotFoundError, match="not a run directory"):
+        anobench.load_run(tmp_path / "nowhere")
