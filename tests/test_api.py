@@ -132,3 +132,17 @@ def test_load_run_and_compare(tmp_path: Path) -> None:
     assert (iforest["diff"] == 0).all() and (iforest["n_cells"] == 2).all()
     with pytest.raises(FileNotFoundError, match="not a run directory"):
         anobench.load_run(tmp_path / "nowhere")
+
+
+def test_readme_python_example_runs(tmp_path: Path) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Python API", 1)[1]
+    code = section.split("```python", 1)[1].split("```", 1)[0]
+    script = tmp_path / "example.py"
+    script.write_text(code)
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=600,
+        cwd=tmp_path, env={**os.environ, "PYTHONSAFEPATH": "1"},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "roc_auc" in done.stdout and "IsolationForest(n_estimators=50)" in done.stdout
