@@ -244,16 +244,18 @@ def load_suite(name_or_path: str | Path) -> Suite:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise SuiteError(f"{source}: invalid TOML: {exc}") from exc
-    suite = parse_suite(data, source)
-    if text_path.endswith(".toml") or Path(text_path).is_file():
-        suite._base = Path(text_path).resolve().parent
-    return suite
+    is_file = text_path.endswith(".toml") or Path(text_path).is_file()
+    return parse_suite(data, source, Path(text_path).resolve().parent if is_file else None)
 
 
-def parse_suite(data: dict[str, Any], source: str = "suite") -> Suite:
-    """Validate a suite's settings; :class:`SuiteError` names every bad value on one line."""
+def parse_suite(data: dict[str, Any], source: str = "suite", base: Path | None = None) -> Suite:
+    """Validate a suite's settings; :class:`SuiteError` names every bad value on one line.
+    ``base``: the folder relative file references are read from (default: the working
+    directory)."""
     try:
-        return Suite.model_validate(data)
+        suite = Suite.model_validate(data)
+        suite._base = base
+        return suite
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()

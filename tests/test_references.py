@@ -182,3 +182,18 @@ def test_reference_errors_are_value_errors() -> None:
     assert issubclass(BadReferenceError, ValueError)
     with pytest.raises(BadReferenceError, match="must be 'module:Class'"):
         detector_class("no-colon")
+
+
+def test_cli_filters_keep_file_references_relative_to_the_suite(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from anobench.cli import main
+
+    path = _suite(tmp_path, '[detectors.cent]\nref = "mydet.py:Centroid"\n[detectors.iforest]\n')
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    out = tmp_path / "run"
+    assert main(["run", str(path), "--detectors", "cent", "--out", str(out), "--no-report"]) == 0
+    records = RunStore(out).records()
+    assert [r["status"] for r in records] == ["ok"]

@@ -100,7 +100,9 @@ def override(suite: Suite, args: argparse.Namespace) -> Suite:
         update["memory_budget_mb"] = args.memory_budget
     if not update:
         return suite
-    return parse_suite({**suite.model_dump(), **update}, f"suite {suite.name!r} with options")
+    return parse_suite(
+        {**suite.model_dump(), **update}, f"suite {suite.name!r} with options", suite.base
+    )
 
 
 def spec_names(registry: Registry, wanted: Sequence[str]) -> list[str]:
