@@ -97,21 +97,34 @@ def rank_distribution(
     return fig
 
 
+#: above this many points a scatter numbers them and lists the names beside the axes
+NAMED_POINTS = 12
+
+
 def runtime_vs_metric(summary: pd.DataFrame, *, title: str = "ROC-AUC") -> Figure:
     """Scatter of mean fit seconds (log scale) against the mean metric, one point per
-    detector. ``summary``: index detector, columns ``seconds``, ``value``, ``family``."""
+    detector. ``summary``: index detector, columns ``seconds``, ``value``, ``family``.
+    With more than :data:`NAMED_POINTS` detectors each point carries a number (best
+    value first) and the names are listed beside the axes, so none overlaps another."""
     import seaborn as sns
 
-    fig, ax = _subplots(figsize=(7, 5))
+    many = len(summary) > NAMED_POINTS
+    fig, ax = _subplots(figsize=(11, 1.5 + max(4.5, 0.2 * len(summary))) if many else (7, 5))
     sns.scatterplot(summary, x="seconds", y="value", hue="family", ax=ax, s=50)
-    for det, row in summary.iterrows():
+    ordered = summary.sort_values("value", ascending=False)
+    key = []
+    for number, (det, row) in enumerate(ordered.iterrows(), start=1):
+        text = str(number) if many else str(det)
         ax.annotate(
-            str(det),
-            (row["seconds"], row["value"]),
-            fontsize=7,
-            xytext=(3, 3),
+            text, (row["seconds"], row["value"]), fontsize=7, xytext=(3, 3),
             textcoords="offset points",
-        )
+        )  # fmt: skip
+        key.append(f"{number:>2}  {det}  ({row['value']:.3f})")
+    if many:
+        ax.text(
+            1.02, 1.0, "\n".join(key), transform=ax.transAxes, va="top", ha="left",
+            fontsize=7, family="monospace",
+        )  # fmt: skip
     ax.set_xscale("log")
     ax.set_xlabel("mean fit + score seconds per cell (log)")
     ax.set_ylabel(f"mean {title}")
@@ -151,15 +164,29 @@ def roc_pr_points(
     return fpr, tpr, np.r_[recall[::-1], 0.0], np.r_[precision[::-1], 1.0]
 
 
+#: line styles combined with the ten tab10 colours beyond 20 detectors
+_DASHES = ("solid", "dashed", "dotted", "dashdot")
+
+
 def _palette(n: int) -> list[tuple[float, float, float, float]]:
-    """``n`` distinct colours (tab10 / tab20, else evenly spaced along "turbo")."""
+    """``n`` colours: tab10 / tab20, beyond 20 tab10 again (told apart by
+    :func:`_line_styles`)."""
     import matplotlib as mpl
 
     if n <= 10:
         return [mpl.colormaps["tab10"](i) for i in range(n)]
     if n <= 20:
         return [mpl.colormaps["tab20"](i) for i in range(n)]
-    return [mpl.colormaps["turbo"](x) for x in np.linspace(0.05, 0.95, n)]
+    return [mpl.colormaps["tab10"](i % 10) for i in range(n)]
+
+
+def _line_styles(n: int) -> list[str]:
+    """Per curve a line style: solid up to 20 curves, then solid, dashed, dotted and
+    dash-dotted in turn for each round of the ten colours (40 distinct (colour, style)
+    pairs)."""
+    if n <= 20:
+        return ["solid"] * n
+    return [_DASHES[(i // 10) % len(_DASHES)] for i in range(n)]
 
 
 def _draw_curves(
@@ -173,8 +200,9 @@ def _draw_curves(
         roc.append(np.c_[_thin(fpr, tpr)])
         pr.append(np.c_[_thin(recall, precision)])
     # one collection per panel: far fewer artists to draw than a line per detector
-    roc_ax.add_collection(LineCollection(roc, colors=colors, linewidths=1.2))
-    pr_ax.add_collection(LineCollection(pr, colors=colors, linewidths=1.2))
+    styles = _line_styles(len(roc))
+    roc_ax.add_collection(LineCollection(roc, colors=colors, linewidths=1.2, linestyles=styles))
+    pr_ax.add_collection(LineCollection(pr, colors=colors, linewidths=1.2, linestyles=styles))
     for ax in (roc_ax, pr_ax):
         ax.set_xlim(-0.02, 1.02)
         ax.set_ylim(-0.02, 1.02)
@@ -190,7 +218,10 @@ def curves(scores: Mapping[str, Scores], *, title: str = "") -> Figure:
     fig, (roc_ax, pr_ax) = _subplots(1, 2, figsize=(11, 4.5))
     palette = _palette(len(scores))
     _draw_curves(roc_ax, pr_ax, scores, palette)
-    handles = [Line2D([], [], color=c, lw=1.2) for c in palette]
+    handles = [
+        Line2D([], [], color=c, lw=1.2, ls=s)
+        for c, s in zip(palette, _line_styles(len(scores)), strict=True)
+    ]
     pr_ax.legend(handles, list(scores), fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.suptitle(title)
     fig.tight_layout()
@@ -278,16 +309,32 @@ def score_distributions(scores: Mapping[str, Scores], *, title: str = "") -> Fig
 def dataset_overview(scores: Mapping[str, Scores], *, title: str = "") -> Figure:
     """One data set at a glance: ROC and precision-recall curves of every detector and
     the :func:`score_distributions` violins, in one figure. Each detector's name on the
-    violin axis is written in its curve colour (the curves' legend)."""
+    violin axis is written in its curve colour; beyond 10 detectors the curves (then
+    also told apart by line style) get a legend too, and the two curve panels are
+    stacked beside the violins so they grow with the figure's height."""
     n = len(scores)
-    fig, (roc_ax, pr_ax, violin_ax) = _subplots(
-        1, 3, figsize=(15, max(4.5, 1.2 + 0.3 * n)), width_ratios=(1, 1, 1.25)
-    )
     palette = _palette(n)
+    if n <= 10:
+        fig, (roc_ax, pr_ax, violin_ax) = _subplots(
+            1, 3, figsize=(15, max(4.5, 1.2 + 0.3 * n)), width_ratios=(1, 1, 1.25)
+        )
+    else:
+        fig = Figure(figsize=(13, max(9.0, 1.2 + 0.3 * n)))
+        axes = fig.subplot_mosaic([["roc", "violin"], ["pr", "violin"]], width_ratios=(1, 1.2))
+        roc_ax, pr_ax, violin_ax = axes["roc"], axes["pr"], axes["violin"]
     _draw_curves(roc_ax, pr_ax, scores, palette)
     _draw_violins(violin_ax, scores)
     for label, color in zip(violin_ax.get_yticklabels(), palette, strict=False):
         label.set_color(tuple(0.7 * c for c in color[:3]))  # darker: readable as text
+    if n > 10:
+        handles = [
+            Line2D([], [], color=c, lw=1.4, ls=s)
+            for c, s in zip(palette, _line_styles(n), strict=True)
+        ]
+        roc_ax.legend(
+            handles, list(scores), fontsize=6, ncols=2, loc="lower right", handlelength=2.5,
+            framealpha=0.8,
+        )  # fmt: skip
     violin_ax.set_title("Normal vs anomalous scores")
     _label_legend(violin_ax, loc="lower left", bbox_to_anchor=(0.0, 1.06), ncols=2)
     for ax in (roc_ax, pr_ax):

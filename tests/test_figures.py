@@ -115,3 +115,45 @@ def test_figures_are_drawn_in_process_where_no_pool_can_start(
     assert pool._pool is None  # no worker: everything is drawn here
     pool.submit(tmp_path / "a.png", "curves", _scores())
     assert [p.name for p, _ in pool.wait()] == ["a.png"]
+
+
+def test_24_detectors_stay_apart_in_curves_and_the_runtime_plot() -> None:
+    import pandas as pd
+    from matplotlib.colors import to_hex
+
+    n = 24
+    styles = list(zip(map(to_hex, plots._palette(n)), plots._line_styles(n), strict=True))
+    assert len(set(styles)) == n  # every curve its own (colour, line style)
+    fig = plots.dataset_overview(_scores(n), title="t")
+    roc = fig.axes[0]
+    legend = roc.get_legend()
+    assert legend is not None and len(legend.get_texts()) == n  # curves named
+    assert fig.get_size_inches()[1] >= 9.0  # grows with the detectors
+    summary = pd.DataFrame(
+        {"seconds": np.linspace(0.01, 1, n), "value": np.linspace(0.8, 0.9, n), "family": "x"},
+        index=[f"detector-{i}" for i in range(n)],
+    )
+    fig = plots.runtime_vs_metric(summary)
+    key = "\n".join(t.get_text() for t in fig.axes[0].texts)
+    assert all(f"detector-{i} " in key for i in range(n))  # names listed beside the axes
+    labels = [t.get_text() for t in fig.axes[0].texts if t.get_text().isdigit()]
+    assert sorted(map(int, labels)) == list(range(1, n + 1))  # points numbered
+
+
+def test_figures_in_every_format_are_reused_together(tmp_path: Path) -> None:
+    formats = (".png", ".pdf", ".svg")
+    first, second = tmp_path / "first", tmp_path / "second"
+    for out in (first, second):
+        out.mkdir()
+    pool = FigurePool(0, first, formats=formats)
+    pool.submit(first / "a.png", "curves", _scores())
+    pool.wait()
+    assert {p.name for p in first.iterdir()} >= {"a.png", "a.pdf", "a.svg"}
+    assert (first / "a.pdf").read_bytes().startswith(b"%PDF")
+    assert b"<svg" in (first / "a.svg").read_bytes()[:2000]
+    pool = FigurePool(0, second, previous=first, formats=formats)
+    pool.submit(second / "a.png", "curves", _scores())
+    assert pool.reused == 1
+    pool.wait()
+    for suffix in formats:
+        assert (second / f"a{suffix}").read_bytes() == (first / f"a{suffix}").read_bytes()
