@@ -26,11 +26,12 @@ import pandas as pd
 from anobench.baseline import DEFAULT_FLOOR, DEFAULT_K, Finding, check, make_baseline
 from anobench.driver import RunSummary, run_suite
 from anobench.executors import InProcessExecutor, ProcessExecutor
+from anobench.expansion import expand
 from anobench.references import FILE_PREFIX, Overlay
 from anobench.registry import dataset_registry, detector_registry
 from anobench.runner import failure_record, run_cell
 from anobench.store import RunStore, results_frame, run_frame
-from anobench.suite import Suite, SuiteError, expand, load_suite, parse_suite
+from anobench.suite import Suite, SuiteError, load_suite, parse_suite
 
 logger = logging.getLogger(__name__)
 

@@ -24,11 +24,12 @@ from typing import Any
 from anobench import __version__
 from anobench.environment import environment
 from anobench.executors import Executor, ProcessExecutor
+from anobench.expansion import MAX_CELLS, check_size, expand, registries
 from anobench.references import BadReferenceError, dataset_spec
 from anobench.registry import Registry
 from anobench.runner import Record, failure_record, run_cell
 from anobench.store import RunStore
-from anobench.suite import MAX_CELLS, Suite, SuiteError, check_size, expand, registries
+from anobench.suite import Suite, SuiteError
 from anobench.types import Cell, Status
 
 __all__ = ["Plan", "RunSummary", "in_shard", "plan_suite", "program_affinity", "run_suite"]

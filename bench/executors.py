@@ -16,7 +16,6 @@ import multiprocessing
 import os
 import random
 import signal
-import sys
 import time
 from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Sequence
@@ -26,6 +25,7 @@ from typing import Any, Protocol
 
 from anobench import settings as settings_mod
 from anobench.settings import Settings
+from anobench.spawning import main_script_not_rerun
 from anobench.types import Cell, Status
 
 logger = logging.getLogger(__name__)
@@ -217,34 +217,6 @@ def _death(exitcode: int | None) -> str:
         hint = " (possibly the system's out-of-memory killer)" if -exitcode == 9 else ""
         return f"worker process died (killed by signal {-exitcode} {name}){hint}"
     return f"worker process died (exit code {exitcode})"
-
-
-@contextlib.contextmanager
-def main_script_not_rerun(needed: bool = False) -> Iterator[None]:
-    """Start ``spawn`` children without re-running the parent's main script.
-
-    A spawned child imports the parent's ``__main__`` module again before it runs its
-    target. A script without an ``if __name__ == "__main__":`` guard then runs the whole
-    benchmark again in every worker (and multiprocessing refuses: the workers die and
-    every cell used to be recorded as ``BrokenProcessPool``). The workers need nothing
-    from the script (cells name detectors and data sets by importable references), so
-    the script is hidden from :mod:`multiprocessing` while children start. ``needed``
-    (a cell refers to ``__main__``) leaves it as it is.
-    """
-    main = sys.modules.get("__main__")
-    if needed or main is None:
-        yield
-        return
-    saved: dict[str, Any] = {
-        k: main.__dict__[k] for k in ("__file__", "__spec__") if k in main.__dict__
-    }
-    main.__dict__.pop("__file__", None)
-    main.__dict__["__spec__"] = None
-    try:
-        yield
-    finally:
-        main.__dict__.pop("__spec__", None)
-        main.__dict__.update(saved)
 
 
 def _refers_to_main(cells: Sequence[Cell]) -> bool:

@@ -54,8 +54,9 @@ def _cells(n: int, scale: float) -> list[Cell]:
     """``n`` cells of one tiny suite, each given its synthetic duration (0 with scale 0)."""
     from dataclasses import replace
 
+    from anobench.expansion import expand
     from anobench.registry import dataset_registry, detector_registry
-    from anobench.suite import Suite, expand
+    from anobench.suite import Suite
 
     suite = Suite(
         name="perf-scale",

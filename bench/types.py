@@ -34,17 +34,14 @@ class Modality(enum.StrEnum):
 
 def check_modality(value: object, where: str) -> Modality:
     """``value`` as a :class:`Modality`; :class:`ValueError` naming ``where`` otherwise."""
-    try:
-        return Modality(value)
-    except ValueError:
-        import difflib
+    import difflib
 
-        known = [str(m) for m in Modality]
-        close = difflib.get_close_matches(str(value), known, n=1, cutoff=0.5)
-        hint = f" Did you mean {close[0]!r}?" if close else ""
-        raise ValueError(
-            f"{where}: modality {value!r} is not one of {', '.join(known)}.{hint}"
-        ) from None
+    known = [str(m) for m in Modality]
+    if isinstance(value, str) and value in known:
+        return Modality(value)
+    close = difflib.get_close_matches(str(value), known, n=1, cutoff=0.5)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    raise ValueError(f"{where}: modality {value!r} is not one of {', '.join(known)}.{hint}")
 
 
 class Status(enum.StrEnum):

@@ -197,9 +197,10 @@ def test_registered_as_deep_family() -> None:
 
 
 def test_runner_records_compile_seconds(tmp_path) -> None:
+    from anobench.expansion import expand
     from anobench.registry import dataset_registry
     from anobench.runner import run_cell
-    from anobench.suite import Suite, expand
+    from anobench.suite import Suite
 
     suite = Suite.model_validate(
         {
@@ -324,9 +325,10 @@ def test_a_detectors_own_compile_time_is_kept_without_jax(
 ) -> None:
     import dataclasses
 
+    from anobench.expansion import expand
     from anobench.registry import dataset_registry
     from anobench.runner import run_cell
-    from anobench.suite import Suite, expand
+    from anobench.suite import Suite
 
     (tmp_path / "compiling_plugin.py").write_text(COMPILING_PLUGIN)
     monkeypatch.syspath_prepend(str(tmp_path))

@@ -14,8 +14,8 @@ from anobench import catalog
 from anobench.cli import main
 from anobench.cli.options import MAX_CELLS
 from anobench.driver import in_shard, plan_suite
+from anobench.expansion import MAX_CELLS as SUITE_MAX_CELLS
 from anobench.registry import Registry, dataset_registry, detector_registry
-from anobench.suite import MAX_CELLS as SUITE_MAX_CELLS
 from anobench.suite import load_suite
 
 HEAVY = ("sklearn", "jax", "pandas", "pyod", "scipy")

@@ -12,9 +12,10 @@ import pytest
 import scipy.io
 
 from anobench.datasets.files import file_dataset, load_file
+from anobench.expansion import expand
 from anobench.io import DataFileError, DataMissingError
 from anobench.registry import dataset_registry, detector_registry
-from anobench.suite import expand, load_suite
+from anobench.suite import load_suite
 
 DET, DS = detector_registry(), dataset_registry()
 

@@ -12,10 +12,11 @@ from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
 from anobench import presets
+from anobench.expansion import expand
 from anobench.fitting import make_detector
 from anobench.registry import UnavailableError, dataset_registry, detector_registry
 from anobench.runner import run_cell
-from anobench.suite import Suite, SuiteError, expand, load_suite
+from anobench.suite import Suite, SuiteError, load_suite
 
 
 def _data(n: int, d: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

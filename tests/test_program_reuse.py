@@ -9,9 +9,10 @@ import pytest
 
 from anobench.driver import program_affinity, run_suite
 from anobench.executors import _Pending
+from anobench.expansion import expand
 from anobench.registry import dataset_registry, detector_registry, import_ref
 from anobench.store import RunStore
-from anobench.suite import Suite, expand
+from anobench.suite import Suite
 
 
 def test_pending_cells_stay_with_their_key() -> None:

@@ -13,10 +13,11 @@ from sklearn.base import clone
 
 from anobench import testing
 from anobench.driver import run_suite
+from anobench.expansion import expand
 from anobench.references import BadReferenceError, check_orientation, detector_class
 from anobench.registry import UnavailableError, dataset_registry, detector_registry
 from anobench.store import RunStore
-from anobench.suite import SuiteError, expand, load_suite
+from anobench.suite import SuiteError, load_suite
 
 DET, DS = detector_registry(), dataset_registry()
 

@@ -155,7 +155,9 @@ def test_page_leads_with_the_summary(written) -> None:
     page = (out / "index.html").read_text()
     summary = page[page.index('<section id="summary">') : page.index('id="leaderboards"')]
     assert page.index('<section id="summary">') < page.index("<table")
-    assert "best good 0.854 [" in summary and "(rank 1.20, 5/5)" in summary  # leader, mean and its CI
+    assert (
+        "best good 0.854 [" in summary and "(rank 1.20, 5/5)" in summary
+    )  # leader, mean and its CI
     assert "cannot separate: with 5 data sets" in summary  # 3 pairs, 5 sets: too few
     assert "<b>0.952 ± 0.003</b>" in page  # best per data set in bold
     assert 'class="filter"' in page and "abSort" in page and "overflow-x:auto" in page

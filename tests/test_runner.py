@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 
 from anobench.driver import run_suite
+from anobench.expansion import expand
 from anobench.registry import dataset_registry, detector_registry
 from anobench.runner import run_cell
 from anobench.store import RunStore, write_json_atomic
-from anobench.suite import Suite, expand
+from anobench.suite import Suite
 
 PLUGIN = {
     "plugin-mean": "anobench_bad_plugin:Mean",

@@ -12,10 +12,11 @@ import pytest
 
 from anobench.datasets.spec import DatasetSpec
 from anobench.driver import run_suite
+from anobench.expansion import expand
 from anobench.registry import Registry, dataset_registry, detector_registry
 from anobench.report import write_report
 from anobench.store import RunStore, run_frame
-from anobench.suite import Suite, expand
+from anobench.suite import Suite
 
 MEAN = '''
 import numpy as np

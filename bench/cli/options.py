@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from anobench.suite import Suite
 
 #: refuse suites that expand to more cells than this (``--max-cells``; mirrors
-#: :data:`anobench.suite.MAX_CELLS`, checked equal by a test)
+#: :data:`anobench.expansion.MAX_CELLS`, checked equal by a test)
 MAX_CELLS = 50_000
 
 
