@@ -25,7 +25,7 @@ import pandas as pd
 
 from anobench.baseline import DEFAULT_FLOOR, DEFAULT_K, Finding, check, make_baseline
 from anobench.driver import RunSummary, run_suite
-from anobench.executors import InProcessExecutor, ProcessExecutor
+from anobench.executors import InProcessExecutor
 from anobench.expansion import expand
 from anobench.references import FILE_PREFIX, Overlay
 from anobench.registry import dataset_registry, detector_registry
@@ -243,7 +243,6 @@ def run(
         detector_registry(),
         dataset_registry(),
         jobs=jobs,
-        executor=ProcessExecutor(jobs, parsed.memory_budget_mb),
         force=force,
         retry_failed=retry_failed,
     )
