@@ -169,7 +169,15 @@ def export_run(run_dir: Path | str, tracking_uri: str | None = None) -> dict[str
             experiment.experiment_id if experiment is not None else client.create_experiment(suite)
         )
     except MlflowException as exc:  # e.g. MLflow 3 refusing a file store unless allowed
-        raise UserError(f"MLflow at {tracking_uri or 'its default URI'}: {exc}") from None
+        hint = ""
+        if "MLFLOW_ALLOW_FILE_STORE" in str(exc) or "sqlite" in str(exc):
+            hint = (
+                ". For a local store run: MLFLOW_ALLOW_FILE_STORE=true anobench export "
+                f"{run_dir} --mlflow file:./mlruns (MLflow 3 makes file stores opt-in); a "
+                "tracking server (--mlflow http://HOST:5000) needs nothing"
+            )
+        where = tracking_uri or "its default URI"
+        raise UserError(f"MLflow at {where}: {exc}{hint}") from None
     done = set()
     token = None
     while True:
