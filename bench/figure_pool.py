@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from anobench.spawning import main_script_not_rerun
+
 logger = logging.getLogger(__name__)
 
 
@@ -153,7 +155,9 @@ class FigurePool:
             return
         if self._pool is not None and not local:
             try:
-                job.future = self._pool.submit(draw, path, function, args, kwargs, self.formats)
+                # a submit may start the worker: it must not re-run a user's script
+                with main_script_not_rerun():
+                    job.future = self._pool.submit(draw, path, function, args, kwargs, self.formats)
             except (BrokenProcessPool, RuntimeError):
                 job.future = None
 

@@ -21,6 +21,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from anobench.plots_images import _ANOMALY, _NORMAL
+from anobench.plots_images import latent_view as latent_view  # re-exported: report figures
+from anobench.plots_images import reconstruction_grid as reconstruction_grid
+
 
 def _subplots(*args: Any, **kwargs: Any) -> tuple[Figure, Any]:
     """``pyplot.subplots`` without pyplot: a figure no GUI backend manages (files only),
@@ -232,7 +236,6 @@ def curves(scores: Mapping[str, Scores], *, title: str = "") -> Figure:
 VIOLIN_POINTS = 1000
 #: percentiles where a violin's density is evaluated
 _VIOLIN_GRID = 128
-_NORMAL, _ANOMALY = "#74c476", "#de2d26"
 
 
 def _density(values: np.ndarray, grid: np.ndarray) -> np.ndarray:
@@ -340,81 +343,6 @@ def dataset_overview(scores: Mapping[str, Scores], *, title: str = "") -> Figure
     for ax in (roc_ax, pr_ax):
         ax.set_box_aspect(1)
     fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
-def _mosaic(rows: list[np.ndarray], gap: int = 2) -> np.ndarray:
-    """Images (k, h, w, c) of each row side by side, rows stacked, with ``gap`` pixels of
-    white between them: (rows * (h + gap), k * (w + gap), c)."""
-    k, h, w, c = rows[0].shape
-    out = np.ones((len(rows) * (h + gap), k * (w + gap), c), dtype=np.float32)
-    for r, images in enumerate(rows):
-        for i in range(k):
-            out[r * (h + gap) : r * (h + gap) + h, i * (w + gap) : i * (w + gap) + w] = images[i]
-    return out
-
-
-def reconstruction_grid(
-    images: np.ndarray,
-    reconstructions: np.ndarray,
-    scores: np.ndarray,
-    labels: np.ndarray,
-    *,
-    title: str = "",
-) -> Figure:
-    """Input (top row) vs reconstruction (bottom row) for each stored test image, each
-    column headed by its label (A = anomaly, red; N = normal) and score.
-    ``images``, ``reconstructions``: (k, h, w, c). Drawn as one image (one axes), which
-    is many times faster than an axes per picture."""
-    images = np.asarray(images, dtype=np.float32)
-    recon = np.asarray(reconstructions, dtype=np.float32).reshape(images.shape)
-    k, h, w, c = images.shape
-    gap = max(1, h // 14)
-    low = float(min(images.min(), recon.min()))
-    high = float(max(images.max(), recon.max()))
-    scale = (high - low) or 1.0
-    mosaic = _mosaic([(images - low) / scale, (recon - low) / scale], gap)
-    fig, ax = _subplots(figsize=(max(3.0, 0.75 * k), 2.4))
-    ax.imshow(mosaic[..., 0] if c == 1 else np.clip(mosaic, 0, 1), cmap="gray", vmin=0, vmax=1)
-    for i in range(k):
-        anomaly = labels[i] == 1
-        ax.text(
-            i * (w + gap) + w / 2,
-            -gap,
-            f"{'A' if anomaly else 'N'} {scores[i]:.3g}",
-            ha="center",
-            va="bottom",
-            fontsize=6,
-            color=_ANOMALY if anomaly else "black",
-        )
-    ax.set_xticks([])
-    ax.set_yticks([h / 2, h + gap + h / 2], ["input", "recon."], fontsize=8)
-    ax.set_title(
-        title or "Most (left) and least anomalous test images (A = anomaly, N = normal)",
-        fontsize=9,
-        pad=12,
-    )
-    fig.tight_layout()
-    return fig
-
-
-def latent_view(codes: np.ndarray, labels: np.ndarray, *, title: str = "") -> Figure:
-    """2-D view of latent codes (PCA when they have more than 2 dimensions), coloured by
-    label (1 = anomaly)."""
-    codes = np.asarray(codes, dtype=np.float64)
-    if codes.shape[1] > 2:
-        centred = codes - codes.mean(axis=0)
-        _, _, components = np.linalg.svd(centred, full_matrices=False)
-        view, axes_names = centred @ components[:2].T, ("PC 1", "PC 2")
-    else:
-        view, axes_names = np.c_[codes, np.zeros((len(codes), 2 - codes.shape[1]))], ("z1", "z2")
-    fig, ax = _subplots(figsize=(5, 4.5))
-    anomaly = np.asarray(labels) == 1
-    for name, color, rows in (("normal", _NORMAL, ~anomaly), ("anomaly", _ANOMALY, anomaly)):
-        ax.scatter(view[rows, 0], view[rows, 1], s=8, alpha=0.6, lw=0, color=color, label=name)
-    ax.legend(loc="upper right", fontsize=8, markerscale=2)
-    ax.set(xlabel=axes_names[0], ylabel=axes_names[1], title=title or "Latent codes")
     fig.tight_layout()
     return fig
 

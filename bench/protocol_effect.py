@@ -25,9 +25,7 @@ import numpy as np
 import pandas as pd
 from tabulate import tabulate
 
-from anobench import presets
 from anobench.metrics import metric as metric_info
-from anobench.paths import confined
 from anobench.presets import Preset
 
 __all__ = [
@@ -39,7 +37,6 @@ __all__ = [
     "protocol_effect",
     "split_details",
     "with_split_details",
-    "write_effects",
 ]
 
 logger = logging.getLogger(__name__)
@@ -348,26 +345,3 @@ def format_effect(effect: ProtocolEffect) -> str:
         tabulate(rows, headers, tablefmt="github", disable_numparse=True),
     ]
     return "\n".join(text)
-
-
-def write_effects(
-    frame: pd.DataFrame, out: Path, metric: str = "roc_auc", *, top: int = 10
-) -> list[ProtocolEffect]:
-    """Write ``protocol_effect_<preset>.md`` and ``.csv`` (one row per cell with its
-    facts) into ``out`` for every preset in ``frame`` whose clean protocol also ran;
-    return them. ``frame`` should carry :func:`with_split_details`' columns."""
-    written = []
-    for name in sorted(set(frame["protocol"].dropna())):
-        preset = presets.get(str(name))
-        effect = protocol_effect(frame, preset, metric, top=top) if preset else None
-        if effect is None:
-            continue
-        effect.markdown = confined(out, f"protocol_effect_{preset.name}", ".md")
-        effect.markdown.write_text(
-            f"# What the published protocol does: {preset.name} vs {preset.clean} "
-            f"({metric_info(metric).title})\n\n{format_effect(effect)}\n"
-        )
-        effect.csv = confined(out, f"protocol_effect_{preset.name}", ".csv")
-        effect.cells.assign(metric=metric).to_csv(effect.csv, index=False)
-        written.append(effect)
-    return written
