@@ -13,7 +13,6 @@ configuration. Everything here works in a notebook and in a script without an
 
 from __future__ import annotations
 
-import itertools
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,44 +36,45 @@ logger = logging.getLogger(__name__)
 
 __all__ = ["Comparison", "Run", "compare", "evaluate", "load_run", "run"]
 
-#: objects of this process that cells refer to as ``memory:<n>`` (instances, arrays)
-_counter = itertools.count()
-
-
-def _memory_ref(obj: Any) -> str:
-    from anobench.references import register
-
-    return register(obj, f"obj{next(_counter)}")
-
 
 def _changed_params(detector: Any) -> dict[str, Any]:
     """The constructor parameters of an instance that differ from their defaults (a
     suite names only those, so the cell equals the command line's)."""
     import inspect
 
+    if not callable(getattr(detector, "get_params", None)):
+        raise TypeError(
+            f"{type(detector).__name__} has no get_params (not a scikit-learn-style "
+            "estimator); name its class by reference instead ('module:Class')"
+        )
     params = detector.get_params(deep=False)
     signature = inspect.signature(type(detector).__init__)
     out = {}
-    for name, value in params.items():
-        default = signature.parameters[name].default if name in signature.parameters else None
+    for key, value in params.items():
+        default = signature.parameters[key].default if key in signature.parameters else None
         try:
-            same = bool(value == default) if not isinstance(value, np.ndarray) else False
+            same = not isinstance(value, np.ndarray) and bool(value == default)
         except Exception:
             same = False
         if not same:
-            out[name] = value
+            out[key] = value
     return out
 
 
 def _detector_entry(
-    detector: Any, params: dict[str, Any] | None, registered: list[str]
-) -> tuple[str, dict[str, Any], dict[str, str]]:
-    """(name, suite table, references) for a registry id, a reference or an instance."""
+    detector: Any, params: dict[str, Any] | None, name: str | None
+) -> tuple[str, dict[str, Any]]:
+    """(name, suite table) for a registry id, a reference or an instance; a reference
+    goes in the table's ``ref``, as in a suite."""
+    from anobench.references import register
+    from anobench.registry import import_ref
+
     params = dict(params or {})
+    registry = detector_registry()
     if isinstance(detector, str):
-        if detector in registered or ":" not in detector:
-            return detector, params, {}  # an unknown name is reported with suggestions
-        return detector, params, {detector: detector}
+        if detector in registry.names() or ":" not in detector:
+            return name or detector, params  # an unknown name is reported with suggestions
+        return name or detector, {"ref": detector, **params}
     if isinstance(detector, type):
         raise TypeError(
             f"pass an instance ({detector.__name__}()), a registry id or a 'module:Class' "
@@ -84,23 +84,37 @@ def _detector_entry(
         raise TypeError(f"{detector!r:.80} is not a detector (no fit method)")
     cls = type(detector)
     table = {**_changed_params(detector), **params}
-    name = getattr(cls, "name", "") or cls.__name__
-    if name in registered and f"{cls.__module__}:{cls.__qualname__}" == _registered_ref(name):
-        return name, table, {}  # an anobench detector: the same cells as the command line
-    name = cls.__name__ if name in registered else name
-    return name, table, {name: _memory_ref(cls)}
+    qualified = f"{cls.__module__}:{cls.__qualname__}"
+    own = getattr(cls, "name", "")
+    if own in registry.names() and registry.entry(own).ref == qualified:
+        return name or own, table  # an anobench detector: the command line's cells
+    try:
+        importable = cls.__module__ != "__main__" and import_ref(qualified) is cls
+    except (ImportError, AttributeError):
+        importable = False
+    # a class of a notebook or script is reached in this process only (run in-process)
+    ref = qualified if importable else register(cls, qualified)
+    return name or cls.__name__, {"ref": ref, **table}
 
 
-def _registered_ref(name: str) -> str:
-    return detector_registry().entry(name).ref
+def _labels(y: Any) -> np.ndarray:
+    labels = np.asarray(y).ravel()
+    if labels.dtype == bool:
+        return labels.astype(np.int64)
+    if labels.dtype.kind not in "iuf" or not set(np.unique(labels).tolist()) <= {0, 1}:
+        shown = sorted(map(str, np.unique(labels.astype(str))))[:10]
+        raise ValueError(f"y must hold 0 (normal) / 1 (anomaly) or booleans; it holds {shown}")
+    return labels.astype(np.int64)
 
 
-def _dataset_entry(
-    dataset: Any, registered: list[str], name: str | None
-) -> tuple[str, dict[str, str]]:
-    """(name, references) for a registry id, a path, ``(X, y)`` or a spec."""
+def _dataset_entry(dataset: Any, name: str | None) -> tuple[str, str | None]:
+    """(name, in-memory reference or None) for a registry id, a path, ``(X, y)`` or a
+    spec. A path becomes ``file:<path as given>``, the name a suite beside it uses."""
+    from anobench.references import register
+
+    registered = dataset_registry().names()
     if isinstance(dataset, str) and dataset in registered:
-        return dataset, {}
+        return dataset, None
     if isinstance(dataset, str | Path):
         text = str(dataset)
         path = Path(text[len(FILE_PREFIX) :] if text.startswith(FILE_PREFIX) else text)
@@ -111,8 +125,7 @@ def _dataset_entry(
                 f"{text!r} is neither a registered data set nor a file."
                 + did_you_mean(text, registered)
             )
-        label = name or f"{FILE_PREFIX}{path.name}"
-        return label, {label: FILE_PREFIX + str(path.resolve())}
+        return FILE_PREFIX + str(path), None
     if isinstance(dataset, tuple) and len(dataset) == 2:
         from anobench.datasets.spec import Data, DatasetSpec
 
@@ -122,14 +135,16 @@ def _dataset_entry(
                 f"dataset (X, y) needs X of shape (n, ...) and y of shape (n,); got "
                 f"{X.shape} and {y.shape}"
             )
+        if X.dtype.kind not in "fiub":
+            raise ValueError(f"X must be numeric, got dtype {X.dtype}")
         label = name or "arrays"
         modality = "image" if X.ndim == 4 else "series" if X.ndim == 3 else "tabular"
-        data = Data(X, y)
+        data = Data(X, _labels(y))
         spec = DatasetSpec(name=label, modality=modality, load=lambda: data)
-        return label, {label: _memory_ref(spec)}
+        return label, register(spec, f"dataset:{label}")
     if callable(getattr(dataset, "split", None)) and hasattr(dataset, "name"):
         label = name or dataset.name
-        return label, {label: _memory_ref(dataset)}
+        return label, register(dataset, f"dataset:{label}")
     raise TypeError(
         f"dataset must be a registry id, a file path, (X, y) or a DatasetSpec; got "
         f"{type(dataset).__name__}"
@@ -144,6 +159,7 @@ def evaluate(
     *,
     params: dict[str, Any] | None = None,
     dataset_params: dict[str, Any] | None = None,
+    name: str | None = None,
     dataset_name: str | None = None,
     test_size: float = 0.4,
     max_train: int | None = None,
@@ -166,6 +182,10 @@ def evaluate(
     protocol : ``"novelty"``, ``"unsupervised"`` or a published preset.
     seeds : the seeds; ``None`` for the protocol's default ones.
     params : detector parameters (override an instance's).
+    name, dataset_name : the names in the table (and in the derived seeds): by default the
+        registry id, the reference as given, the class name of an instance, ``file:<path
+        as given>`` or ``"arrays"``. A suite naming the same configuration the same way
+        gets the same cells.
     test_size, max_train, max_test, time_budget, calibration : as in a suite.
 
     Returns
@@ -181,9 +201,8 @@ def evaluate(
     anobench.suite.SuiteError
         Unknown names or parameters, or a reference that scores in the wrong direction.
     """
-    detectors, datasets = detector_registry(), dataset_registry()
-    det_name, table, det_refs = _detector_entry(detector, params, detectors.names())
-    ds_name, ds_refs = _dataset_entry(dataset, datasets.names(), dataset_name)
+    det_name, table = _detector_entry(detector, params, name)
+    ds_name, ds_ref = _dataset_entry(dataset, dataset_name)
     options: dict[str, Any] = {**(dataset_params or {})}
     if max_train is not None:
         options["max_train"] = max_train
@@ -204,12 +223,10 @@ def evaluate(
         },
         "evaluate()",
     )
-    det_overlay = Overlay(detectors, det_refs, "detector") if det_refs else detectors
-    modality = {}
-    if ds_refs and ds_name in ds_refs and ds_refs[ds_name].startswith(FILE_PREFIX):
-        modality[ds_name] = "series" if options.get("time_column") else "tabular"
-    ds_overlay = Overlay(datasets, ds_refs, "dataset", modality) if ds_refs else datasets
-    cells = expand(suite, det_overlay, ds_overlay)
+    datasets: Any = dataset_registry()
+    if ds_ref is not None:
+        datasets = Overlay(datasets, {ds_name: ds_ref}, "dataset")
+    cells = expand(suite, detector_registry(), datasets)
     if not cells:
         raise SuiteError(f"{det_name} does not take the modality of {ds_name}: no cell to evaluate")
     records = [record for _, record in InProcessExecutor().run(cells, run_cell, failure_record)]

@@ -12,7 +12,7 @@ from typing import Any
 
 from anobench import presets
 from anobench.provenance import code_identity, harness_identity
-from anobench.references import BadReferenceError, check_orientation, with_references
+from anobench.references import BadReferenceError, file_source_hash, with_references
 from anobench.registry import Registry, UnavailableError, UnknownNameError, did_you_mean
 from anobench.seeding import derive_seed, stable_hash
 from anobench.suite import DatasetOptions, Suite, SuiteError, expand_grid
@@ -150,14 +150,16 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
     An unavailable detector or data set (a plugin that fails to import) gives
     ``skipped`` cells carrying the reason.
 
-    A detector given by ``ref`` (:mod:`anobench.references`) is checked on the toy task
-    first: scores oriented the wrong way are an error naming it.
+    A detector given by ``ref`` (:mod:`anobench.references`) carries the reference in its
+    id (with its provider's version, or the hash of its file's folder) and is probed on the
+    toy task inside each worker before its first cell
+    (:func:`anobench.references.check_orientation`).
 
     Raises
     ------
     SuiteError
         Unknown names (with suggestions), unknown parameters, or a reference that cannot
-        be imported, is not a detector, or scores the wrong way round.
+        be imported or is not a detector.
     """
     try:
         detectors, datasets = registries(suite, detectors, datasets)
@@ -198,16 +200,15 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
                     + f" Parameters: {', '.join(accepted)}"
                 )
         code = code_identity(cls, entry.distribution)
-        if "ref" in table:
-            code["ref"] = table["ref"]  # as written: the file's hash is in "source"
-            try:
-                check_orientation(name, ref, expand_grid(grid)[0])
-            except BadReferenceError as exc:
-                raise SuiteError(f"suite {suite.name!r}: {exc}") from None
         flags = {
             "family": getattr(cls, "family", "unknown"),
             "transductive": bool(getattr(cls, "transductive", False)),
         }
+        if "ref" in table:
+            code["ref"] = table["ref"]  # as written; a file's folder hash is in "source"
+            code["source"] = file_source_hash(ref) or code["source"]
+            # its orientation and batch dependence are measured in the cell (runner)
+            flags["reference"] = True
         configs.extend((name, ref, p, None, code, flags) for p in expand_grid(grid))
 
     data: list[tuple[str, str, dict[str, Any], str, DatasetOptions, str | None]] = []

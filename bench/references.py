@@ -4,25 +4,29 @@ A suite (or :func:`anobench.evaluate`) may name
 
 - a detector by import path or file: ``ref = "pyod.models.iforest:IForest"``,
   ``"sklearn.ensemble:IsolationForest"`` or ``"path/to/file.py:MyDetector"``; a class that
-  is not an anobench detector is wrapped (:mod:`anobench.detectors.adapters`) and its
-  score orientation is checked on toy data at first use (:func:`check_orientation`);
+  is not an anobench detector is wrapped (:mod:`anobench.detectors.adapters`); each
+  configuration is probed on toy data in the cell before its fit (:func:`check_orientation`:
+  inverted scores are an error, batch-dependent ones are marked);
 - a data set by path: ``"file:data/plant.csv"`` (CSV, Parquet, NPZ or ``.mat``, see
   :mod:`anobench.datasets.files`).
 
 :class:`Overlay` puts such references beside a registry's names, so the suite expansion,
 the executors and the report treat them like registered entries. A cell of a reference
-carries the reference in its id, with its provider's version or the file's sha256
-(:func:`anobench.provenance.code_identity`). Relative file paths are resolved against
+carries the reference in its id, with its provider's version or the hash of the ``.py``
+files in its file's folder (:func:`file_source_hash`). Relative file paths are resolved against
 the suite file's folder (the working directory for built-in suites and the Python API).
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.util
+import json
 import logging
 import sys
+from dataclasses import dataclass
 from importlib.metadata import packages_distributions
 from pathlib import Path
 from typing import Any
@@ -51,7 +55,8 @@ _MEMORY: dict[str, Any] = {}
 
 def register(obj: Any, key: str) -> str:
     """Make ``obj`` reachable as the reference ``memory:<key>`` in this process only
-    (cells referring to it run in-process)."""
+    (cells referring to it run in-process); registering a key again replaces it (a class
+    redefined in a notebook)."""
     _MEMORY[key] = obj
     return MEMORY_PREFIX + key
 
@@ -88,11 +93,17 @@ def absolute(ref: str, base: Path | None = None) -> str:
     return ref
 
 
+def _content_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()[:12]
+
+
 def _load_file_module(path: Path) -> Any:
+    """Import a ``.py`` file as a module named after its content (an edited file is a new
+    module, so a long-lived process never runs stale code). Modules beside it import as
+    usual while it is executed (its folder is on ``sys.path`` for that time only)."""
     if not path.is_file():
         raise BadReferenceError(f"no such file: {path}")
-    digest = hashlib.sha256(str(path).encode()).hexdigest()[:12]
-    name = f"anobench_ref_{path.stem}_{digest}"
+    name = f"anobench_ref_{path.stem}_{_content_digest(path)}"
     if name in sys.modules:
         return sys.modules[name]
     spec = importlib.util.spec_from_file_location(name, path)
@@ -100,12 +111,29 @@ def _load_file_module(path: Path) -> Any:
         raise BadReferenceError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[name] = module  # dataclasses and pickle look the module up by name
+    sys.path.insert(0, str(path.parent))
     try:
         spec.loader.exec_module(module)
     except BaseException as exc:
         del sys.modules[name]
         raise BadReferenceError(f"importing {path} failed: {type(exc).__name__}: {exc}") from exc
+    finally:
+        with contextlib.suppress(ValueError):
+            sys.path.remove(str(path.parent))
     return module
+
+
+def file_source_hash(ref: str) -> str | None:
+    """For ``path/file.py:Class``: the sha256 (16 hex digits) of every ``.py`` file in the
+    file's folder (the helpers it may import live there), else None."""
+    if not is_file_ref(ref):
+        return None
+    folder = Path(_split(ref)[0]).parent
+    digest = hashlib.sha256()
+    for file in sorted(folder.glob("*.py")):
+        digest.update(file.name.encode())
+        digest.update(file.read_bytes())
+    return digest.hexdigest()[:16]
 
 
 def load_object(ref: str) -> Any:
@@ -133,10 +161,30 @@ def load_object(ref: str) -> Any:
         raise BadReferenceError(f"cannot import {ref!r}: {type(exc).__name__}: {exc}") from exc
 
 
-@functools.cache
+def _version(ref: str) -> str:
+    """What a cache of ``ref`` must be keyed by besides the reference: the content of a
+    file reference; nothing for an import path."""
+    if is_file_ref(ref):
+        path = Path(_split(ref)[0])
+        return _content_digest(path) if path.is_file() else "missing"
+    return ""
+
+
 def detector_class(ref: str) -> type:
     """The detector class behind ``ref``, adapted to anobench's contract when it is a
-    PyOD detector or a scikit-learn outlier estimator (cached per process)."""
+    PyOD detector or a scikit-learn outlier estimator (cached per process; an edited file
+    or a re-registered object gives its new class)."""
+    if ref.startswith(MEMORY_PREFIX):
+        return _adapt(ref)
+    return _cached_class(ref, _version(ref))
+
+
+@functools.cache
+def _cached_class(ref: str, version: str) -> type:
+    return _adapt(ref)
+
+
+def _adapt(ref: str) -> type:
     from anobench.detectors.adapters import adapt
 
     obj = load_object(ref)
@@ -174,52 +222,67 @@ def provider(ref: str) -> str:
 INVERTED_AUC = 0.5
 
 
-@functools.cache
-def _toy_auc(ref: str, params_key: str) -> float:
-    import json
+@dataclass(frozen=True)
+class Probe:
+    """What a reference's detector did on the separable toy task
+    (:func:`anobench.testing.toy_data`): its ROC-AUC, and whether scoring rows alone
+    gave other scores than scoring them in the full batch (batch-dependent)."""
 
+    auc: float
+    batch_dependent: bool
+
+
+@functools.cache
+def _probe(ref: str, version: str, params_key: str) -> Probe:
     import numpy as np
     from sklearn.metrics import roc_auc_score
 
-    from anobench.testing import toy_for
+    from anobench.testing import SUBSET_ATOL, SUBSET_RTOL, toy_for
 
     cls: Any = detector_class(ref)
     params = json.loads(params_key)
     if "random_state" in cls.param_names():
         params.setdefault("random_state", 0)
     X_train, X_test, y_test = toy_for(cls)
-    scores = np.asarray(cls(**params).fit(X_train).anomaly_score(X_test), dtype=float)
-    return float(roc_auc_score(y_test, scores))
+    detector = cls(**params).fit(X_train)
+    scores = np.asarray(detector.anomaly_score(X_test), dtype=float)
+    auc = float(roc_auc_score(y_test, scores))
+    rows = np.arange(40)
+    try:
+        alone = np.asarray(detector.anomaly_score(X_test[rows]), dtype=float)
+        dependent = not np.allclose(alone, scores[rows], rtol=SUBSET_RTOL, atol=SUBSET_ATOL)
+    except Exception:  # cannot score a smaller batch: the batch matters
+        dependent = True
+    return Probe(auc, dependent)
 
 
-def check_orientation(name: str, ref: str, params: dict[str, Any]) -> float:
-    """Fit ``ref`` with ``params`` on the separable toy task
-    (:func:`anobench.testing.toy_data`) and return its ROC-AUC (once per process).
+def check_orientation(name: str, ref: str, params: dict[str, Any]) -> Probe:
+    """Fit ``ref`` with ``params`` on the separable toy task and return what it did
+    (:class:`Probe`; once per process and configuration, an edited file again). Run in
+    the cell, under its time budget and isolation, before the real fit.
 
     Raises
     ------
     BadReferenceError
-        The AUC is below 0.5: the scores are oriented the wrong way (higher must mean
-        more anomalous), or the fit failed.
+        The ROC-AUC is below 0.5: the scores are oriented the wrong way (higher must
+        mean more anomalous), or the toy fit failed.
     """
-    import json
-
     try:
-        auc = _toy_auc(ref, json.dumps(params, sort_keys=True, default=str))
+        probe = _probe(ref, _version(ref), json.dumps(params, sort_keys=True, default=str))
     except BadReferenceError:
         raise
     except Exception as exc:
         raise BadReferenceError(
             f"detector {name!r} ({ref}) failed on the toy task: {type(exc).__name__}: {exc}"
         ) from exc
-    if auc < INVERTED_AUC:
+    if probe.auc < INVERTED_AUC:
         raise BadReferenceError(
-            f"detector {name!r} ({ref}) scores in the wrong direction: ROC-AUC {auc:.3f} on "
-            "the separable toy task, where higher scores must mean MORE anomalous. If it "
-            "returns normality scores, expose them as score_samples (negated by the "
-            "adapter), or negate them in anomaly_score"
+            f"detector {name!r} ({ref}) scores in the wrong direction: ROC-AUC "
+            f"{probe.auc:.3f} on the separable toy task, where higher scores must mean MORE "
+            "anomalous. If it returns normality scores, expose them as score_samples "
+            "(negated by the adapter), or negate them in anomaly_score"
         )
-    return auc
+    return probe
 
 
 class Overlay:

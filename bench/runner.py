@@ -24,7 +24,7 @@ from anobench.calibration import Calibration, CalibrationError, calibration_scor
 from anobench.environment import environment
 from anobench.fitting import make_detector, prepare, warm_up
 from anobench.metrics import evaluate, roc_auc_by_group, score_sanity
-from anobench.references import dataset_spec
+from anobench.references import check_orientation, dataset_spec
 from anobench.resources import PeakMemory
 from anobench.types import SCHEMA_VERSION, Cell, Status
 
@@ -132,6 +132,8 @@ def _fit_and_evaluate(cell: Cell, record: Record) -> None:
                 f"(fingerprint {loaded}, expected {cell.data_fingerprint}): run the suite again"
             )
         record["warmup_seconds"] = warm_up(cell)
+        if cell.detector_flags.get("reference"):
+            _probe_reference(cell, record)
         prepared.before_fit()
         if "jax" in sys.modules:  # JAX detectors, built-in or plugged in
             compile_clock.install()
@@ -145,6 +147,18 @@ def _fit_and_evaluate(cell: Cell, record: Record) -> None:
             compiled = compile_clock.seconds() - compiled_before
             if compiled > 0 or own is not None:
                 record["compile_seconds"] = max(compiled, own or 0.0)
+
+
+def _probe_reference(cell: Cell, record: Record) -> None:
+    """A detector named by reference: refuse scores oriented the wrong way, and mark it
+    batch-dependent when scoring rows alone changes their scores (measured on the toy
+    task once per process, :func:`anobench.references.check_orientation`)."""
+    probe = check_orientation(cell.detector, cell.detector_ref, cell.params)
+    record["detector_flags"] = {
+        **cell.detector_flags,
+        "transductive": bool(cell.detector_flags.get("transductive")) or probe.batch_dependent,
+        "toy_roc_auc": probe.auc,
+    }
 
 
 def _fit_and_score(cell: Cell, record: Record, split: Any, detector: Any, deadline: float) -> None:
@@ -188,7 +202,7 @@ def _fit_and_score(cell: Cell, record: Record, split: Any, detector: Any, deadli
             "of the paper's procedure",
             "retry": False,
         }
-    elif cell.detector_flags.get("transductive"):
+    elif record["detector_flags"].get("transductive"):
         record["calibration"] = {
             "method": calibration.method,
             "error": "batch-dependent (transductive) scores have no fixed scale: a threshold "

@@ -16,6 +16,10 @@ parameters (set beside the name in a suite, e.g. ``[datasets."file:plant.csv"]``
     ``"error"`` (default: a missing value is an error naming its column), ``"drop"``
     (rows with a missing value are dropped) or ``"impute"`` (median for numbers, the most
     frequent value for categories, both fitted on the training part of each split only).
+``max_categories``
+    The most distinct values a text column may have (default 100): an id or a date column
+    would become thousands of one-hot columns, so more is an error naming the column
+    (leave it out with ``features``).
 ``time_column``
     Makes the file a time series: rows are sorted by this column, cut into windows of
     ``window`` points with step ``stride``, and the first ``train_fraction`` of the
@@ -66,7 +70,11 @@ PARAMS: dict[str, Any] = {
     "window": 32,
     "stride": 1,
     "train_fraction": 0.5,
+    "max_categories": 100,
 }
+
+#: beyond this magnitude, standardising a column overflows float64 (x**2 > 1e308)
+MAX_MAGNITUDE = 1e150
 
 NAN_POLICIES = ("error", "drop", "impute")
 
@@ -96,12 +104,35 @@ def _read_arrays(path: Path, kind: str) -> dict[str, np.ndarray]:
         raise DataFileError(f"{path}: not a readable {kind} file ({exc})") from exc
 
 
+def _delimiter(path: Path) -> str:
+    """The delimiter of a text table, sniffed from its first lines (``,`` if unsure)."""
+    import csv
+    import gzip
+
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rt", newline="", errors="replace") as fh:
+        sample = fh.read(64 * 1024)
+    if not sample.strip():
+        raise DataFileError(f"{path}: the file is empty")
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
 def _read_table(path: Path, kind: str) -> pd.DataFrame:
+    stat = path.stat()
+    return _read_table_cached(path, kind, stat.st_mtime_ns, stat.st_size).copy()
+
+
+@functools.lru_cache(maxsize=2)
+def _read_table_cached(path: Path, kind: str, mtime_ns: int, size: int) -> pd.DataFrame:
+    """One read per file version (the loader and the split's encoder both need it)."""
     try:
         if kind == "parquet":
             return pd.read_parquet(path)
-        sep = "\t" if path.suffix.lower() == ".tsv" else None
-        return pd.read_csv(path, sep=sep, engine="python" if sep is None else "c")
+        sep = "\t" if path.suffix.lower() == ".tsv" else _delimiter(path)
+        return pd.read_csv(path, sep=sep)
     except (OSError, ValueError, pd.errors.ParserError, ImportError) as exc:
         raise DataFileError(f"{path}: not a readable {kind} table ({exc})") from exc
 
@@ -176,6 +207,14 @@ def _table_data(frame: pd.DataFrame, params: dict[str, Any], path: Path) -> Data
         for i, c in enumerate(X.columns)
         if not pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c])
     ]
+    for i in categorical:
+        distinct = X.iloc[:, i].nunique()
+        if distinct > int(params["max_categories"]):
+            raise ValueError(
+                f"{path.name}: text column {str(X.columns[i])!r} has {distinct} distinct "
+                f"values (more than max_categories = {params['max_categories']}; an id or a "
+                "date?): leave it out with features = [...], or raise max_categories"
+            )
     columns = []
     for i, c in enumerate(X.columns):
         col = X[c]
@@ -188,6 +227,13 @@ def _table_data(frame: pd.DataFrame, params: dict[str, Any], path: Path) -> Data
     if np.isinf(values).any():
         bad = [str(X.columns[j]) for j in np.flatnonzero(np.isinf(values).any(axis=0))]
         raise ValueError(f"{path.name}: infinite values in column(s) {bad}")
+    huge = np.abs(np.nan_to_num(values)) > MAX_MAGNITUDE
+    if huge.any():
+        bad = [str(X.columns[j]) for j in np.flatnonzero(huge.any(axis=0))]
+        raise ValueError(
+            f"{path.name}: values beyond {MAX_MAGNITUDE:.0e} in column(s) {bad} overflow "
+            "float64 arithmetic (standardising squares them); rescale them"
+        )
     if time_column is not None:
         if categorical:
             raise ValueError(
@@ -214,6 +260,11 @@ def _array_data(arrays: dict[str, np.ndarray], params: dict[str, Any], path: Pat
         raise ValueError(f"{path.name}: {x_key} {X.shape} and {y_key} {y.shape} do not match")
     if np.isinf(X).any():
         raise ValueError(f"{path.name}: {x_key} holds infinite values")
+    if (np.abs(np.nan_to_num(X)) > MAX_MAGNITUDE).any():
+        raise ValueError(
+            f"{path.name}: {x_key} holds values beyond {MAX_MAGNITUDE:.0e}, which overflow "
+            "float64 arithmetic; rescale them"
+        )
     nans = np.isnan(X).reshape(len(X), -1)
     if nans.any():
         if params["nan"] == "error":

@@ -91,7 +91,13 @@ class ReferenceAdapter(BaseDetector):
 
     def _score(self, X: np.ndarray) -> np.ndarray:
         source = self.score_source
-        method = getattr(self.estimator_, source.lstrip("-"))
+        try:
+            method = getattr(self.estimator_, source.lstrip("-"))
+        except AttributeError as exc:  # e.g. LocalOutlierFactor(novelty=False)
+            hint = " (set novelty = true)" if "novelty" in self.get_params() else ""
+            raise ValueError(
+                f"{self.estimator_class.__name__} as configured cannot score new rows: {exc}{hint}"
+            ) from None
         scores = np.asarray(method(X), dtype=np.float64)
         return -scores if source.startswith("-") else scores
 
@@ -129,18 +135,29 @@ def adapt(cls: type, reference: str) -> type[BaseDetector]:
     if any(p.kind == p.VAR_POSITIONAL for p in params):
         raise TypeError(f"{cls.__qualname__}.__init__ takes *args; parameters must be named")
     defaults = {p.name: None if p.default is p.empty else p.default for p in params}
+    required = [p.name for p in params if p.default is p.empty]
 
     def __init__(self: Any, **kwargs: Any) -> None:  # noqa: N807
         unknown = sorted(set(kwargs) - set(defaults))
         if unknown:
             raise TypeError(f"{cls.__qualname__} has no parameter {unknown[0]!r}")
+        missing = [name for name in required if name not in kwargs]
+        if missing:
+            raise TypeError(
+                f"{cls.__qualname__} needs the parameter(s) {', '.join(map(repr, missing))} "
+                "(they have no default): give them in the suite"
+            )
         for name, default in defaults.items():
             setattr(self, name, kwargs.get(name, default))
 
     __init__.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
         [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
         + [
-            inspect.Parameter(n, inspect.Parameter.KEYWORD_ONLY, default=d)
+            inspect.Parameter(
+                n,
+                inspect.Parameter.KEYWORD_ONLY,
+                **({} if n in required else {"default": d}),
+            )
             for n, d in defaults.items()
         ]
     )

@@ -75,8 +75,10 @@ class BaseDetector(OutlierMixin, BaseEstimator):
         self
         """
         X2 = self._check_input(X, reset=True)
-        # kept (a reference, no copy) for the lazy out-of-sample threshold of predict()
+        # kept (a reference, no copy) for the lazy out-of-sample threshold of predict(),
+        # with a digest of a sample of it to notice a caller reusing the buffer meanwhile
         self._threshold_X = np.asarray(X)
+        self._threshold_digest = _sample_digest(self._threshold_X)
         self.__dict__.pop("_threshold_scores", None)
         self.__dict__.pop("threshold_", None)
         if getattr(self, "standardize", False):
@@ -187,7 +189,12 @@ class BaseDetector(OutlierMixin, BaseEstimator):
         if data is None:
             raise ValueError(
                 f"{type(self).__name__} has no training data to calibrate its threshold on "
-                "(was it fitted through BaseDetector.fit?)"
+                "(fitted elsewhere, or unpickled before its first predict): fit it again"
+            )
+        if _sample_digest(data) != self.__dict__.get("_threshold_digest"):
+            raise ValueError(
+                f"the training array of {type(self).__name__} was modified after fit (its "
+                "threshold is computed from it on first use): fit again before predict"
             )
         from sklearn.base import clone
 
@@ -198,8 +205,15 @@ class BaseDetector(OutlierMixin, BaseEstimator):
             lambda: clone(self), data, Calibration(), seed if isinstance(seed, int) else 0
         )
         self._threshold_scores = scores
-        del self._threshold_X  # the data is not needed any more
+        del self._threshold_X, self._threshold_digest  # the data is not needed any more
         return scores
+
+    def __getstate__(self) -> dict[str, Any]:
+        # a pickle carries the model, not a reference to the caller's training data
+        state = dict(super().__getstate__())
+        state.pop("_threshold_X", None)
+        state.pop("_threshold_digest", None)
+        return state
 
     @classmethod
     def warm_up(cls) -> None:
@@ -217,8 +231,9 @@ class BaseDetector(OutlierMixin, BaseEstimator):
     @classmethod
     def summary(cls) -> str:
         """One line describing the detector (first line of its docstring)."""
-        doc = inspect.getdoc(cls) or cls.__name__
-        return doc.strip().splitlines()[0]
+        doc = cls.__dict__.get("__doc__")  # its own, not an inherited one
+        text = inspect.cleandoc(doc) if doc else ""
+        return text.splitlines()[0] if text else cls.__name__
 
     @classmethod
     def param_names(cls) -> list[str]:
@@ -256,3 +271,13 @@ class BaseDetector(OutlierMixin, BaseEstimator):
                 f"got {arr.shape[1]}"
             )
         return arr
+
+
+def _sample_digest(X: np.ndarray) -> bytes:
+    """A cheap digest of an array: its shape and up to 4 096 evenly spaced values."""
+    import hashlib
+
+    flat = X.reshape(-1)
+    step = max(1, flat.size // 4096)
+    sample = np.ascontiguousarray(flat[::step])
+    return hashlib.sha256(repr(X.shape).encode() + sample.tobytes()).digest()

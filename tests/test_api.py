@@ -60,7 +60,32 @@ def test_evaluate_takes_instances_references_arrays_and_files(tmp_path: Path) ->
     path = tmp_path / "d.npz"
     np.savez(path, X=X, y=y)
     by_file = anobench.evaluate("pyod.models.knn:KNN", path, seeds=(0,))
-    assert by_file.loc[0, "status"] == "ok" and by_file.loc[0, "dataset"] == "file:d.npz"
+    assert by_file.loc[0, "status"] == "ok"
+    assert by_file.loc[0, "dataset"] == f"file:{path}"  # the path as given, as in a suite
+
+
+def test_evaluate_references_are_checked_and_named_as_in_a_suite(tmp_path: Path) -> None:
+    (tmp_path / "inv.py").write_text(
+        "import numpy as np\nclass Inverted:\n    def __init__(self):\n        pass\n"
+        "    def fit(self, X, y=None):\n        self.m_ = X.mean(0)\n        return self\n"
+        "    def anomaly_score(self, X):\n        return -((X - self.m_) ** 2).sum(1)\n"
+    )
+    frame = anobench.evaluate(f"{tmp_path / 'inv.py'}:Inverted", "wine", seeds=(0,))
+    assert frame.loc[0, "status"] == "error" and "wrong direction" in frame.loc[0, "error"]
+    ref = "sklearn.ensemble:IsolationForest"
+    (tmp_path / "s.toml").write_text(
+        f'name = "x"\nprotocols = ["novelty"]\nseeds = [0]\n[detectors."{ref}"]\n'
+        f'ref = "{ref}"\n[datasets.wine]\n'
+    )
+    run_suite(load_suite(tmp_path / "s.toml"), tmp_path / "run", detector_registry(),
+              dataset_registry(), jobs=1)  # fmt: skip
+    (record,) = RunStore(tmp_path / "run").records()
+    by_ref = anobench.evaluate(ref, "wine", seeds=(0,))
+    assert by_ref.loc[0, "cell_id"] == record["cell_id"]
+    from sklearn.ensemble import IsolationForest
+
+    by_instance = anobench.evaluate(IsolationForest(), "wine", seeds=(0,), name=ref)
+    assert by_instance.loc[0, "roc_auc"] == record["roc_auc"]  # same name: same seeds
 
 
 def test_evaluate_errors_are_clear() -> None:
@@ -70,6 +95,17 @@ def test_evaluate_errors_are_clear() -> None:
         anobench.evaluate("iforest", "wien", seeds=(0,))
     with pytest.raises(ValueError, match=r"X of shape \(n, ...\) and y of shape \(n,\)"):
         anobench.evaluate("iforest", (np.zeros((5, 2)), np.zeros(4)), seeds=(0,))
+    with pytest.raises(ValueError, match=r"y must hold 0 \(normal\) / 1 \(anomaly\)"):
+        anobench.evaluate("iforest", (np.zeros((4, 2)), np.array(["n", "a", "n", "a"])))
+    with pytest.raises(ValueError, match="y must hold"):
+        anobench.evaluate("iforest", (np.zeros((4, 2)), np.array([0, 0.5, 0, 0.5])))
+
+    class NoParams:
+        def fit(self, X):
+            return self
+
+    with pytest.raises(TypeError, match="no get_params"):
+        anobench.evaluate(NoParams(), "wine", seeds=(0,))
     from anobench.detectors.classical import IForest
 
     with pytest.raises(TypeError, match="pass an instance"):

@@ -120,6 +120,26 @@ def test_bad_files_and_labels_are_clear_errors(tmp_path: Path) -> None:
         load_file(tmp_path / "inf.csv", label="status", anomaly_values=["fault"], nan="drop")
 
 
+def test_id_columns_huge_values_and_empty_files_are_named(tmp_path: Path) -> None:
+    frame = _frame()
+    frame["row_id"] = [f"id{i}" for i in range(len(frame))]
+    frame.to_csv(tmp_path / "ids.csv", index=False)
+    base = {"label": "status", "anomaly_values": ["fault"]}
+    with pytest.raises(ValueError, match="text column 'row_id' has 300 distinct values"):
+        load_file(tmp_path / "ids.csv", **base)
+    assert load_file(tmp_path / "ids.csv", **base, features=["a", "b"]).X.shape == (300, 2)
+    frame = _frame()
+    frame.loc[0, "b"] = 1e300
+    frame.to_csv(tmp_path / "huge.csv", index=False)
+    with pytest.raises(ValueError, match=r"values beyond 1e\+150 in column\(s\) \['b'\]"):
+        load_file(tmp_path / "huge.csv", **base)
+    (tmp_path / "empty.csv").write_text("")
+    with pytest.raises(DataFileError, match="empty.csv: the file is empty"):
+        load_file(tmp_path / "empty.csv", label="y")
+    _frame().to_csv(tmp_path / "semi.csv", index=False, sep=";")
+    assert load_file(tmp_path / "semi.csv", **base).X.shape == (300, 3)
+
+
 def test_time_column_makes_windows_split_in_time(tmp_path: Path) -> None:
     n = 400
     rng = np.random.default_rng(0)

@@ -67,7 +67,8 @@ def test_foreign_estimators_are_adapted_higher_more_anomalous(ref: str, source: 
     cls = detector_class(ref)
     assert cls.score_source == source
     params = {"novelty": True} if "LocalOutlier" in ref else {}
-    assert check_orientation("x", ref, params) > 0.9
+    probe = check_orientation("x", ref, params)
+    assert probe.auc > 0.9 and not probe.batch_dependent
     testing.check_separates_toy_data(cls, params)
     det = cls(**params)
     assert clone(det).get_params() == det.get_params()
@@ -115,10 +116,61 @@ def test_suite_runs_references_with_their_identity_in_the_cell(tmp_path: Path) -
     assert again["iforest"] == by["iforest"].cell_id
 
 
-def test_wrong_orientation_is_an_error_naming_the_detector(tmp_path: Path) -> None:
-    path = _suite(tmp_path, '[detectors.back]\nref = "mydet.py:Backwards"\n')
-    with pytest.raises(SuiteError, match=r"'back'.*wrong direction: ROC-AUC 0\.0"):
-        expand(load_suite(path), DET, DS)
+def test_wrong_orientation_is_the_cells_error_naming_the_detector(tmp_path: Path) -> None:
+    path = _suite(
+        tmp_path,
+        '[detectors.back]\nref = "mydet.py:Backwards"\n'
+        '[detectors.cent]\nref = "mydet.py:Centroid"\npower = [2.0, -1.0]\n',
+    )
+    run_suite(load_suite(path), tmp_path / "run", DET, DS, jobs=1)
+    by = {r["label"]: r for r in RunStore(tmp_path / "run").records()}
+    assert by["back"]["status"] == "error"
+    assert "'back'" in by["back"]["error"] and "wrong direction: ROC-AUC 0.0" in by["back"]["error"]
+    # every configuration of a grid is checked, not only the first
+    assert by["cent(power=2.0)"]["status"] == "ok"
+    assert "wrong direction" in by["cent(power=-1.0)"]["error"]
+    assert by["cent(power=2.0)"]["detector_flags"]["toy_roc_auc"] > 0.9
+
+
+def test_batch_dependent_reference_is_measured_and_marked(tmp_path: Path) -> None:
+    path = _suite(tmp_path, '[detectors.ecod]\nref = "pyod.models.ecod:ECOD"\n')
+    run_suite(load_suite(path), tmp_path / "run", DET, DS, jobs=1)
+    (record,) = RunStore(tmp_path / "run").records()
+    assert record["status"] == "ok" and record["detector_flags"]["transductive"] is True
+    assert "train-quantile" not in (record.get("thresholds") or {})  # no label-free F1
+    assert "transductive" in record["calibration"]["error"]
+
+
+def test_an_edited_file_is_new_code_in_a_long_lived_process(tmp_path: Path) -> None:
+    (tmp_path / "helper.py").write_text("SIGN = 1.0\n")
+    code = (
+        "import numpy as np\nfrom helper import SIGN\n"
+        "class D:\n    def __init__(self):\n        pass\n"
+        "    def fit(self, X, y=None):\n        self.m_ = X.mean(0)\n        return self\n"
+        "    def anomaly_score(self, X):\n"
+        "        return SIGN * WEIGHT * ((X - self.m_) ** 2).sum(1)\n"
+    )
+    (tmp_path / "edited.py").write_text(code + "WEIGHT = 1.0\n")
+    ref = f"{tmp_path / 'edited.py'}:D"
+    assert check_orientation("d", ref, {}).auc > 0.9  # imports its helper beside it
+    from anobench.references import file_source_hash
+
+    before = file_source_hash(ref)
+    (tmp_path / "edited.py").write_text(code + "WEIGHT = -1.0\n")
+    with pytest.raises(BadReferenceError, match="wrong direction"):
+        check_orientation("d", ref, {})
+    (tmp_path / "helper.py").write_text("SIGN = -1.0\n")  # a helper's edit changes the id
+    assert file_source_hash(ref) != before
+
+
+def test_adapter_errors_give_the_fix() -> None:
+    X = testing.toy_data()[0]
+    lof = detector_class("sklearn.neighbors:LocalOutlierFactor")
+    with pytest.raises(ValueError, match="cannot score new rows.*set novelty = true"):
+        lof().fit(X).anomaly_score(X)
+    needs = detector_class("sklearn.pipeline:Pipeline")  # steps has no default
+    with pytest.raises(TypeError, match="needs the parameter\\(s\\) 'steps'"):
+        needs()
 
 
 @pytest.mark.parametrize(
