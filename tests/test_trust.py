@@ -86,7 +86,7 @@ def test_the_harness_code_takes_part_in_the_cell_id(monkeypatch: pytest.MonkeyPa
     suite = _suite(detectors=["iforest"])
     a = expand(suite, detector_registry(), dataset_registry())[0]
     monkeypatch.setattr(
-        "anobench.suite.harness_identity", lambda: {"anobench": "x", "source": "changed"}
+        "anobench.expansion.harness_identity", lambda: {"anobench": "x", "source": "changed"}
     )
     b = expand(suite, detector_registry(), dataset_registry())[0]
     assert a.cell_id != b.cell_id and a.provenance["harness"] != b.provenance["harness"]
