@@ -88,6 +88,7 @@ class _Job:
     args: tuple[Any, ...]
     kwargs: dict[str, Any]
     tag: Any
+    formats: tuple[str, ...] = (".png",)
     key: str | None = None
     future: Future[Path] | None = None
     reused: bool = False  # copied from the previous report
@@ -135,20 +136,22 @@ class FigurePool:
         *args: Any,
         tag: Any = None,
         local: bool = False,
+        formats: tuple[str, ...] | None = None,
         **kwargs: Any,
     ) -> None:
         """Draw ``plots.<function>(*args, **kwargs)`` into ``path``; ``tag`` comes back
         from :meth:`wait` with the path. ``local``: draw it in this process at
         :meth:`wait`, while the workers draw the rest (for figures whose imports this
-        process has already paid, or that only one process should pay for)."""
+        process has already paid, or that only one process should pay for). ``formats``:
+        this figure's file suffixes (default: the pool's)."""
         if path in self._paths:  # two names slugged to one file: keep both figures
             digest = hashlib.sha256(repr((function, tag)).encode()).hexdigest()[:8]
             path = path.with_name(f"{path.stem}-{digest}{path.suffix}")
         self._paths.add(path)
-        job = _Job(path, function, args, kwargs, tag)
+        job = _Job(path, function, args, kwargs, tag, tuple(formats or self.formats))
         self._jobs.append(job)
         try:
-            job.key = figure_key(function, args, {**kwargs, "formats": self.formats})
+            job.key = figure_key(function, args, {**kwargs, "formats": job.formats})
         except (pickle.PicklingError, TypeError, AttributeError):
             local = True  # cannot travel to a worker either: drawn here
         if job.key is not None and self._reuse(job):
@@ -157,7 +160,7 @@ class FigurePool:
             try:
                 # a submit may start the worker: it must not re-run a user's script
                 with main_script_not_rerun():
-                    job.future = self._pool.submit(draw, path, function, args, kwargs, self.formats)
+                    job.future = self._pool.submit(draw, path, function, args, kwargs, job.formats)
             except (BrokenProcessPool, RuntimeError):
                 job.future = None
 
@@ -169,7 +172,7 @@ class FigurePool:
         if self._known.get(str(relative)) != job.key:
             return False
         try:
-            for suffix in {job.path.suffix, *self.formats}:
+            for suffix in {job.path.suffix, *job.formats}:
                 shutil.copyfile(
                     self.previous / relative.with_suffix(suffix), job.path.with_suffix(suffix)
                 )
@@ -213,7 +216,7 @@ class FigurePool:
 
     def _draw_here(self, job: _Job) -> None:
         try:
-            draw(job.path, job.function, job.args, job.kwargs, self.formats)
+            draw(job.path, job.function, job.args, job.kwargs, job.formats)
             job.done = True
         except Exception as exc:
             logger.warning("figure %s failed: %s: %s", job.path.name, type(exc).__name__, exc)

@@ -101,9 +101,17 @@ def write_report(
     plots: bool = True,
     rebuild: bool = True,
     formats: Sequence[str] = FORMATS,
+    dataset_formats: Sequence[str] = (".png",),
 ) -> Path:
     """Write ``RUN_DIR/report/`` and return its path (:func:`make_report`)."""
-    report = make_report(run_dir, posthoc=posthoc, plots=plots, rebuild=rebuild, formats=formats)
+    report = make_report(
+        run_dir,
+        posthoc=posthoc,
+        plots=plots,
+        rebuild=rebuild,
+        formats=formats,
+        dataset_formats=dataset_formats,
+    )
     assert report.path is not None
     return report.path
 
@@ -115,6 +123,7 @@ def make_report(
     plots: bool = True,
     rebuild: bool = True,
     formats: Sequence[str] = FORMATS,
+    dataset_formats: Sequence[str] = (".png",),
 ) -> Report:
     """Compute the :class:`~anobench.report_model.Report` of ``run_dir``, write it to
     ``RUN_DIR/report/`` and return it (its ``path`` is the folder).
@@ -126,8 +135,10 @@ def make_report(
     ``.csv`` / ``.tex`` (mean, bootstrap CI, average rank, coverage, missing cells;
     Friedman and ``posthoc`` tests), ``pvalues_<...>.csv``, ``poi_<...>.csv`` and
     ``cd_<...>``; ``plots/`` (heatmap, ranks, runtime, a per-data-set overview of ROC/PR
-    curves and score distributions, image reconstructions and latent codes); every
-    figure as PNG and in the other ``formats`` (PDF and SVG by default), figures with
+    curves and score distributions, image reconstructions and latent codes); the summary
+    figures (heatmap, ranks, runtime, CD diagrams) as PNG and in the other ``formats``
+    (PDF and SVG by default), the per-data-set ones in ``dataset_formats`` (PNG by
+    default: their vector files are large and slow to write), figures with
     unchanged inputs copied from the previous report (:mod:`anobench.figure_pool`); and
     ``index.html``, the page that opens with a summary per protocol and metric and links
     the figures. Under a published protocol (:mod:`anobench.presets`) every title says
@@ -145,7 +156,7 @@ def make_report(
     """
     run_dir = Path(run_dir)
     final = run_dir / "report"
-    key = inputs_key(run_dir, posthoc, plots)
+    key = inputs_key(run_dir, posthoc, plots) + "|" + ",".join([*formats, "/", *dataset_formats])
     store = RunStore(run_dir)
     if not rebuild:
         with contextlib.suppress(OSError):
@@ -161,7 +172,7 @@ def make_report(
     _remove_abandoned(run_dir)
     out = Path(tempfile.mkdtemp(dir=run_dir, prefix=".report-"))
     try:
-        _write_into(out, report, store, posthoc, plots, tuple(formats))
+        _write_into(out, report, store, posthoc, plots, tuple(formats), tuple(dataset_formats))
         (out / INPUTS_FILE).write_text(key)
         os.chmod(out, 0o777 & ~_umask())
         _swap(out, final)
@@ -221,6 +232,7 @@ def _write_into(
     posthoc: str,
     plots: bool,
     formats: tuple[str, ...],
+    dataset_formats: tuple[str, ...] = (".png",),
 ) -> None:
     """Complete ``report`` and write every file of it into the (new, empty) folder
     ``out``. The figures are drawn by worker processes while the statistics are
@@ -230,7 +242,7 @@ def _write_into(
     pool = FigurePool(workers, out, previous, formats=tuple(dict.fromkeys((".png", *formats))))
     try:
         if plots:
-            submit_plots(report, store, out / "plots", pool)
+            submit_plots(report, store, out / "plots", pool, dataset_formats)
         add_statistics(report, posthoc)
         if plots:
             for i, board in enumerate(report.boards):

@@ -7,6 +7,7 @@ first seed), and per leaderboard a critical-difference diagram. File names are
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -21,9 +22,17 @@ from anobench.store import RunStore
 __all__ = ["collect_figures", "submit_cd", "submit_plots"]
 
 
-def submit_plots(report: Report, store: RunStore, folder: Path, pool: FigurePool) -> None:
+def submit_plots(
+    report: Report,
+    store: RunStore,
+    folder: Path,
+    pool: FigurePool,
+    dataset_formats: tuple[str, ...] = (".png",),
+) -> None:
     """Hand the report's plots (ROC-AUC based) to ``pool``, to be written into
-    ``folder``; each comes back from ``pool.wait()`` tagged ``("plot", caption, group)``."""
+    ``folder``; each comes back from ``pool.wait()`` tagged ``("plot", caption, group)``.
+    The summary figures are written in the pool's formats, the per-data-set ones (one to
+    three per data set: large vector files) in ``dataset_formats``."""
     folder.mkdir(parents=True, exist_ok=True)
 
     def emit(name: str, caption: str, group: str, function: str, *args: Any, **kw: Any) -> None:
@@ -74,7 +83,13 @@ def submit_plots(report: Report, store: RunStore, folder: Path, pool: FigurePool
             summary,
         )
         for dataset in sorted(part["dataset"].unique()):
-            _dataset_plots(part[part["dataset"] == dataset], store, protocol, dataset, emit)
+            _dataset_plots(
+                part[part["dataset"] == dataset],
+                store,
+                protocol,
+                dataset,
+                functools.partial(emit, formats=dataset_formats),
+            )
 
 
 def _dataset_plots(

@@ -88,11 +88,16 @@ def test_report_folder_holds_the_page_and_its_figures(quick_report: Path) -> Non
     # the answer first: the summary section opens <main>, before the leaderboards
     assert page.index('<section id="summary">') < page.index('<section id="leaderboards">')
     assert page.index("<main>") < page.index('<section id="summary">') < page.index("<table")
-    # every figure in PNG, PDF and SVG, every file name slugged
+    # summary figures and CD diagrams in PNG, PDF and SVG (per-data-set ones in PNG unless
+    # --vector-all), every file name slugged
     pngs = sorted(folder.rglob("*.png"))
-    assert pngs
-    for png in pngs:
+    per_dataset = ("overview_", "recon_", "latent_")
+    summary = [p for p in pngs if not p.name.startswith(per_dataset)]
+    assert summary and len(summary) < len(pngs)
+    for png in summary:
         assert png.with_suffix(".pdf").is_file() and png.with_suffix(".svg").is_file(), png
+    for png in set(pngs) - set(summary):
+        assert not png.with_suffix(".pdf").exists(), png
     for path in folder.rglob("*"):
         if path.is_file() and not path.name.startswith("."):
             assert re.fullmatch(r"[a-z0-9_-]+\.[a-z]+", path.name), path.name

@@ -157,3 +157,13 @@ def test_figures_in_every_format_are_reused_together(tmp_path: Path) -> None:
     pool.wait()
     for suffix in formats:
         assert (second / f"a{suffix}").read_bytes() == (first / f"a{suffix}").read_bytes()
+
+
+def test_a_figure_may_have_its_own_formats(tmp_path: Path) -> None:
+    """The report writes per-data-set figures as PNG only (unless --vector-all)."""
+    pool = FigurePool(0, tmp_path, formats=(".png", ".pdf", ".svg"))
+    pool.submit(tmp_path / "summary.png", "curves", _scores())
+    pool.submit(tmp_path / "overview.png", "curves", _scores(), formats=(".png",))
+    pool.wait()
+    names = {p.name for p in tmp_path.iterdir() if not p.name.startswith(".")}
+    assert names == {"summary.png", "summary.pdf", "summary.svg", "overview.png"}

@@ -140,6 +140,12 @@ def add_commands(sub: Any) -> None:
     p.add_argument(
         "--rebuild", action="store_true", help="write the report even if nothing changed"
     )
+    p.add_argument(
+        "--vector-all",
+        action="store_true",
+        help="also write the per-data-set figures as PDF and SVG (the summary figures and "
+        "CD diagrams always are; these are large and slow to write)",
+    )
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser(
@@ -299,12 +305,19 @@ def _report_and_print(
     posthoc: str = "wilcoxon-holm",
     plots: bool = True,
     rebuild: bool = False,
+    vector_all: bool = False,
 ) -> int:
     """Write (or keep) the report, print coverage and the leaderboards; the exit status."""
     from anobench.render_text import console_text
     from anobench.report import make_report
 
-    report = make_report(run_dir, posthoc=posthoc, plots=plots, rebuild=rebuild)
+    report = make_report(
+        run_dir,
+        posthoc=posthoc,
+        plots=plots,
+        rebuild=rebuild,
+        dataset_formats=(".png", ".pdf", ".svg") if vector_all else (".png",),
+    )
     if report.n_missing:
         print(
             f"\n{report.n_missing} of {len(report.frame)} cells of this suite never ran: "
@@ -329,7 +342,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run directory {run_dir} does not exist")
     _report_and_print(
-        run_dir, args.metric, posthoc=args.posthoc, plots=not args.no_plots, rebuild=args.rebuild
+        run_dir,
+        args.metric,
+        posthoc=args.posthoc,
+        plots=not args.no_plots,
+        rebuild=args.rebuild,
+        vector_all=args.vector_all,
     )
     return 0
 
