@@ -333,12 +333,8 @@ class Overlay:
         except Exception as exc:  # a file data set that cannot be read
             raise UnavailableError(f"{name!r} ({ref}): {type(exc).__name__}: {exc}") from exc
 
-    def availability(self, name: str) -> str | None:
-        try:
-            self.load(name)
-        except UnavailableError as exc:
-            return str(exc)
-        return None
+    #: ``None`` if ``name`` loads, else the reason it does not
+    availability = Registry.availability
 
 
 def referenced_detectors(tables: dict[str, dict[str, Any]], base: Path | None) -> dict[str, str]:

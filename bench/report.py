@@ -94,24 +94,9 @@ def inputs_key(run_dir: Path, posthoc: str, plots: bool) -> str:
     return digest.hexdigest()
 
 
-def write_report(
-    run_dir: Path | str,
-    *,
-    posthoc: str = "wilcoxon-holm",
-    plots: bool = True,
-    rebuild: bool = True,
-    formats: Sequence[str] = FORMATS,
-    dataset_formats: Sequence[str] = (".png",),
-) -> Path:
-    """Write ``RUN_DIR/report/`` and return its path (:func:`make_report`)."""
-    report = make_report(
-        run_dir,
-        posthoc=posthoc,
-        plots=plots,
-        rebuild=rebuild,
-        formats=formats,
-        dataset_formats=dataset_formats,
-    )
+def write_report(run_dir: Path | str, **options: Any) -> Path:
+    """Write ``RUN_DIR/report/`` and return its path (:func:`make_report`, same options)."""
+    report = make_report(run_dir, **options)
     assert report.path is not None
     return report.path
 
