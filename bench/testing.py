@@ -61,11 +61,64 @@ def toy_images(seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return X_train.reshape(-1, 8, 8, 1), X_test.reshape(-1, 8, 8, 1), y_test
 
 
+def toy_series(seed: int = 0, window: int = 16) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A toy task for detectors that take series windows only.
+
+    Windows of a sine of period 8 (random phase, amplitude 1, noise of std 0.05);
+    anomalies are such windows whose last quarter is replaced by uniform noise in
+    [-3, 3], which both window-distance methods and forecasters catch.
+
+    Returns ``X_train`` (300, window) normal windows, ``X_test`` (120, window): 100
+    normal then 20 anomalous, ``y_test`` (120,).
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(window)
+
+    def normal(n: int) -> np.ndarray:
+        phase = rng.uniform(0.0, 2 * np.pi, size=(n, 1))
+        return np.asarray(np.sin(2 * np.pi * t / 8 + phase) + 0.05 * rng.normal(size=(n, window)))
+
+    anomalies = normal(20)
+    tail = window - window // 4
+    anomalies[:, tail:] = rng.uniform(-3.0, 3.0, size=(20, window - tail))
+    X_test = np.vstack([normal(100), anomalies])
+    return normal(300), X_test, np.r_[np.zeros(100, dtype=int), np.ones(20, dtype=int)]
+
+
 def toy_for(cls: Any, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The toy task in a form ``cls`` accepts: tabular unless it takes images only."""
-    if "tabular" not in getattr(cls, "modalities", ("tabular",)):
-        return toy_images(seed)
-    return toy_data(seed)
+    """The toy task in a form ``cls`` accepts: tabular unless it takes no tables, then
+    images (:func:`toy_images`) or series windows (:func:`toy_series`)."""
+    modalities = getattr(cls, "modalities", ("tabular",))
+    if "tabular" in modalities:
+        make: Any = toy_data
+    elif "image" in modalities:
+        make = toy_images
+    else:
+        make = toy_series
+    X_train, X_test, y_test = make(seed)
+    if not getattr(cls, "uses_labels", False):
+        return X_train, X_test, y_test
+    # a label-using detector trains on contaminated data, some anomalies labelled: fresh
+    # anomalies of the same kind (another seed's), never the test ones
+    _, other_X, other_y = make(seed + 1000)
+    anomalies = other_X[other_y == 1][:TOY_TRAIN_ANOMALIES]
+    return np.concatenate([X_train, anomalies]), X_test, y_test
+
+
+#: anomalies appended to a label-using detector's toy training set; the first half labelled
+TOY_TRAIN_ANOMALIES = 20
+
+
+def toy_labels(cls: Any, X_train: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``(y,)`` for ``fit(X_train, *toy_labels(cls, X_train))``: for a label-using
+    detector, 1 for the first half of the anomalies :func:`toy_for` appended and -1 for
+    every other row; ``()`` for a label-free one."""
+    if not getattr(cls, "uses_labels", False):
+        return ()
+    n = len(X_train)
+    y = np.full(n, -1, dtype=np.int64)
+    y[n - TOY_TRAIN_ANOMALIES : n - TOY_TRAIN_ANOMALIES // 2] = 1
+    return (y,)
 
 
 def _drop_feature(X: np.ndarray) -> np.ndarray:
@@ -83,12 +136,14 @@ def _make(cls: Any, params: dict[str, Any] | None, seed: int | None = 0) -> Any:
 def check_fit_returns_self(cls: type, params: dict[str, Any] | None = None) -> None:
     X_train, _, _ = toy_for(cls)
     det = _make(cls, params)
-    assert det.fit(X_train) is det, f"[fit returns self] {cls.__name__}.fit must return self"
+    assert det.fit(X_train, *toy_labels(cls, X_train)) is det, (
+        f"[fit returns self] {cls.__name__}.fit must return self"
+    )
 
 
 def check_scores_shape_and_finite(cls: type, params: dict[str, Any] | None = None) -> None:
     X_train, X_test, _ = toy_for(cls)
-    scores = _make(cls, params).fit(X_train).anomaly_score(X_test)
+    scores = _make(cls, params).fit(X_train, *toy_labels(cls, X_train)).anomaly_score(X_test)
     assert isinstance(scores, np.ndarray), (
         f"[scores] {cls.__name__}.anomaly_score must return an ndarray"
     )
@@ -105,7 +160,7 @@ def check_clone_round_trip(cls: type, params: dict[str, Any] | None = None) -> N
     assert type(twin) is type(det), f"[clone] clone of {cls.__name__} changed its type"
     assert twin.get_params() == det.get_params(), f"[clone] clone of {cls.__name__} lost parameters"
     X_train, _, _ = toy_for(cls)
-    det.fit(X_train)
+    det.fit(X_train, *toy_labels(cls, X_train))
     assert not any(k.endswith("_") and not k.startswith("_") for k in vars(clone(det))), (
         f"[clone] clone of a fitted {cls.__name__} carries fitted attributes: __init__ must only "
         "store parameters"
@@ -114,8 +169,8 @@ def check_clone_round_trip(cls: type, params: dict[str, Any] | None = None) -> N
 
 def check_deterministic(cls: type, params: dict[str, Any] | None = None) -> None:
     X_train, X_test, _ = toy_for(cls)
-    a = _make(cls, params, seed=7).fit(X_train).anomaly_score(X_test)
-    b = _make(cls, params, seed=7).fit(X_train).anomaly_score(X_test)
+    a = _make(cls, params, seed=7).fit(X_train, *toy_labels(cls, X_train)).anomaly_score(X_test)
+    b = _make(cls, params, seed=7).fit(X_train, *toy_labels(cls, X_train)).anomaly_score(X_test)
     assert np.array_equal(a, b), (
         f"[deterministic] {cls.__name__}: the same seed gave different scores"
     )
@@ -124,7 +179,7 @@ def check_deterministic(cls: type, params: dict[str, Any] | None = None) -> None
 def check_separates_toy_data(cls: type, params: dict[str, Any] | None = None) -> None:
     """AUC >= 0.9 on a task any working detector solves; catches a flipped sign."""
     X_train, X_test, y_test = toy_for(cls)
-    scores = _make(cls, params).fit(X_train).anomaly_score(X_test)
+    scores = _make(cls, params).fit(X_train, *toy_labels(cls, X_train)).anomaly_score(X_test)
     auc = roc_auc_score(y_test, scores)
     assert auc >= 0.9, (
         f"[separates toy data] {cls.__name__} has ROC-AUC {auc:.3f} < 0.9 on separable toy data "
@@ -137,14 +192,14 @@ def check_rejects_bad_input(cls: type, params: dict[str, Any] | None = None) -> 
     bad = X_train.copy()
     bad.reshape(len(bad), -1)[3, 1] = np.nan
     try:
-        _make(cls, params).fit(bad)
+        _make(cls, params).fit(bad, *toy_labels(cls, bad))
     except ValueError:
         pass
     else:
         raise AssertionError(
             f"[bad input] {cls.__name__}.fit accepted NaN input; it must raise ValueError"
         )
-    det = _make(cls, params).fit(X_train)
+    det = _make(cls, params).fit(X_train, *toy_labels(cls, X_train))
     try:
         det.anomaly_score(_drop_feature(X_test))
     except ValueError:
@@ -192,7 +247,7 @@ def check_subset_invariant(cls: type, params: dict[str, Any] | None = None) -> N
     from those rows' scores in the full batch, otherwise the flag is wrong.
     """
     X_train, X_test, _ = toy_for(cls)
-    det = _make(cls, params).fit(X_train)
+    det = _make(cls, params).fit(X_train, *toy_labels(cls, X_train))
     full = det.anomaly_score(X_test)
     label = _label(cls)
     if getattr(cls, "transductive", False):
@@ -231,10 +286,10 @@ def check_idempotent_fit(cls: type, params: dict[str, Any] | None = None) -> Non
     fitting twice on the same data gives the same scores (no state carried over)."""
     X_train, X_test, _ = toy_for(cls)
     other = toy_for(cls, seed=1)[0]
-    once = _make(cls, params, seed=7).fit(X_train).anomaly_score(X_test)
+    once = _make(cls, params, seed=7).fit(X_train, *toy_labels(cls, X_train)).anomaly_score(X_test)
     det = _make(cls, params, seed=7)
-    det.fit(other)
-    again = det.fit(X_train).anomaly_score(X_test)
+    det.fit(other, *toy_labels(cls, other))
+    again = det.fit(X_train, *toy_labels(cls, X_train)).anomaly_score(X_test)
     assert np.allclose(once, again, rtol=SUBSET_RTOL, atol=SUBSET_ATOL), (
         f"[idempotent fit] {_label(cls)}: fit on other data, then on the training data, "
         "scores differently from one fit on the training data: fit must start afresh "
@@ -248,7 +303,7 @@ def check_pickle(cls: type, params: dict[str, Any] | None = None) -> None:
     X_train, X_test, _ = toy_for(cls)
     try:
         pickle.loads(pickle.dumps(_make(cls, params)))
-        det = _make(cls, params).fit(X_train)
+        det = _make(cls, params).fit(X_train, *toy_labels(cls, X_train))
         twin = pickle.loads(pickle.dumps(det))
     except Exception as exc:
         raise AssertionError(
@@ -266,7 +321,7 @@ def check_outlier_api(cls: type, params: dict[str, Any] | None = None) -> None:
     from sklearn.base import is_outlier_detector
 
     X_train, X_test, _ = toy_for(cls)
-    det = _make(cls, params).fit(X_train)
+    det = _make(cls, params).fit(X_train, *toy_labels(cls, X_train))
     label = _label(cls)
     assert is_outlier_detector(det), (
         f"[outlier api] {label}: sklearn.base.is_outlier_detector is false "

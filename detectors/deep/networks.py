@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
+from typing import Any
 
 import flax.linen as nn
 import jax
@@ -256,3 +257,23 @@ class ConvAE(nn.Module):
 
     def __call__(self, x: jax.Array) -> jax.Array:
         return self.decode(self.encode(x))
+
+
+class StackedLSTM(nn.Module):
+    """Forecaster: stacked LSTM layers of ``units`` over the time axis, then a dense layer
+    from the last step's hidden state to ``n_outputs`` values.
+
+    ``(batch, steps, channels) -> (batch, n_outputs)``. Each layer's recurrence is a
+    ``lax.scan`` over the steps (:class:`flax.linen.RNN`); gates are the fused
+    :class:`flax.linen.OptimizedLSTMCell` (one matmul per step).
+    """
+
+    units: Sequence[int]
+    n_outputs: int
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        hidden: Any = x
+        for width in self.units:
+            hidden = nn.RNN(nn.OptimizedLSTMCell(width))(hidden)
+        return nn.Dense(self.n_outputs)(hidden[:, -1])
