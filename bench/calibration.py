@@ -102,6 +102,7 @@ def calibration_scores(
     *,
     deadline: float | None = None,
     fit_seconds: float | None = None,
+    y_train: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Out-of-sample scores of training rows, for label-free thresholds.
 
@@ -110,6 +111,8 @@ def calibration_scores(
     make_detector : builds a fresh, unfitted detector with the cell's parameters and seed.
     X_train : (n_train, ...) the training part the cell's model was fitted on.
     calibration : the method. seed : fixes the folds.
+    y_train : (n_train,) the labels a label-using detector is fitted with (-1 unlabelled),
+        passed to each extra fit for its rows; None for label-free detectors.
     deadline : ``time.perf_counter()`` value to finish by; with ``fit_seconds`` (the full
         fit's time) the extra fits are estimated first and refused when they would not
         finish in time, so the cell keeps its other results instead of timing out.
@@ -141,7 +144,11 @@ def calibration_scores(
     for held in folds:
         fit_rows = np.setdiff1d(np.arange(n), held, assume_unique=True)
         try:
-            model = make_detector().fit(X_train[fit_rows])
+            model = make_detector()
+            if y_train is None:
+                model.fit(X_train[fit_rows])
+            else:
+                model.fit(X_train[fit_rows], y_train[fit_rows])
             scores = np.asarray(model.anomaly_score(X_train[held]), dtype=np.float64)
         except Exception as exc:
             raise CalibrationError(

@@ -16,7 +16,7 @@ from anobench.references import BadReferenceError, file_source_hash, with_refere
 from anobench.registry import Registry, UnavailableError, UnknownNameError, did_you_mean
 from anobench.seeding import derive_seed, stable_hash
 from anobench.suite import DatasetOptions, Suite, SuiteError, expand_grid
-from anobench.types import Cell, labelled
+from anobench.types import Cell, Protocol, labelled
 
 logger = logging.getLogger(__name__)
 
@@ -203,6 +203,7 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
         flags = {
             "family": getattr(cls, "family", "unknown"),
             "transductive": bool(getattr(cls, "transductive", False)),
+            "uses_labels": bool(getattr(cls, "uses_labels", False)),
         }
         if "ref" in table:
             code["ref"] = table["ref"]  # as written; a file's folder hash is in "source"
@@ -248,6 +249,8 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
     harness = harness_identity()
     calibration = suite.calibration.model_dump()
     runs = [(p, seed) for p in suite.protocols for seed in suite.seeds_for(p)]
+    # a label-using detector runs only where labels are granted
+    label_protocols = {str(Protocol.SEMI_SUPERVISED)}
     published = {p: _preset_plan(suite, p, detectors) for p in suite.protocols if presets.get(p)}
     cells = []
     for (det, det_ref, params, det_skip, code, flags), (
@@ -259,6 +262,8 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
         ds_skip,
     ), (protocol, seed) in itertools.product(configs, data, runs):
         if (det, ds) in modalities:
+            continue
+        if flags.get("uses_labels") and protocol.partition("@")[0] not in label_protocols:
             continue
         ds_label = labelled(ds, ds_params)
         preset = published[protocol].get(det) if protocol in published else None

@@ -15,6 +15,7 @@ from anobench.thresholds import POLICIES, policies_for, threshold
 __all__ = [
     "METRICS",
     "Metric",
+    "applies",
     "evaluate",
     "leaderboard_metrics",
     "metric",
@@ -67,6 +68,8 @@ class Metric:
 def _f1_metric(policy: str) -> Metric:
     oracle = POLICIES[policy].oracle
     mark = " (oracle: uses test labels)" if oracle else ""
+    if POLICIES[policy].uses_labels:
+        mark = " (uses training labels)"
     return Metric(f"f1@{policy}", f"F1 under {policy}{mark}", oracle=oracle)
 
 
@@ -87,6 +90,15 @@ def metric(key: str) -> Metric:
         return METRICS[key]
     except KeyError:
         raise KeyError(f"unknown metric {key!r}; known: {', '.join(METRICS)}") from None
+
+
+def applies(key: str, protocol: str) -> bool:
+    """False for a metric its protocol cannot have: a policy that uses training labels
+    outside ``semi-supervised`` (no leaderboard is made for it there)."""
+    _, at, policy = key.partition("@")
+    if at and policy in POLICIES and POLICIES[policy].uses_labels:
+        return str(protocol).startswith("semi-supervised")
+    return True
 
 
 def leaderboard_metrics() -> list[str]:
@@ -146,6 +158,7 @@ def evaluate(
     test_scores: np.ndarray,
     calibration_scores: np.ndarray | None,
     expected_contamination: float | str = 0.1,
+    validation: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> dict[str, Any]:
     """All metrics of one cell.
 
@@ -157,6 +170,8 @@ def evaluate(
         label-free policies and ``true-quantile``; None leaves those policies out.
     expected_contamination : the suite's prior for ``train-quantile``, or ``"data"``
         (then ``true-quantile``, oracle, replaces it).
+    validation : (scores, 0/1 labels) of a labelled validation part of the training rows
+        (out-of-sample scores), for ``val-best-f1``; None leaves it out.
 
     Returns
     -------
@@ -176,8 +191,13 @@ def evaluate(
         policy = POLICIES[name]
         if policy.calibrated and calibration_scores is None:
             continue
-        train = calibration_scores if calibration_scores is not None else test_scores[:0]
-        thr = threshold(name, train, test_scores, y_test, prior)
+        if policy.uses_labels:
+            if validation is None or len(np.unique(validation[1])) < 2:
+                continue
+            thr = threshold(name, validation[0], validation[0], validation[1], prior)
+        else:
+            train = calibration_scores if calibration_scores is not None else test_scores[:0]
+            thr = threshold(name, train, test_scores, y_test, prior)
         values = thresholded(y_test, test_scores, thr)
         values["fpr"] = float(np.mean(test_scores[normal] >= thr)) if normal.any() else 0.0
         out["thresholds"][name] = {**values, "oracle": policy.oracle}

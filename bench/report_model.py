@@ -27,7 +27,7 @@ from pydantic import ValidationError
 
 from anobench import presets
 from anobench.leaderboard import leaderboard, long_form, missing_cells
-from anobench.metrics import Metric, leaderboard_metrics
+from anobench.metrics import Metric, applies, leaderboard_metrics
 from anobench.metrics import metric as metric_info
 from anobench.paths import slug
 from anobench.reference import Reference
@@ -325,7 +325,7 @@ def collect(store: RunStore) -> Report:
         Board(protocol, metric, leaderboard(frame, metric, protocol))
         for protocol in sorted(frame["protocol"].unique())
         for metric in leaderboard_metrics()
-        if metric in frame.columns
+        if metric in frame.columns and applies(metric, protocol)
     ]
     files: dict[str, str] = {}
     for record in store.records(_ran_ids(frame)):

@@ -163,9 +163,13 @@ def _probe_reference(cell: Cell, record: Record) -> None:
 
 def _fit_and_score(cell: Cell, record: Record, split: Any, detector: Any, deadline: float) -> None:
     """Fit, score, check the scores, calibrate thresholds and compute the metrics."""
+    labels = _fit_labels(cell, split)
     with PeakMemory() as memory:
         t0 = time.perf_counter()
-        detector.fit(split.X_train)
+        if labels is None:
+            detector.fit(split.X_train)
+        else:
+            detector.fit(split.X_train, labels)
         t1 = time.perf_counter()
         test_scores = np.asarray(detector.anomaly_score(split.X_test), dtype=np.float64)
         t2 = time.perf_counter()
@@ -210,11 +214,51 @@ def _fit_and_score(cell: Cell, record: Record, split: Any, detector: Any, deadli
             "retry": False,
         }
     else:
-        cal_scores = _calibrate(cell, record, split.X_train, calibration, deadline, t1 - t0)
-    record.update(evaluate(split.y_test, test_scores, cal_scores, cell.expected_contamination))
+        cal_scores = _calibrate(cell, record, split.X_train, calibration, deadline, t1 - t0, labels)
+    validation = _validation(cell, split, cal_scores, record)
+    record.update(
+        evaluate(split.y_test, test_scores, cal_scores, cell.expected_contamination, validation)
+    )
     if split.groups_test is not None:
         record["roc_auc_by_group"] = roc_auc_by_group(split.y_test, test_scores, split.groups_test)
     record["arrays"] = cell_arrays(detector, split, test_scores, cal_scores)
+
+
+def _fit_labels(cell: Cell, split: Any) -> np.ndarray | None:
+    """The labels a label-using detector is fitted with (semi-supervised: 1 for the
+    labelled anomalies, -1 for the rest); None for a label-free detector, which never
+    sees labels (under semi-supervised it trains on the same rows, unlabelled)."""
+    if not cell.detector_flags.get("uses_labels"):
+        return None
+    if split.y_train_observed is None:  # expansion keeps these cells out; be explicit
+        raise ValueError(f"{cell.detector} uses labels, and {cell.protocol} grants none")
+    return np.asarray(split.y_train_observed)
+
+
+#: share of the training rows whose labels ``val-best-f1`` may read (semi-supervised)
+VALIDATION_SHARE = 0.25
+
+
+def _validation(
+    cell: Cell, split: Any, cal_scores: np.ndarray | None, record: Record
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(out-of-sample scores, true labels) of a seeded, stratified quarter of the training
+    rows, for ``val-best-f1``: only under semi-supervised, and only when every training
+    row has an out-of-sample score (cross-fitting)."""
+    if split.y_train_observed is None or cal_scores is None:
+        return None
+    if len(cal_scores) != len(split.y_train):
+        return None  # hold-out calibration scores a subset only
+    rng = np.random.default_rng(cell.split_seed)
+    rows = np.concatenate(
+        [
+            rng.choice(part, size=max(1, round(VALIDATION_SHARE * len(part))), replace=False)
+            for part in (np.flatnonzero(split.y_train == 0), np.flatnonzero(split.y_train == 1))
+            if len(part)
+        ]
+    )
+    record["validation"] = {"n_rows": len(rows), "n_anomalies": int(split.y_train[rows].sum())}
+    return cal_scores[rows], split.y_train[rows]
 
 
 def _calibrate(
@@ -224,6 +268,7 @@ def _calibrate(
     calibration: Calibration,
     deadline: float,
     fit_seconds: float,
+    labels: np.ndarray | None = None,
 ) -> np.ndarray | None:
     """Out-of-sample calibration scores, or None with the reason in the record (such a
     cell is rerun by ``--retry-failed``)."""
@@ -235,6 +280,7 @@ def _calibrate(
             cell.model_seed,
             deadline=deadline,
             fit_seconds=fit_seconds,
+            y_train=labels,
         )
     except CalibrationError as exc:
         logger.info("%s on %s: no label-free thresholds: %s", cell.label, cell.dataset, exc)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from anobench.types import Protocol, Split
+from anobench.types import Budget, Protocol, Split, parse_protocol
 
 logger = logging.getLogger(__name__)
 
@@ -223,6 +223,36 @@ def _partition(
     return idx_train[~in_test], idx_test, int(in_test.sum())
 
 
+def observed_labels(
+    y_train: np.ndarray, budget: Budget, rng: np.random.Generator, name: str
+) -> np.ndarray:
+    """The labels a label-using detector sees under ``semi-supervised``: a seeded choice of
+    ``budget`` training anomalies (a fraction, rounded and at least one, or a count) is
+    labelled 1, every other row -1 (unlabelled: normal or anomalous), as in ADBench's
+    semi-supervised setting. Shape (n_train,).
+
+    Raises
+    ------
+    SplitError
+        The training part holds no anomaly, or fewer than a count budget asks for.
+    """
+    anomalies = np.flatnonzero(y_train == 1)
+    if not len(anomalies):
+        raise SplitError(f"{name}: no anomaly in the training part to label")
+    if isinstance(budget, int):
+        if budget > len(anomalies):
+            raise SplitError(
+                f"{name}: a label budget of {budget} anomalies, but the training part holds "
+                f"{len(anomalies)}"
+            )
+        k = budget
+    else:
+        k = max(1, int(np.floor(budget * len(anomalies) + 0.5)))
+    observed = np.full(len(y_train), -1, dtype=np.int64)
+    observed[np.sort(rng.choice(anomalies, size=k, replace=False))] = 1
+    return observed
+
+
 def make_split(
     X: np.ndarray,
     y: np.ndarray,
@@ -258,7 +288,7 @@ def make_split(
     SplitError
         Bad shapes or labels, or a check in :func:`check_split` failed.
     """
-    protocol = Protocol(protocol)
+    protocol, budget = parse_protocol(str(protocol))
     X = np.asarray(X)
     y = np.asarray(y).astype(np.int64).ravel()
     # a transform fitted on the training part may impute missing values (check_split
@@ -294,6 +324,12 @@ def make_split(
     }
     if n_dropped:
         logger.info("%s: dropped %d training rows that also occur in test", name, n_dropped)
+    observed = None
+    if protocol is Protocol.SEMI_SUPERVISED:
+        assert budget is not None  # parse_protocol requires one
+        observed = observed_labels(y[idx_train], budget, rng, name)
+        metadata["label_budget"] = budget
+        metadata["n_labelled_anomalies"] = int(np.sum(observed == 1))
     groups_test = None
     if groups is not None:
         groups_test = np.asarray(groups).astype(str)[idx_test]
@@ -306,6 +342,7 @@ def make_split(
         y_test,
         metadata=metadata,
         groups_test=groups_test,
+        y_train_observed=observed,
     )
     check_split(split, name)
     return split

@@ -65,7 +65,7 @@ from anobench import presets
 from anobench.calibration import Calibration
 from anobench.reference import Reference
 from anobench.registry import did_you_mean
-from anobench.types import Protocol
+from anobench.types import Protocol, parse_protocol
 
 logger = logging.getLogger(__name__)
 
@@ -173,12 +173,18 @@ class Suite(BaseModel):
     def _known_protocols(cls, value: list[str]) -> list[str]:
         known = [str(p) for p in Protocol] + list(presets.PRESETS)
         for name in value:
-            if name not in known:
+            if name in presets.PRESETS:
+                continue
+            try:
+                parse_protocol(name)
+            except ValueError as exc:
+                if name.partition("@")[0] in known:
+                    raise ValueError(str(exc)) from None
                 raise ValueError(
                     f"unknown protocol {name!r}."
                     + did_you_mean(name, known)
                     + f" Protocols: {', '.join(known)}"
-                )
+                ) from None
         if len(set(value)) != len(value):
             raise ValueError(f"a protocol is listed twice: {value}")
         return value

@@ -2,7 +2,9 @@
 
 Label-free policies see out-of-sample training scores only (see
 :mod:`anobench.calibration`); oracle policies use the test labels or the true anomaly
-ratio and are reported as oracle (an upper bound, not an achievable result).
+ratio and are reported as oracle (an upper bound, not an achievable result);
+``val-best-f1`` uses the labels of a validation part of the training rows, which only the
+semi-supervised protocol grants, and is marked "uses labels".
 """
 
 from __future__ import annotations
@@ -23,6 +25,9 @@ class Policy:
     threshold: Callable[[np.ndarray, np.ndarray, np.ndarray, float], float]
     description: str
     calibrated: bool = True
+    #: reads labels of training rows (a validation part), never test labels: not oracle,
+    #: but only where a protocol grants labels (``semi-supervised``)
+    uses_labels: bool = False
 
 
 def _train_quantile(train: np.ndarray, test: np.ndarray, y: np.ndarray, c: float) -> float:
@@ -74,6 +79,15 @@ POLICIES: dict[str, Policy] = {
             calibrated=False,
         ),
         Policy("best-f1", True, _best_f1, "the test threshold with the best F1", calibrated=False),
+        Policy(
+            "val-best-f1",
+            False,
+            _best_f1,
+            "the threshold with the best F1 on a labelled validation part of the training "
+            "rows (their out-of-sample scores and true labels; semi-supervised only)",
+            calibrated=False,
+            uses_labels=True,
+        ),
         Policy(
             "true-quantile",
             True,

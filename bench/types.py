@@ -22,6 +22,46 @@ class Protocol(enum.StrEnum):
 
     NOVELTY = "novelty"
     UNSUPERVISED = "unsupervised"
+    #: ``semi-supervised@<budget>``: the unsupervised training part, of whose anomalies a
+    #: budget is labelled (:func:`parse_protocol`)
+    SEMI_SUPERVISED = "semi-supervised"
+
+
+#: a label budget: a fraction (0, 1] of the training anomalies, or a count >= 1
+Budget = float | int
+
+
+def parse_protocol(name: str) -> tuple[Protocol, Budget | None]:
+    """A clean protocol's name and its label budget.
+
+    ``semi-supervised@0.05`` labels 5% of the training anomalies (at least one),
+    ``semi-supervised@10`` labels 10 of them; the other clean protocols take no budget.
+
+    Raises
+    ------
+    ValueError
+        Unknown protocol, a budget on a protocol without labels, or a bad budget.
+    """
+    base, at, budget = str(name).partition("@")
+    protocol = Protocol(base)
+    if protocol is not Protocol.SEMI_SUPERVISED:
+        if at:
+            raise ValueError(f"protocol {base!r} takes no label budget ({name!r})")
+        return protocol, None
+    if not at:
+        raise ValueError(
+            "the semi-supervised protocol needs a label budget: 'semi-supervised@0.1' (10% of "
+            "the training anomalies labelled) or 'semi-supervised@5' (5 of them)"
+        )
+    try:
+        value: Budget = int(budget) if budget.isdigit() else float(budget)
+    except ValueError:
+        raise ValueError(f"label budget {budget!r} is not a number ({name!r})") from None
+    if (isinstance(value, int) and value < 1) or (isinstance(value, float) and not 0 < value <= 1):
+        raise ValueError(
+            f"label budget {budget!r} must be a fraction in (0, 1] or a count >= 1 ({name!r})"
+        )
+    return protocol, value
 
 
 class Modality(enum.StrEnum):
@@ -71,6 +111,8 @@ class Split:
     groups_test : ndarray of str, shape (n_test,), optional
         What each test row is (e.g. ``"normal"``, ``"rotate"``, ``"fashion"``), for
         per-group metrics.
+    y_train_observed : ndarray of int, shape (n_train,), optional
+        The labels a label-using detector receives (semi-supervised only).
     """
 
     X_train: np.ndarray
@@ -79,6 +121,9 @@ class Split:
     y_test: np.ndarray
     metadata: dict[str, Any] = field(default_factory=dict)
     groups_test: np.ndarray | None = None
+    #: (n_train,) what a label-using detector sees under ``semi-supervised``: 1 for the
+    #: labelled anomalies, -1 for unlabelled rows; None under the other protocols
+    y_train_observed: np.ndarray | None = None
 
 
 def labelled(name: str, params: dict[str, Any]) -> str:
@@ -195,6 +240,8 @@ class CellResult(BaseModel):
     precision_at_n: float | None = None
     thresholds: dict[str, dict[str, Any]] = {}
     calibration: dict[str, Any] | None = None
+    #: semi-supervised: the labelled validation part ``val-best-f1`` read (rows, anomalies)
+    validation: dict[str, int] | None = None
     roc_auc_by_group: dict[str, float] | None = None
     split: dict[str, Any] | None = None
     sanity: dict[str, Any] | None = None

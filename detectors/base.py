@@ -58,6 +58,10 @@ class BaseDetector(OutlierMixin, BaseEstimator):
     transductive: ClassVar[bool] = False
     #: distributions whose code computes the scores; their versions enter the cell id
     requires: ClassVar[tuple[str, ...]] = ("numpy", "scikit-learn")
+    #: uses labels: ``fit(X, y)`` with y = 1 (labelled anomaly), 0 (labelled normal) or -1
+    #: (unlabelled); run only under the ``semi-supervised`` protocol (implement
+    #: :meth:`_fit_labelled`)
+    uses_labels: ClassVar[bool] = False
 
     # -- public contract -------------------------------------------------------------
     def fit(self, X: Any, y: Any = None) -> Self:
@@ -67,14 +71,18 @@ class BaseDetector(OutlierMixin, BaseEstimator):
         ----------
         X : array-like, shape (n_samples, ...)
             Training inputs; finite values only.
-        y : ignored
-            Accepted for sklearn Pipeline compatibility; labels are never used.
+        y : array-like of int, shape (n_samples,), optional
+            Ignored by label-free detectors (accepted for Pipelines). A detector with
+            ``uses_labels`` reads 1 = labelled anomaly, 0 = labelled normal, -1 =
+            unlabelled (None: all unlabelled).
 
         Returns
         -------
         self
         """
         X2 = self._check_input(X, reset=True)
+        labels = observed_labels(y, len(X2)) if self.uses_labels else None
+        self._threshold_y = labels
         # kept (a reference, no copy) for the lazy out-of-sample threshold of predict(),
         # with a digest of a sample of it to notice a caller reusing the buffer meanwhile
         self._threshold_X = np.asarray(X)
@@ -84,7 +92,10 @@ class BaseDetector(OutlierMixin, BaseEstimator):
         if getattr(self, "standardize", False):
             self.scaler_ = StandardScaler().fit(X2)
             X2 = self.scaler_.transform(X2)
-        self._fit(X2)
+        if labels is None:
+            self._fit(X2)
+        else:
+            self._fit_labelled(X2, labels)
         self.is_fitted_ = True
         return self
 
@@ -202,7 +213,11 @@ class BaseDetector(OutlierMixin, BaseEstimator):
 
         seed = getattr(self, "random_state", None)
         scores, _ = calibration_scores(
-            lambda: clone(self), data, Calibration(), seed if isinstance(seed, int) else 0
+            lambda: clone(self),
+            data,
+            Calibration(),
+            seed if isinstance(seed, int) else 0,
+            y_train=self.__dict__.get("_threshold_y"),
         )
         self._threshold_scores = scores
         del self._threshold_X, self._threshold_digest  # the data is not needed any more
@@ -211,8 +226,8 @@ class BaseDetector(OutlierMixin, BaseEstimator):
     def __getstate__(self) -> dict[str, Any]:
         # a pickle carries the model, not a reference to the caller's training data
         state = dict(super().__getstate__())
-        state.pop("_threshold_X", None)
-        state.pop("_threshold_digest", None)
+        for key in ("_threshold_X", "_threshold_digest", "_threshold_y"):
+            state.pop(key, None)
         return state
 
     @classmethod
@@ -221,7 +236,8 @@ class BaseDetector(OutlierMixin, BaseEstimator):
         the first timed fit in a process, so they stay out of ``fit_seconds``: by default
         one fit and score on tiny data. Override it when that costs more than it saves."""
         X = np.random.default_rng(0).normal(size=(64, 4))
-        cls(**cls.test_params()).fit(X).anomaly_score(X)
+        y = np.where(np.arange(64) < 8, 1, -1) if cls.uses_labels else None
+        cls(**cls.test_params()).fit(X, y).anomaly_score(X)
 
     @classmethod
     def test_params(cls) -> dict[str, Any]:
@@ -245,6 +261,10 @@ class BaseDetector(OutlierMixin, BaseEstimator):
         raise NotImplementedError
 
     def _score(self, X: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _fit_labelled(self, X: np.ndarray, y: np.ndarray) -> None:
+        """Fit with labels (``uses_labels`` detectors): y (n,) in {-1, 0, 1}."""
         raise NotImplementedError
 
     # -- helpers ---------------------------------------------------------------------
@@ -281,3 +301,16 @@ def _sample_digest(X: np.ndarray) -> bytes:
     step = max(1, flat.size // 4096)
     sample = np.ascontiguousarray(flat[::step])
     return hashlib.sha256(repr(X.shape).encode() + sample.tobytes()).digest()
+
+
+def observed_labels(y: Any, n: int) -> np.ndarray:
+    """A label-using detector's labels as int64 (n,): 1 = anomaly, 0 = normal, -1 =
+    unlabelled; None gives all -1. :class:`ValueError` for another shape or value."""
+    if y is None:
+        return np.full(n, -1, dtype=np.int64)
+    labels = np.asarray(y).ravel()
+    if labels.shape != (n,):
+        raise ValueError(f"y must have shape ({n},), got {np.shape(y)}")
+    if labels.dtype.kind not in "iub" or not set(np.unique(labels).tolist()) <= {-1, 0, 1}:
+        raise ValueError("y must hold 1 (anomaly), 0 (normal) or -1 (unlabelled)")
+    return labels.astype(np.int64)

@@ -112,6 +112,9 @@ class DeepSVDD(DeepDetector):
 
     def _fit(self, X: np.ndarray) -> None:
         super()._fit(X)
+        self._check_collapse(X)
+
+    def _check_collapse(self, X: np.ndarray) -> None:
         spread = np.ptp(self.scores_per_model(X, validated=True), axis=1)
         if np.any(spread <= 1e-12):
             raise TrainingError(
