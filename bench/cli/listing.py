@@ -44,10 +44,14 @@ def _list_protocols() -> None:
     clean = {
         Protocol.NOVELTY: "train on the normal rows of the training part only",
         Protocol.UNSUPERVISED: "train on the training part with its anomalies",
+        Protocol.SEMI_SUPERVISED: "the unsupervised training part with a budget of its "
+        "anomalies labelled (@0.05: 5% of them, @10: ten); label-using detectors get "
+        "fit(X, y) here only",
     }
+    names = {Protocol.SEMI_SUPERVISED: "semi-supervised@<budget>"}
     rows = [
-        [str(p), "clean", "suite's", f"{clean[p]}; identical rows on one side of a "
-         "stratified split, seeds derived per data set and detector"]
+        [names.get(p, str(p)), "clean", "suite's", f"{clean[p]}; identical rows on one side "
+         "of a stratified split, seeds derived per data set and detector"]
         for p in Protocol
     ]  # fmt: skip
     for preset in presets.PRESETS.values():
