@@ -22,8 +22,9 @@ from anobench import __version__
 from anobench.metrics import METRICS
 from anobench.store import RunStore, run_frame
 
-#: metrics a baseline records unless told otherwise: the headline ones
-DEFAULT_METRICS = tuple(m.key for m in METRICS.values() if m.headline)
+#: metrics a baseline records unless told otherwise: the headline ones every cell has
+#: (series runs add their VUS metrics with --metric)
+DEFAULT_METRICS = tuple(m.key for m in METRICS.values() if m.headline and not m.series)
 #: smallest allowed drop of a metric mean
 DEFAULT_FLOOR = 0.02
 #: allowed drop in units of the baseline's seed-to-seed standard deviation

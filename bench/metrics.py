@@ -53,6 +53,9 @@ class Metric:
     oracle: bool = False
     headline: bool = False
     leaderboard: bool = True
+    #: point-level metric of series cells (:mod:`anobench.series_metrics`); other cells
+    #: have no value for it
+    series: bool = False
 
     @property
     def stem(self) -> str:
@@ -73,9 +76,30 @@ def _f1_metric(policy: str) -> Metric:
     return Metric(f"f1@{policy}", f"F1 under {policy}{mark}", oracle=oracle)
 
 
+def _series_metrics() -> tuple[Metric, ...]:
+    """Point-level series metrics (:mod:`anobench.series_metrics`), VUS-PR first so series
+    leaderboards lead with it; range-based and point-adjusted F1 per label-free policy."""
+    from anobench.series_metrics import PA_WARNING
+
+    label_free = [n for n, p in POLICIES.items() if p.calibrated and not p.oracle]
+    label_free = [n for n in label_free if not POLICIES[n].uses_labels]
+    return (
+        Metric("vus_pr", "VUS-PR (series points)", headline=True, series=True),
+        Metric("vus_roc", "VUS-ROC (series points)", headline=True, series=True),
+        Metric("point_ap", "AP on series points", leaderboard=False, series=True),
+        Metric("point_roc_auc", "ROC-AUC on series points", leaderboard=False, series=True),
+        *(Metric(f"range_f1@{p}", f"range-based F1 under {p}", series=True) for p in label_free),
+        *(
+            Metric(f"pa_f1@{p}", f"point-adjusted F1 under {p} ({PA_WARNING})", series=True)
+            for p in label_free
+        ),
+    )
+
+
 METRICS: dict[str, Metric] = {
     m.key: m
     for m in (
+        *_series_metrics(),
         Metric("roc_auc", "ROC-AUC", headline=True),
         Metric("ap", "AP", headline=True),
         Metric("precision_at_n", "precision@n", oracle=True, leaderboard=False),

@@ -37,6 +37,7 @@ import pandas as pd
 
 from anobench.errors import RunLockedError
 from anobench.metrics import METRICS
+from anobench.series_metrics import series_columns
 from anobench.thresholds import POLICIES
 from anobench.types import CellResult, RecordError
 
@@ -351,7 +352,9 @@ def results_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     (``calibration``, ``calibration_seconds``, ``calibration_error``); score sanity
     (``n_nonfinite``, ``constant``, ``tie_fraction``); and for every threshold policy a
     cell computed ``f1@<policy>``, ``precision@<policy>``, ``recall@<policy>`` and
-    ``fpr@<policy>`` (false-positive rate on test normals).
+    ``fpr@<policy>`` (false-positive rate on test normals); series cells also have the
+    point-level metrics of :func:`anobench.series_metrics.series_columns` (``vus_pr``,
+    ``vus_roc``, ``point_ap``, ``point_roc_auc``, ``range_f1@<policy>``, ...).
     """
     rows = []
     for rec in records:
@@ -389,6 +392,7 @@ def results_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
         for policy, values in (rec.get("thresholds") or {}).items():
             for key in _THRESHOLD_KINDS:
                 row[f"{key}@{policy}"] = values.get(key)
+        row.update(series_columns(rec))  # point-level metrics of series cells
         rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:

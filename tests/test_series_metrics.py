@@ -1,0 +1,120 @@
+"""Point-level series metrics: hand-computed values, the window-to-point mapping, and
+agreement with TSB-AD's reference implementation (tests/data/vus_reference.json, made by
+tests/make_series_reference.py from TSB-AD 1.5)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from anobench.series_metrics import (
+    point_adjusted_f1,
+    range_precision_recall,
+    ranges,
+    series_columns,
+    series_evaluation,
+    vus,
+)
+from anobench.series_points import SeriesPoints, point_scores
+
+REFERENCE = json.loads((Path(__file__).parent / "data" / "vus_reference.json").read_text())
+
+
+def _case(case: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    labels = np.zeros(case["n"], dtype=int)
+    for start, stop in case["ranges"]:
+        labels[start:stop] = 1
+    scores = np.asarray(case["scores"], dtype=float)
+    return labels, scores, scores >= case["threshold"]
+
+
+def test_reference_holds_at_least_20_series() -> None:
+    assert len(REFERENCE["series"]) >= 20
+
+
+@pytest.mark.parametrize("case", REFERENCE["series"], ids=lambda c: f"seed{c['seed']}")
+def test_vus_matches_tsb_ad(case: dict) -> None:
+    labels, scores, _ = _case(case)
+    roc, pr = vus(labels, scores, case["window"])
+    assert abs(roc - case["vus_roc"]) < 1e-6 and abs(pr - case["vus_pr"]) < 1e-6
+
+
+@pytest.mark.parametrize("case", REFERENCE["series"], ids=lambda c: f"seed{c['seed']}")
+def test_range_f1_and_point_adjusted_f1_match_tsb_ad(case: dict) -> None:
+    labels, _, flagged = _case(case)
+    assert abs(range_precision_recall(labels, flagged)["f1"] - case["range_f1"]) < 1e-6
+    if labels[0] == 1 and not flagged[0]:
+        # TSB-AD's adjustment walks back to index 1, never 0 (range(i, 0, -1)): it leaves
+        # point 0 of an anomaly starting the series unadjusted; we adjust the whole range
+        return
+    assert abs(point_adjusted_f1(labels, flagged) - case["pa_f1"]) < 1e-6
+
+
+def test_ranges_and_hand_computed_range_metrics() -> None:
+    labels = np.array([0, 1, 1, 1, 1, 0, 0, 0, 1, 1])
+    flagged = np.array([0, 0, 1, 0, 0, 0, 0, 0, 0, 0])
+    assert ranges(labels).tolist() == [[1, 4], [8, 9]]
+    got = range_precision_recall(labels, flagged)
+    # recall: (0.2 * 1 hit range + 0.8 * 1/4 overlap) / 2 ranges = 0.2; precision: the one
+    # flagged range lies inside an anomaly, met by one label range: 1
+    assert got["recall"] == pytest.approx(0.2) and got["precision"] == pytest.approx(1.0)
+    assert got["f1"] == pytest.approx(1 / 3)
+    # point adjustment flags all of [1, 4]: precision 4/4, recall 4/6, F1 0.8 (plain: 2/7)
+    assert point_adjusted_f1(labels, flagged) == pytest.approx(0.8)
+
+
+def test_point_adjustment_inflates_random_scores() -> None:
+    """One long anomaly, random scores: point adjustment makes a coin look good."""
+    rng = np.random.default_rng(0)
+    labels = np.zeros(2000, dtype=int)
+    labels[800:1200] = 1
+    flagged = rng.random(2000) > 0.99
+    assert point_adjusted_f1(labels, flagged) > 0.6
+    assert range_precision_recall(labels, flagged)["f1"] < 0.4
+
+
+def test_vus_of_a_perfect_and_a_reversed_score() -> None:
+    labels = np.zeros(300, dtype=int)
+    labels[100:120] = 1
+    roc, pr = vus(labels, labels.astype(float) + np.linspace(0, 0.1, 300), 0)
+    assert roc == pytest.approx(1.0) and pr > 0.99
+    roc, pr = vus(labels, -labels.astype(float), 10)
+    assert roc < 0.3 and pr < 0.2
+    with pytest.raises(ValueError, match="anomalous point"):
+        vus(np.zeros(10, dtype=int), np.arange(10.0), 2)
+
+
+def test_point_scores_max_and_mean_over_covering_windows() -> None:
+    layout = SeriesPoints(np.array([0, 2, 4]), 3, np.array([0, 0, 1, 1, 0, 0, 0, 1]))
+    points, scores, labels = point_scores(np.array([1.0, 5.0, 2.0]), layout)
+    assert points.tolist() == [0, 1, 2, 3, 4, 5, 6]  # point 7 is in no window
+    assert scores.tolist() == [1, 1, 5, 5, 5, 2, 2]
+    assert labels.tolist() == [0, 0, 1, 1, 0, 0, 0]
+    _, mean, _ = point_scores(np.array([1.0, 5.0, 2.0]), layout, reduce="mean")
+    assert mean.tolist() == [1, 1, 3, 5, 3.5, 2, 2]
+    assert layout.take(np.array([True, False, True])).starts.tolist() == [0, 4]
+    with pytest.raises(ValueError, match="outside"):
+        point_scores(np.ones(1), SeriesPoints(np.array([6]), 3, np.zeros(8)))
+
+
+def test_series_evaluation_record_and_columns() -> None:
+    rng = np.random.default_rng(1)
+    labels = np.zeros(400, dtype=int)
+    labels[250:270] = 1
+    starts = np.arange(0, 400 - 16 + 1, 2)
+    layout = SeriesPoints(starts, 16, labels)
+    window_scores = rng.normal(size=len(starts)) + 4 * ((starts > 235) & (starts < 270))
+    calibration = rng.normal(size=300)
+    out = series_evaluation(layout, window_scores, calibration, 0.05)["series"]
+    assert out["points"] == 400 and out["point_anomalies"] == 20 and out["vus_window"] == 16
+    assert out["vus_pr"] > 0.5 and out["vus_roc"] > 0.9
+    assert set(out["thresholds"]) == {"train-quantile", "mean+std", "max-train"}
+    columns = series_columns({"series": out})
+    assert columns["vus_pr"] == out["vus_pr"]
+    assert columns["range_f1@train-quantile"] == out["thresholds"]["train-quantile"]["range_f1"]
+    assert "pa_f1@max-train" in columns
+    assert series_evaluation(None, window_scores, calibration) == {}
+    assert series_columns({}) == {}
