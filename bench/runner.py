@@ -26,6 +26,7 @@ from anobench.fitting import make_detector, prepare, warm_up
 from anobench.metrics import evaluate, roc_auc_by_group, score_sanity
 from anobench.references import check_orientation, dataset_spec
 from anobench.resources import PeakMemory
+from anobench.series_metrics import series_evaluation
 from anobench.types import SCHEMA_VERSION, Cell, Status
 
 logger = logging.getLogger(__name__)
@@ -218,6 +219,9 @@ def _fit_and_score(cell: Cell, record: Record, split: Any, detector: Any, deadli
     validation = _validation(cell, split, cal_scores, record)
     record.update(
         evaluate(split.y_test, test_scores, cal_scores, cell.expected_contamination, validation)
+    )
+    record.update(
+        series_evaluation(split.series, test_scores, cal_scores, cell.expected_contamination)
     )
     if split.groups_test is not None:
         record["roc_auc_by_group"] = roc_auc_by_group(split.y_test, test_scores, split.groups_test)

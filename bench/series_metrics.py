@@ -168,7 +168,7 @@ def point_adjusted_f1(labels: np.ndarray, flagged: np.ndarray) -> float:
     if tp == 0:
         return 0.0
     precision, recall = tp / adjusted.sum(), tp / y.sum()
-    return 2 * precision * recall / (precision + recall)
+    return float(2 * precision * recall / (precision + recall))
 
 
 def series_evaluation(

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
+
+if TYPE_CHECKING:
+    from anobench.series_points import SeriesPoints
 
 
 class Protocol(enum.StrEnum):
@@ -113,6 +116,9 @@ class Split:
         per-group metrics.
     y_train_observed : ndarray of int, shape (n_train,), optional
         The labels a label-using detector receives (semi-supervised only).
+    series : SeriesPoints, optional
+        Windows of a series: where each test window lies in its series and the point
+        labels, for point-level metrics (:mod:`anobench.series_metrics`).
     """
 
     X_train: np.ndarray
@@ -124,6 +130,7 @@ class Split:
     #: (n_train,) what a label-using detector sees under ``semi-supervised``: 1 for the
     #: labelled anomalies, -1 for unlabelled rows; None under the other protocols
     y_train_observed: np.ndarray | None = None
+    series: SeriesPoints | None = None
 
 
 def labelled(name: str, params: dict[str, Any]) -> str:

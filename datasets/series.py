@@ -36,6 +36,7 @@ import pandas as pd
 
 from anobench.datasets.spec import Catalog, Data, DatasetSpec
 from anobench.io import DataFileError, RemoteFile, locate
+from anobench.series_points import SeriesPoints
 
 
 def sliding_windows(
@@ -82,7 +83,8 @@ def windowed(
     in_train = starts + window <= train_end
     in_test = starts >= train_end
     keep = in_train | in_test
-    return Data(X[keep], y[keep], train_mask=in_train[keep])
+    points = SeriesPoints(starts[keep], window, labels)
+    return Data(X[keep], y[keep], train_mask=in_train[keep], series=points)
 
 
 def _read_values(path: str) -> np.ndarray:
@@ -214,9 +216,12 @@ def load_timeeval_pair(train: RemoteFile, test: RemoteFile, *, window: int, stri
     X_te, y_te, starts = sliding_windows(test_values, test_labels, window, stride)
     n = len(train_values)
     if len(test_values) > n and np.array_equal(test_values[:n], train_values):
-        X_te, y_te = X_te[starts >= n], y_te[starts >= n]
+        X_te, y_te, starts = X_te[starts >= n], y_te[starts >= n], starts[starts >= n]
     train_mask = np.r_[np.ones(len(X_tr), bool), np.zeros(len(X_te), bool)]
-    return Data(np.concatenate([X_tr, X_te]), np.r_[y_tr, y_te], train_mask=train_mask)
+    # point layout: the test windows in the TEST file's series (training rows unused)
+    points = SeriesPoints(np.r_[np.zeros(len(X_tr), np.int64), starts], window, test_labels)
+    X, y = np.concatenate([X_tr, X_te]), np.r_[y_tr, y_te]
+    return Data(X, y, train_mask=train_mask, series=points)
 
 
 TIMEEVAL = Catalog(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import re
@@ -14,6 +15,7 @@ import numpy as np
 from anobench.io import RemoteFile, file_hash, find_local, locate
 from anobench.provenance import source_hash
 from anobench.seeding import canonical_json
+from anobench.series_points import SeriesPoints
 from anobench.splits import make_split
 from anobench.types import Protocol, Split, check_modality
 
@@ -37,12 +39,17 @@ class Data:
         A fixed split (an official train file, or the start of a time series): rows
         marked True form the training part, the others the test part, for every seed.
         ``None``: a stratified random split per seed.
+    series : SeriesPoints, optional
+        Windows of a series with a fixed split (``train_mask``): each row's first point,
+        the window length and the point labels of the series the test rows come from,
+        so test scores can be mapped to points (:mod:`anobench.series_points`).
     """
 
     X: np.ndarray
     y: np.ndarray
     groups: np.ndarray | None = None
     train_mask: np.ndarray | None = None
+    series: SeriesPoints | None = None
 
 
 @dataclass(frozen=True)
@@ -225,7 +232,7 @@ class DatasetSpec:
             max_test=max_test,
         )
         split.metadata.update(identity)
-        return split
+        return _with_points(split, data, self.name)
 
     def load_verified(self, params: Mapping[str, Any] | None = None) -> tuple[Data, dict[str, Any]]:
         """Fetch, verify and load the data; returns it with its identity for the record:
@@ -239,3 +246,17 @@ class DatasetSpec:
         else:
             parts = [data_digest(data)]
         return data, {"files": files, "data_fingerprint": self._fingerprint(parts, resolved)}
+
+
+def _with_points(split: Split, data: Data, name: str) -> Split:
+    """``split`` with the point layout of its test windows (:attr:`Split.series`) when
+    the data are windows of a series. A fixed split keeps the test rows in order, so they
+    are the rows outside ``train_mask``; a subsampled test part (``max_test``) gets no
+    layout (its windows no longer cover the test region)."""
+    if data.series is None or data.train_mask is None:
+        return split
+    test_rows = ~np.asarray(data.train_mask, dtype=bool)
+    if split.metadata.get("subsampled_test") or int(test_rows.sum()) != len(split.y_test):
+        logger.info("%s: test windows subsampled, no point-level metrics", name)
+        return split
+    return dataclasses.replace(split, series=data.series.take(test_rows))

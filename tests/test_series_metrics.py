@@ -118,3 +118,29 @@ def test_series_evaluation_record_and_columns() -> None:
     assert "pa_f1@max-train" in columns
     assert series_evaluation(None, window_scores, calibration) == {}
     assert series_columns({}) == {}
+
+
+def test_series_data_sets_carry_the_test_windows_points_through_the_split() -> None:
+    """windowed() records each window's start; a split keeps the test windows' layout,
+    whose max-mapped points are exactly the test region, labelled as the series."""
+    from anobench.datasets.series import windowed
+    from anobench.datasets.spec import DatasetSpec
+    from anobench.store import results_frame
+
+    t = np.arange(1200)
+    values = np.sin(2 * np.pi * t / 50)
+    labels = np.zeros(1200, dtype=int)
+    labels[900:930] = 1
+    values[900:930] += 2.0
+    spec = DatasetSpec("toy-series", "series", lambda: windowed(values, labels, 600, 20, 5))
+    split = spec.split("novelty", 0)
+    layout = split.series
+    assert layout is not None and len(layout) == len(split.y_test) and layout.window == 20
+    assert layout.starts.min() >= 600
+    points, _, point_labels = point_scores(split.X_test.max(axis=1), layout)
+    assert points[0] == 600 and points[-1] == 1199 and point_labels.sum() == 30
+    record = {"status": "ok", **series_evaluation(layout, split.X_test.max(axis=1), None)}
+    assert record["series"]["vus_pr"] > 0.5 and record["series"]["thresholds"] == {}
+    assert results_frame([record]).loc[0, "vus_pr"] == record["series"]["vus_pr"]
+    capped = spec.split("novelty", 0, max_test=50)
+    assert capped.series is None  # subsampled windows do not cover the test region
