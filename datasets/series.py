@@ -344,7 +344,65 @@ def _ims_spec(run: int, name: str, digest: str) -> DatasetSpec:
     )
 
 
-IMS = Catalog({f"run_{k}": _ims_spec(k, name, digest) for k, (name, digest) in _IMS_FILES.items()})
+def _load_ims_bearing(
+    file: RemoteFile,
+    *,
+    bearing: int,
+    train_points: int,
+    failure_fraction: float,
+    window: int,
+    stride: int,
+) -> Data:
+    """One bearing's channel of an IMS run: points [0, train_points) train, the rest test;
+    the final ``failure_fraction`` of the run is labelled anomalous (proxy label)."""
+    path = str(locate(file))
+    try:
+        frame = pd.read_csv(path, index_col=0)
+        values = frame[f"Bearing {bearing}"].to_numpy(np.float64)
+    except (OSError, KeyError, ValueError, pd.errors.ParserError) as exc:
+        raise DataFileError(f"{path}: expected the IMS 10-minute csv ({exc})") from exc
+    if not 0 < failure_fraction < 1 - train_points / len(values):
+        raise ValueError(
+            f"need 0 < failure_fraction < {1 - train_points / len(values):.3f} (the test part), "
+            f"got {failure_fraction}"
+        )
+    labels = np.zeros(len(values), dtype=np.int64)
+    labels[len(values) - round(failure_fraction * len(values)) :] = 1
+    return windowed(values, labels, train_points, window, stride)
+
+
+def _ims_bearing_spec() -> DatasetSpec:
+    name, digest = _IMS_FILES[3]
+    file = RemoteFile("ims_bearing", name, (_IMS_URL,), f"sha256:{digest}")
+    return DatasetSpec(
+        name="ims-bearing/run-3-bearing-3",
+        modality="series",
+        load=functools.partial(_load_ims_bearing, file),
+        params={
+            "bearing": 3,
+            "train_points": 4000,
+            "failure_fraction": 0.1,
+            "window": 11,
+            "stride": 1,
+        },
+        description="The bearing example's forecasting setup: bearing 3 of IMS run 3 (it fails "
+        "with an outer-race defect; 6 324 10-minute means), the first 4 000 points to train, "
+        "the rest to test; windows of 11 points (a forecaster reads 10 and predicts the "
+        "next). Unlabelled: the final failure_fraction of the run is labelled anomalous "
+        "(proxy label).",
+        licence="NASA Prognostics Data Repository (public)",
+        citation="Qiu, Lee, Lin, Yu (2006). Wavelet filter-based weak signature detection "
+        "method and its application on rolling element bearing prognostics. J. Sound Vib.",
+        files=(file,),
+    )
+
+
+IMS = Catalog(
+    {
+        **{f"run_{k}": _ims_spec(k, name, digest) for k, (name, digest) in _IMS_FILES.items()},
+        "run_3_bearing_3": _ims_bearing_spec(),
+    }
+)
 
 # --- ECG5000 --------------------------------------------------------------------------
 
