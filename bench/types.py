@@ -250,6 +250,8 @@ class CellResult(BaseModel):
     #: semi-supervised: the labelled validation part ``val-best-f1`` read (rows, anomalies)
     validation: dict[str, int] | None = None
     roc_auc_by_group: dict[str, float] | None = None
+    #: series cells: point-level metrics (:func:`anobench.series_metrics.series_evaluation`)
+    series: dict[str, Any] | None = None
     split: dict[str, Any] | None = None
     sanity: dict[str, Any] | None = None
     warmup_seconds: float | None = None

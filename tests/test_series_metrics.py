@@ -5,11 +5,13 @@ tests/make_series_reference.py from TSB-AD 1.5)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from anobench.io import DATA_DIR_ENV
 from anobench.series_metrics import (
     point_adjusted_f1,
     range_precision_recall,
@@ -144,3 +146,40 @@ def test_series_data_sets_carry_the_test_windows_points_through_the_split() -> N
     assert results_frame([record]).loc[0, "vus_pr"] == record["series"]["vus_pr"]
     capped = spec.split("novelty", 0, max_test=50)
     assert capped.series is None  # subsampled windows do not cover the test region
+
+
+MIRROR = Path(os.environ.get("ANOBENCH_DATA_DIR", "../shared/data"))
+
+
+@pytest.mark.skipif(
+    not (MIRROR / "timeseries" / "yahoo.csv").is_file(), reason=f"no offline data at {MIRROR}"
+)
+def test_a_series_cell_records_and_stores_point_metrics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run_cell on a real series: the record holds the point-level metrics, passes the
+    record schema when stored, and the tidy table has their columns."""
+    from anobench.expansion import expand
+    from anobench.registry import dataset_registry, detector_registry
+    from anobench.runner import run_cell
+    from anobench.store import RunStore, results_frame
+    from anobench.suite import Suite
+
+    monkeypatch.setenv(DATA_DIR_ENV, str(MIRROR))
+    suite = Suite(
+        name="one",
+        detectors=["iforest"],
+        datasets=["series/yahoo"],
+        protocols=["novelty"],
+        seeds=[0],
+    )
+    record = run_cell(expand(suite, detector_registry(), dataset_registry())[0])
+    assert record["status"] == "ok", record.get("error")
+    series = record["series"]
+    assert series["points"] == 600 and series["vus_window"] == 32  # the test region, L = window
+    assert 0 <= series["vus_pr"] <= 1 and set(series["thresholds"]) >= {"train-quantile"}
+    store = RunStore(tmp_path)
+    store.put(record)
+    frame = results_frame([store.get(record["cell_id"])])
+    assert frame.loc[0, "vus_pr"] == series["vus_pr"]
+    assert "range_f1@train-quantile" in frame.columns

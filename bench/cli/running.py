@@ -232,7 +232,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         note = "" if args.no_report else " (a shard writes no report)"
         print(f"cells stored in {out}{note}; `anobench report {out}` writes the report")
         return 0
-    return _report_and_print(out, "roc_auc", allow_failures=args.allow_failures)
+    # the run's leading metric: VUS-PR for series suites, ROC-AUC otherwise
+    return _report_and_print(out, None, allow_failures=args.allow_failures)
 
 
 def _run_with_progress(
@@ -299,7 +300,7 @@ def _run_with_progress(
 
 def _report_and_print(
     run_dir: Path,
-    metric: str,
+    metric: str | None,
     *,
     allow_failures: bool = True,
     posthoc: str = "wilcoxon-holm",
@@ -324,6 +325,8 @@ def _report_and_print(
             "shown as 'missing'; run the same command again to finish them."
         )
     assert report.path is not None
+    if metric is None:  # the first leaderboard (anobench.metrics orders them)
+        metric = report.boards[0].metric if report.boards else "roc_auc"
     print("\n" + console_text(report, metric))
     print(f"\nreport: {report.path / 'index.html'}")
     n_failed = report.n_failed
