@@ -228,7 +228,17 @@ def evaluate(
         datasets = Overlay(datasets, {ds_name: ds_ref}, "dataset")
     cells = expand(suite, detector_registry(), datasets)
     if not cells:
-        raise SuiteError(f"{det_name} does not take the modality of {ds_name}: no cell to evaluate")
+        from anobench.references import detector_class
+
+        ref = table.get("ref") or detector_registry().entry(det_name).ref
+        if getattr(detector_class(ref), "uses_labels", False):
+            raise SuiteError(
+                f"{det_name} uses labels: evaluate it under protocol "
+                "'semi-supervised@<budget>' (e.g. 'semi-supervised@0.1')"
+            )
+        raise SuiteError(
+            f"{det_name} does not take the modality of {ds_name}: no cell to evaluate"
+        )
     records = [record for _, record in InProcessExecutor().run(cells, run_cell, failure_record)]
     for record in records:
         if record.get("status") != "ok":

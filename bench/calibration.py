@@ -112,7 +112,9 @@ def calibration_scores(
     X_train : (n_train, ...) the training part the cell's model was fitted on.
     calibration : the method. seed : fixes the folds.
     y_train : (n_train,) the labels a label-using detector is fitted with (-1 unlabelled),
-        passed to each extra fit for its rows; None for label-free detectors.
+        passed to each extra fit for its rows; None for label-free detectors. A fold whose
+        fit part would hold no labelled anomaly keeps its labelled rows in the fit part
+        (they are then not scored: fewer than ``n_train`` scores).
     deadline : ``time.perf_counter()`` value to finish by; with ``fit_seconds`` (the full
         fit's time) the extra fits are estimated first and refused when they would not
         finish in time, so the cell keeps its other results instead of timing out.
@@ -131,6 +133,19 @@ def calibration_scores(
     """
     folds = calibration_folds(X_train, calibration, seed)
     n = len(X_train)
+    kept_in = 0
+    if y_train is not None and (y_train == 1).any():
+        # a fold whose fit part would hold no labelled anomaly (a budget of one, or all of
+        # them drawn into one fold) keeps its labelled rows in the fit part: a label-using
+        # detector cannot be fitted without one. Those rows get no calibration score.
+        labelled = np.flatnonzero(y_train == 1)
+        adjusted = []
+        for held in folds:
+            if not np.isin(labelled, held, invert=True).any():
+                kept_in += int(np.isin(held, labelled).sum())
+                held = held[~np.isin(held, labelled)]
+            adjusted.append(held)
+        folds = adjusted
     if deadline is not None and fit_seconds is not None:
         estimate = sum(fit_seconds * (n - len(held)) / n for held in folds)
         left = deadline - time.perf_counter()
@@ -164,6 +179,7 @@ def calibration_scores(
         "folds": len(folds) if calibration.method == "crossfit" else None,
         "holdout": calibration.holdout if calibration.method == "holdout" else None,
         "n_scores": len(out),
+        **({"labelled_rows_not_scored": kept_in} if kept_in else {}),
         "seconds": time.perf_counter() - start,
     }
     return out, info

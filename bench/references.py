@@ -237,14 +237,14 @@ def _probe(ref: str, version: str, params_key: str) -> Probe:
     import numpy as np
     from sklearn.metrics import roc_auc_score
 
-    from anobench.testing import SUBSET_ATOL, SUBSET_RTOL, toy_for
+    from anobench.testing import SUBSET_ATOL, SUBSET_RTOL, toy_for, toy_labels
 
     cls: Any = detector_class(ref)
     params = json.loads(params_key)
     if "random_state" in cls.param_names():
         params.setdefault("random_state", 0)
     X_train, X_test, y_test = toy_for(cls)
-    detector = cls(**params).fit(X_train)
+    detector = cls(**params).fit(X_train, *toy_labels(cls, X_train))
     scores = np.asarray(detector.anomaly_score(X_test), dtype=float)
     auc = float(roc_auc_score(y_test, scores))
     rows = np.arange(40)

@@ -234,35 +234,26 @@ def _fit_labels(cell: Cell, split: Any) -> np.ndarray | None:
     sees labels (under semi-supervised it trains on the same rows, unlabelled)."""
     if not cell.detector_flags.get("uses_labels"):
         return None
-    if split.y_train_observed is None:  # expansion keeps these cells out; be explicit
-        raise ValueError(f"{cell.detector} uses labels, and {cell.protocol} grants none")
+    if split.y_train_observed is None:
+        why = split.metadata.get("labels_unavailable") or f"{cell.protocol} grants no labels"
+        raise ValueError(f"{cell.detector} uses labels: {why}")
     return np.asarray(split.y_train_observed)
-
-
-#: share of the training rows whose labels ``val-best-f1`` may read (semi-supervised)
-VALIDATION_SHARE = 0.25
 
 
 def _validation(
     cell: Cell, split: Any, cal_scores: np.ndarray | None, record: Record
 ) -> tuple[np.ndarray, np.ndarray] | None:
-    """(out-of-sample scores, true labels) of a seeded, stratified quarter of the training
-    rows, for ``val-best-f1``: only under semi-supervised, and only when every training
-    row has an out-of-sample score (cross-fitting)."""
-    if split.y_train_observed is None or cal_scores is None:
+    """(out-of-sample scores, labels) for ``val-best-f1``, from the labels the budget
+    grants and nothing more: every training row's cross-fitted score, the labelled
+    anomalies as positives and the unlabelled rows as negatives (some of them are
+    anomalies: the threshold is chosen as a user holding only these labels would). Only
+    under semi-supervised, and only when every training row has an out-of-sample score."""
+    observed = split.y_train_observed
+    if observed is None or cal_scores is None or len(cal_scores) != len(observed):
         return None
-    if len(cal_scores) != len(split.y_train):
-        return None  # hold-out calibration scores a subset only
-    rng = np.random.default_rng(cell.split_seed)
-    rows = np.concatenate(
-        [
-            rng.choice(part, size=max(1, round(VALIDATION_SHARE * len(part))), replace=False)
-            for part in (np.flatnonzero(split.y_train == 0), np.flatnonzero(split.y_train == 1))
-            if len(part)
-        ]
-    )
-    record["validation"] = {"n_rows": len(rows), "n_anomalies": int(split.y_train[rows].sum())}
-    return cal_scores[rows], split.y_train[rows]
+    labels = (np.asarray(observed) == 1).astype(np.int64)
+    record["validation"] = {"n_rows": len(labels), "n_anomalies": int(labels.sum())}
+    return cal_scores, labels
 
 
 def _calibrate(

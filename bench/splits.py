@@ -327,9 +327,12 @@ def make_split(
     observed = None
     if protocol is Protocol.SEMI_SUPERVISED:
         assert budget is not None  # parse_protocol requires one
-        observed = observed_labels(y[idx_train], budget, rng, name)
         metadata["label_budget"] = budget
-        metadata["n_labelled_anomalies"] = int(np.sum(observed == 1))
+        try:
+            observed = observed_labels(y[idx_train], budget, rng, name)
+            metadata["n_labelled_anomalies"] = int(np.sum(observed == 1))
+        except SplitError as exc:  # label-free detectors still run on these rows
+            metadata["labels_unavailable"] = str(exc)
     groups_test = None
     if groups is not None:
         groups_test = np.asarray(groups).astype(str)[idx_test]

@@ -83,8 +83,9 @@ POLICIES: dict[str, Policy] = {
             "val-best-f1",
             False,
             _best_f1,
-            "the threshold with the best F1 on a labelled validation part of the training "
-            "rows (their out-of-sample scores and true labels; semi-supervised only)",
+            "the threshold with the best F1 on the training rows' out-of-sample scores, "
+            "with the labels the budget grants (labelled anomalies vs unlabelled rows; "
+            "semi-supervised only)",
             calibrated=False,
             uses_labels=True,
         ),

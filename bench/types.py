@@ -64,6 +64,9 @@ def parse_protocol(name: str) -> tuple[Protocol, Budget | None]:
         raise ValueError(
             f"label budget {budget!r} must be a fraction in (0, 1] or a count >= 1 ({name!r})"
         )
+    canonical = f"{protocol}@{value}"
+    if name != canonical:  # one budget, one name: '@0.10' or '@05' would be other cells
+        raise ValueError(f"write the protocol {name!r} as {canonical!r}")
     return protocol, value
 
 

@@ -220,7 +220,8 @@ class BaseDetector(OutlierMixin, BaseEstimator):
             y_train=self.__dict__.get("_threshold_y"),
         )
         self._threshold_scores = scores
-        del self._threshold_X, self._threshold_digest  # the data is not needed any more
+        # the data is not needed any more
+        del self._threshold_X, self._threshold_digest, self._threshold_y
         return scores
 
     def __getstate__(self) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """``ae-hist-rf``: the bumps example's semi-supervised method. An autoencoder (our ``ae``)
-is trained on the training rows; each row is described by the histogram of its
-per-feature residuals (input minus reconstruction); a random forest learns labelled
-anomalies against the rest from these histograms. Score = the forest's anomaly
+is trained on the training rows not labelled anomalous; each row is described by the
+histogram of its per-feature residuals (input minus reconstruction); a random forest learns
+labelled anomalies against the rest from these histograms. Score = the forest's anomaly
 probability (higher = more anomalous). Uses labels: runs under ``semi-supervised``."""
 
 from __future__ import annotations
@@ -82,7 +82,7 @@ class AEHistRF(BaseDetector):
             batch_size=self.batch_size,
             learning_rate=self.learning_rate,
             random_state=self.random_state,
-        ).fit(X)
+        ).fit(X[y != 1])  # the residuals of normal data: not trained on labelled anomalies
         self.compile_seconds_ = getattr(self.ae_, "compile_seconds_", None)
         self.scale_ = np.maximum(X.std(axis=0), 1e-12) if self.scale_residuals else 1.0
         residuals = self._residuals(X)
