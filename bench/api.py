@@ -306,6 +306,56 @@ class Run:
             raise ValueError(f"no protocol {chosen!r} in {self.path}; it has {protocols}")
         return leaderboard(self.frame, metric, chosen)
 
+    def selection(
+        self,
+        rule: str | list[str] | None = None,
+        *,
+        metric: str | None = None,
+        protocol: str | None = None,
+        tuning: list[str] | None = None,
+    ) -> pd.DataFrame:
+        """Choose one configuration per detector, data set and seed without test labels
+        (:mod:`anobench.selection`): the long table, one row per protocol, metric, rule,
+        detector (``"(any detector)"``: the whole suite as candidates), data set and
+        seed, with the ``chosen`` configuration, its test ``value`` and the ``oracle`` /
+        ``uses_training_labels`` marks.
+
+        Parameters
+        ----------
+        rule : one rule or a list (e.g. ``"global-best"``, ``["random", "validation@5"]``);
+            None: the suite's ``[selection]`` rules, or the defaults. ``mass-volume`` and
+            ``excess-mass`` need cells run with a ``[selection]`` naming them (probes).
+        metric, protocol : keep only these (None: all).
+        tuning : ``global-best``'s tuning data sets (None: the suite's, or leave one
+            data set out).
+
+        Raises
+        ------
+        ValueError
+            An unknown rule (with the known ones), or nothing in the run to select from.
+        """
+        from anobench.render_selection import long_frame
+        from anobench.selection import Selection, parse_rule
+        from anobench.selection_board import selection_boards, settings_of
+
+        stored = settings_of(self.manifest.get("suite") or {}) or Selection()
+        rules = [rule] if isinstance(rule, str) else rule
+        parsed = [parse_rule(r) for r in rules] if rules else stored.resolved()
+        settings = stored.model_copy(update={"tuning": tuning}) if tuning is not None else stored
+        store = RunStore(self.path)
+        roles = {c["cell_id"]: c.get("selection_role") for c in (store.expansion() or [])}
+        frame = self.frame if protocol is None else self.frame[self.frame["protocol"] == protocol]
+        boards = selection_boards(frame, settings, store.scores, roles, rules=parsed)
+        if metric is not None:
+            boards = [b for b in boards if b.metric == metric]
+        if not boards:
+            raise ValueError(
+                f"nothing to select in {self.path}"
+                + (f" for metric {metric!r}" if metric else "")
+                + ": no detector has a grid of configurations and the suite has one detector"
+            )
+        return long_frame(boards)
+
     def report(self) -> Any:
         """The report object (leaderboards, statistics, comparisons, stale and missing
         cells) computed from this run, without writing files."""

@@ -8,6 +8,8 @@ from typing import Any
 
 import numpy as np
 
+from anobench.calibration import OutOfSample
+
 logger = logging.getLogger(__name__)
 
 __all__ = ["N_CODES", "N_IMAGES", "cell_arrays"]
@@ -20,10 +22,14 @@ N_CODES = 2000
 
 
 def cell_arrays(
-    detector: Any, split: Any, test_scores: np.ndarray, calibration: np.ndarray | None
+    detector: Any, split: Any, test_scores: np.ndarray, calibration: OutOfSample | None
 ) -> dict[str, np.ndarray]:
-    """What plots need from a cell, compact: labels and float32 test scores, the
-    out-of-sample calibration scores (when computed), the test groups,
+    """What plots and selection need from a cell, compact: labels and float32 test
+    scores; when computed, the out-of-sample calibration scores (float64, for the
+    selection criteria's ranks) with the training rows they belong to, the fold that
+    scored each, those rows' true labels (``train_labels``: only
+    :func:`anobench.criteria.granted_positives` reads them, as much as a budget grants)
+    and the folds' scores of the uniform probe points; the test groups,
     and for a model with ``reconstruct`` / ``encode`` on images, the ``N_IMAGES`` most
     and least anomalous test images with their reconstructions and up to ``N_CODES``
     latent codes with their labels. A failure here is logged, never fatal."""
@@ -32,7 +38,12 @@ def cell_arrays(
         "scores": test_scores.astype(np.float32),
     }
     if calibration is not None:
-        arrays["calibration_scores"] = calibration.astype(np.float32)
+        arrays["calibration_scores"] = calibration.scores.astype(np.float64)
+        arrays["calibration_rows"] = calibration.rows.astype(np.int32)
+        arrays["calibration_fold"] = calibration.fold.astype(np.int16)
+        arrays["train_labels"] = np.asarray(split.y_train)[calibration.rows].astype(np.int8)
+        if calibration.probe_scores is not None:
+            arrays["probe_scores"] = calibration.probe_scores.astype(np.float64)
     if split.groups_test is not None:
         arrays["groups"] = np.asarray(split.groups_test).astype(str)
     X_test = np.asarray(split.X_test)

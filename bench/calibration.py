@@ -25,16 +25,26 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from anobench.seeding import derive_seed
 from anobench.splits import copy_groups
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Calibration", "CalibrationError", "calibration_folds", "calibration_scores"]
+__all__ = [
+    "Calibration",
+    "CalibrationError",
+    "OutOfSample",
+    "calibration_folds",
+    "calibration_scores",
+    "out_of_sample",
+    "uniform_probes",
+]
 
 
 class CalibrationError(RuntimeError):
@@ -94,6 +104,26 @@ def calibration_folds(X: np.ndarray, calibration: Calibration, seed: int) -> lis
     return [np.flatnonzero(held[groups])]
 
 
+@dataclass
+class OutOfSample:
+    """Out-of-sample scores of training rows and what selection needs beside them.
+
+    scores : (n_calibration,) float64, higher = more anomalous, each from a model that did
+        not see its row (``n_train`` under ``crossfit``).
+    rows : (n_calibration,) int64, increasing: the training rows ``scores`` belong to.
+    fold : (n_calibration,) int64: the fold (0 ... n_folds - 1) whose model scored the row.
+    probe_scores : (n_folds, n_probes) float64 or None: each fold's model on the probe
+        points (:func:`uniform_probes`), for the volume-based criteria.
+    info : method, folds, number of scores and the seconds spent (for the record).
+    """
+
+    scores: np.ndarray
+    rows: np.ndarray
+    fold: np.ndarray
+    probe_scores: np.ndarray | None
+    info: dict[str, Any] = field(default_factory=dict)
+
+
 def calibration_scores(
     make_detector: Callable[[], Any],
     X_train: np.ndarray,
@@ -104,13 +134,38 @@ def calibration_scores(
     fit_seconds: float | None = None,
     y_train: np.ndarray | None = None,
 ) -> tuple[np.ndarray, dict[str, Any]]:
-    """Out-of-sample scores of training rows, for label-free thresholds.
+    """``(scores, info)`` of :func:`out_of_sample` (same parameters, no probes)."""
+    result = out_of_sample(
+        make_detector,
+        X_train,
+        calibration,
+        seed,
+        deadline=deadline,
+        fit_seconds=fit_seconds,
+        y_train=y_train,
+    )
+    return result.scores, result.info
+
+
+def out_of_sample(
+    make_detector: Callable[[], Any],
+    X_train: np.ndarray,
+    calibration: Calibration,
+    seed: int,
+    *,
+    deadline: float | None = None,
+    fit_seconds: float | None = None,
+    y_train: np.ndarray | None = None,
+    probes: np.ndarray | None = None,
+) -> OutOfSample:
+    """Out-of-sample scores of training rows, for label-free thresholds and selection.
 
     Parameters
     ----------
     make_detector : builds a fresh, unfitted detector with the cell's parameters and seed.
     X_train : (n_train, ...) the training part the cell's model was fitted on.
-    calibration : the method. seed : fixes the folds.
+    calibration : the method. seed : fixes the folds (the cell's split seed, so every
+        configuration of a grid is calibrated on the same rows and folds).
     y_train : (n_train,) the labels a label-using detector is fitted with (-1 unlabelled),
         passed to each extra fit for its rows; None for label-free detectors. A fold whose
         fit part would hold no labelled anomaly keeps its labelled rows in the fit part
@@ -118,12 +173,7 @@ def calibration_scores(
     deadline : ``time.perf_counter()`` value to finish by; with ``fit_seconds`` (the full
         fit's time) the extra fits are estimated first and refused when they would not
         finish in time, so the cell keeps its other results instead of timing out.
-
-    Returns
-    -------
-    scores : (n_calibration,) out-of-sample scores, higher = more anomalous
-        (``n_train`` for ``crossfit``).
-    info : method, folds, number of scores and the seconds spent.
+    probes : (n_probes, ...) points each fold's model also scores (None: none).
 
     Raises
     ------
@@ -156,6 +206,8 @@ def calibration_scores(
             )
     start = time.perf_counter()
     held_scores: list[np.ndarray] = []
+    probe_scores: list[np.ndarray] = []
+    probe_error: str | None = None
     for held in folds:
         fit_rows = np.setdiff1d(np.arange(n), held, assume_unique=True)
         try:
@@ -172,14 +224,45 @@ def calibration_scores(
         if scores.shape != (len(held),) or not np.all(np.isfinite(scores)):
             raise CalibrationError("a calibration model returned non-finite or misshaped scores")
         held_scores.append(scores)
+        if probes is not None and probe_error is None:
+            # the probes serve selection only: their failure costs the volume criteria,
+            # never the thresholds
+            try:
+                probed = np.asarray(model.anomaly_score(probes), dtype=np.float64)
+                if probed.shape != (len(probes),) or not np.all(np.isfinite(probed)):
+                    raise ValueError("non-finite or misshaped scores")
+                probe_scores.append(probed)
+            except Exception as exc:
+                probe_error = f"{type(exc).__name__}: {exc}"
     # back in training-row order
-    out = np.concatenate(held_scores)[np.argsort(np.concatenate(folds), kind="stable")]
+    order = np.argsort(np.concatenate(folds), kind="stable")
+    out = np.concatenate(held_scores)[order]
+    rows = np.concatenate(folds)[order].astype(np.int64)
+    fold = np.concatenate([np.full(len(h), i, dtype=np.int64) for i, h in enumerate(folds)])
     info = {
         "method": calibration.method,
         "folds": len(folds) if calibration.method == "crossfit" else None,
         "holdout": calibration.holdout if calibration.method == "holdout" else None,
         "n_scores": len(out),
         **({"labelled_rows_not_scored": kept_in} if kept_in else {}),
+        **({"probe_error": probe_error} if probe_error else {}),
         "seconds": time.perf_counter() - start,
     }
-    return out, info
+    return OutOfSample(
+        scores=out,
+        rows=rows,
+        fold=fold[order],
+        probe_scores=np.stack(probe_scores) if probes is not None and not probe_error else None,
+        info=info,
+    )
+
+
+def uniform_probes(X_train: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """``n`` points drawn uniformly in the bounding box of ``X_train`` (per feature, or
+    per pixel for images), shape ``(n, *X_train.shape[1:])``, seeded by ``seed`` only,
+    so every configuration of a data set and seed sees the same probes."""
+    X = np.asarray(X_train, dtype=np.float64)
+    low, high = X.min(axis=0), X.max(axis=0)
+    rng = np.random.default_rng(derive_seed(seed, "uniform-probes") % (2**32))
+    u = rng.random((n, *X.shape[1:]))
+    return (low + u * (high - low)).astype(np.asarray(X_train).dtype, copy=False)

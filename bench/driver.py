@@ -312,6 +312,7 @@ def _run_locked(
                 "dataset_name": c.dataset,
                 "protocol": c.protocol,
                 "seed": c.seed,
+                "selection_role": c.selection_role,
             }
             for c in cells
         ],

@@ -15,6 +15,7 @@ from anobench.provenance import code_identity, harness_identity
 from anobench.references import BadReferenceError, file_source_hash, with_references
 from anobench.registry import Registry, UnavailableError, UnknownNameError, did_you_mean
 from anobench.seeding import derive_seed, stable_hash
+from anobench.selection import Selection
 from anobench.suite import DatasetOptions, Suite, SuiteError, expand_grid
 from anobench.types import Cell, Protocol, labelled
 
@@ -175,7 +176,7 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
     if problems:
         raise SuiteError(f"suite {suite.name!r}: " + " ".join(problems))
 
-    Config = tuple[str, str, dict[str, Any], str | None, dict[str, Any], dict[str, Any]]
+    selection = suite.selection_or_default()
     configs: list[Config] = []
     for name, table in suite.detectors.items():
         grid = {k: v for k, v in table.items() if k != "ref"}
@@ -188,7 +189,7 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
         except UnavailableError as exc:
             code = {"distribution": entry.distribution, "unavailable": True}
             configs.extend(
-                (name, ref, p, f"unavailable: {exc}", code, {}) for p in expand_grid(grid)
+                _with_roles(name, ref, grid, code, {}, selection, f"unavailable: {exc}")
             )
             continue
         accepted = cls.param_names()
@@ -210,7 +211,7 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
             code["source"] = file_source_hash(ref) or code["source"]
             # its orientation and batch dependence are measured in the cell (runner)
             flags["reference"] = True
-        configs.extend((name, ref, p, None, code, flags) for p in expand_grid(grid))
+        configs.extend(_with_roles(name, ref, grid, code, flags, selection))
 
     data: list[tuple[str, str, dict[str, Any], str, DatasetOptions, str | None]] = []
     for name, options in suite.datasets.items():
@@ -253,7 +254,8 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
     label_protocols = {str(Protocol.SEMI_SUPERVISED)}
     published = {p: _preset_plan(suite, p, detectors) for p in suite.protocols if presets.get(p)}
     cells = []
-    for (det, det_ref, params, det_skip, code, flags), (
+    probes = selection.probes if selection is not None and selection.needs_probes else 0
+    for (det, det_ref, params, det_skip, code, flags, role), (
         ds,
         ds_ref,
         ds_params,
@@ -290,6 +292,8 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
         }
         if preset:
             payload["preset"] = preset
+        if probes and not preset:
+            payload["probes"] = probes
         cells.append(
             Cell(
                 cell_id=cell_id(payload),
@@ -315,6 +319,35 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
                 provenance={"detector": code, "harness": harness},
                 detector_flags=flags,
                 preset=preset,
+                probes=0 if preset else probes,
+                selection_role=role,
             )
         )
     return cells
+
+
+#: a detector configuration: name, ref, params, skip reason, code identity, flags and
+#: its role under selection (:attr:`anobench.types.Cell.selection_role`)
+Config = tuple[str, str, dict[str, Any], str | None, dict[str, Any], dict[str, Any], str | None]
+
+
+def _with_roles(
+    name: str,
+    ref: str,
+    table: dict[str, Any],
+    code: dict[str, Any],
+    flags: dict[str, Any],
+    selection: Selection | None,
+    skip: str | None = None,
+) -> list[Config]:
+    """The configurations of one detector's grid; under selection with a ``default``
+    rule, a grid of several configurations also gets the detector's defaults (the
+    grid's keys left out, the fixed values kept) as a configuration of its own."""
+    grid = expand_grid(table)
+    if selection is None or len(grid) < 2:
+        return [(name, ref, p, skip, code, flags, None) for p in grid]
+    out: list[Config] = [(name, ref, p, skip, code, flags, "candidate") for p in grid]
+    if any(r.kind == "default" for r in selection.resolved()):
+        fixed = {k: v for k, v in table.items() if not isinstance(v, list)}
+        out.append((name, ref, fixed, skip, code, flags, "default"))
+    return out

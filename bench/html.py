@@ -16,6 +16,7 @@ from pathlib import Path
 
 from anobench.board_layout import grid
 from anobench.html_parts import comparisons, e, effects, failures, figure, flaws, metadata, table
+from anobench.render_selection import html_selection, summary_grid
 from anobench.report_model import Board, Highlight, Report
 
 __all__ = ["write_html"]
@@ -147,14 +148,37 @@ def _summary(report: Report) -> str:
         + "<p class='note'>Best detectors: the three best average ranks, with the mean over "
         "the data sets every ranked detector covers and its stratified bootstrap 95% CI over "
         "data sets and seeds. Oracle metrics read the test labels (upper bounds).</p>"
-        "</section>"
+        + _selection_summary(report)
+        + "</section>"
     )
 
 
-def _board(b: Board, root: Path) -> str:
+def _selection_summary(report: Report) -> str:
+    """Per protocol (ROC-AUC, else the first metric): per detector, each rule's mean
+    value and oracle gap."""
+    parts = []
+    for b in report.selections:
+        if b.metric != "roc_auc" and any(
+            o.protocol == b.protocol and o.metric == "roc_auc" for o in report.selections
+        ):
+            continue
+        headers, rows = summary_grid(b)
+        parts.append(
+            f"<h3>Selection without test labels: {e(b.metric)}, {e(b.protocol)}</h3>"
+            + table(rows, headers, table_id=f"sel-sum-{b.key}")
+            + "<p class='note'>Per detector, each rule's mean over the data sets and, in "
+            "brackets, its oracle gap (oracle minus rule). <a href='#selection'>Details"
+            "</a>.</p>"
+        )
+    return "".join(parts)
+
+
+def _board(b: Board, root: Path, grid_warning: str = "") -> str:
     from anobench.stats import describe, summary_rows
 
     head = f'<h3 id="{e(b.stem)}">{e(b.title)}</h3>' + flaws(b.protocol)
+    if grid_warning:
+        head += f"<div class='bad'>{e(grid_warning)}</div>"
     if b.table.empty:
         return head + "<p>(no cells)</p>"
     g = grid(b.table, "detectors")
@@ -205,6 +229,7 @@ def write_html(path: Path, report: Report) -> Path:
     nav = [("summary", "summary"), ("leaderboards", "leaderboards")]
     nav += [("published", "against published results")] if report.comparisons else []
     nav += [("protocol-effect", "what the protocol does")] if report.effects else []
+    nav += [("selection", "selection")] if report.selections else []
     nav += [("plots", "plots"), ("failures", "failures"), ("metadata", "run metadata")]
     body = [
         f"<header><h1>anobench report: {e(suite.get('name', ''))}</h1>{warnings_html}<nav>"
@@ -214,12 +239,13 @@ def write_html(path: Path, report: Report) -> Path:
         '<section id="leaderboards"><h2>Leaderboards and statistics</h2>',
     ]
     for b in report.boards:
-        block = _board(b, root)
+        block = _board(b, root, report.grid_warning)
         if b.info.headline:
             body.append(block)
         else:
             body.append(f"<details><summary>{e(b.title)}</summary>{block}</details>")
     body.append("</section>")
+    body.append(html_selection(report.selections, report.selection_figures, root))
     if report.comparisons:
         body.append(
             '<section id="published"><h2>Against published results</h2>'

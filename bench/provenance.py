@@ -38,6 +38,7 @@ RESULT_MODULES = (
     "anobench.datasets.spec",
     "anobench.presets",
     "anobench.fitting",
+    "anobench.artifacts",  # the scores selection reads (anobench.selection_board)
     "anobench.isolation",  # the clean state (global RNGs, error modes) every cell starts from
 )
 

@@ -173,7 +173,8 @@ def write_latex(report: Report, out: Path) -> list[Path]:
             if choose_layout(b.table) == "datasets"
             else "rows: detectors, best average rank first"
         )
-        caption = _caption(b, f"Mean ± std over seeds; {layout}.")
+        grid_note = f" {report.grid_warning}" if report.grid_warning else ""
+        caption = _caption(b, f"Mean ± std over seeds; {layout}.{grid_note}")
         text = latex_table(
             grid(b.table), caption=caption, label=f"tab:{b.stem}", oracle=b.info.oracle
         )

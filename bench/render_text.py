@@ -20,6 +20,7 @@ from anobench.board_layout import Layout, grid
 from anobench.leaderboard import format_leaderboard
 from anobench.metrics import metric as metric_info
 from anobench.reference_report import console_summaries, write_comparison_files
+from anobench.render_selection import console_selection
 from anobench.report_model import Report, file_stem, flaws_markdown, protocol_title
 from anobench.report_model import published_flaws as published_flaws
 
@@ -58,8 +59,10 @@ def write_markdown(report: Report, out: Path) -> list[Path]:
         layout = "" if b.table.empty else grid(b.table).layout
         where = " Rows: data sets, columns: detectors." if layout == "datasets" else ""
         path = out / f"leaderboard_{b.stem}.md"
+        warn = f"**{report.grid_warning}**\n\n" if report.grid_warning else ""
         path.write_text(
-            f"# {b.title}\n\n{flaws}{_INTRO}{where}\n\n{markdown_leaderboard(b.table)}\n"
+            f"# {b.title}\n\n{flaws}{warn}{_INTRO}{where}\n\n"
+            f"{markdown_leaderboard(b.table)}\n"
         )
         written.append(path)
         if b.summary is not None and b.missing is not None:
@@ -93,6 +96,10 @@ def console_text(report: Report, metric: str = "roc_auc") -> str:
         head = f"{protocol_title(b.info.title, b.protocol)} (mean ± std over seeds)"
         if flaws := published_flaws(b.protocol):
             head += "\n" + flaws
+        if report.grid_warning:
+            head += "\n" + report.grid_warning
         parts.append(head + "\n" + format_leaderboard(b.table))
+    if report.selections:
+        parts.append(console_selection(report.selections, metric))
     parts += console_summaries(report.comparisons)
     return "\n\n".join(parts)

@@ -24,6 +24,7 @@ from anobench import html, settings
 from anobench.executors import available_cores
 from anobench.figure_pool import FigurePool
 from anobench.plots import FORMATS
+from anobench.render_selection import write_selection
 from anobench.render_tables import write_csv, write_latex
 from anobench.render_text import write_markdown
 from anobench.report_figures import collect_figures, submit_cd, submit_plots
@@ -37,6 +38,7 @@ from anobench.report_model import (
     protocol_title,
     published_flaws,
 )
+from anobench.report_selection import add_selection, sensitivity_figures
 from anobench.store import RunStore
 
 __all__ = [
@@ -149,6 +151,7 @@ def make_report(
                 logger.info("report of %s is up to date: kept", run_dir)
                 report = collect(store)
                 add_published(report, store)
+                add_selection(report, store)
                 report.path = final
                 return report
     report = collect(store)
@@ -234,10 +237,16 @@ def _write_into(
                 if board.comparison is not None and board.comparison.testable:
                     submit_cd(board, out, pool, i)
         add_published(report, store)
+        add_selection(report, store)
+        if plots and report.selections:
+            report.selection_figures = sensitivity_figures(
+                report.selections, report, out / "plots", formats
+            )
         collect_figures(report, pool)
     finally:
         pool.close()
     write_csv(report, out)
     write_markdown(report, out)
     write_latex(report, out)
+    write_selection(report.selections, out)
     html.write_html(out / "index.html", report)

@@ -32,6 +32,7 @@ from anobench.metrics import metric as metric_info
 from anobench.paths import slug
 from anobench.reference import Reference
 from anobench.reference_report import Comparison, comparisons
+from anobench.selection_board import GRID_WARNING, grid_detectors
 from anobench.store import RunStore, run_frame, stale_summary, unreadable_count
 
 __all__ = [
@@ -184,6 +185,11 @@ class Report:
     posthoc: str = "wilcoxon-holm"
     #: the report folder, once written (or kept)
     path: Path | None = None
+    #: one :class:`anobench.selection_board.SelectionBoard` per protocol and metric (a
+    #: suite with grids); empty otherwise
+    selections: list[Any] = field(default_factory=list)
+    #: sensitivity figures: ``(protocol, detector)`` -> PNG
+    selection_figures: dict[tuple[str, str], Path] = field(default_factory=dict)
 
     def relocate(self, old: Path, new: Path) -> None:
         """Point every written file under ``old`` (a folder) to ``new`` instead (the
@@ -200,6 +206,16 @@ class Report:
             b.cd = moved(b.cd)
         for c in self.comparisons:
             c.markdown, c.csv = moved(c.markdown), moved(c.csv)
+        self.selection_figures = {
+            k: moved(v) or v for k, v in self.selection_figures.items()
+        }
+
+    @property
+    def grid_warning(self) -> str:
+        """Said under every leaderboard that lists configurations of one detector side by
+        side (a grid): its best row is a choice made with the test labels."""
+        found = grid_detectors(self.frame[self.frame["status"] != "missing"])
+        return f"{GRID_WARNING} (grids: {', '.join(found)})" if found else ""
 
     @property
     def suite(self) -> dict[str, Any]:

@@ -20,7 +20,13 @@ import numpy as np
 
 from anobench import __version__, compile_clock, presets
 from anobench.artifacts import cell_arrays
-from anobench.calibration import Calibration, CalibrationError, calibration_scores
+from anobench.calibration import (
+    Calibration,
+    CalibrationError,
+    OutOfSample,
+    out_of_sample,
+    uniform_probes,
+)
 from anobench.environment import environment
 from anobench.fitting import make_detector, prepare, warm_up
 from anobench.metrics import evaluate, roc_auc_by_group, score_sanity
@@ -199,7 +205,7 @@ def _fit_and_score(cell: Cell, record: Record, split: Any, detector: Any, deadli
     if sanity["constant"]:
         raise DetectorOutputError("all test scores are equal: the detector ranks nothing")
     calibration = Calibration.model_validate(cell.calibration)
-    cal_scores: np.ndarray | None = None
+    held: OutOfSample | None = None
     if cell.preset is not None:
         record["calibration"] = {
             "method": calibration.method,
@@ -215,7 +221,8 @@ def _fit_and_score(cell: Cell, record: Record, split: Any, detector: Any, deadli
             "retry": False,
         }
     else:
-        cal_scores = _calibrate(cell, record, split.X_train, calibration, deadline, t1 - t0, labels)
+        held = _calibrate(cell, record, split.X_train, calibration, deadline, t1 - t0, labels)
+    cal_scores = held.scores if held is not None else None
     validation = _validation(cell, split, cal_scores, record)
     record.update(
         evaluate(split.y_test, test_scores, cal_scores, cell.expected_contamination, validation)
@@ -225,7 +232,7 @@ def _fit_and_score(cell: Cell, record: Record, split: Any, detector: Any, deadli
     )
     if split.groups_test is not None:
         record["roc_auc_by_group"] = roc_auc_by_group(split.y_test, test_scores, split.groups_test)
-    record["arrays"] = cell_arrays(detector, split, test_scores, cal_scores)
+    record["arrays"] = cell_arrays(detector, split, test_scores, held)
 
 
 def _fit_labels(cell: Cell, split: Any) -> np.ndarray | None:
@@ -264,21 +271,27 @@ def _calibrate(
     deadline: float,
     fit_seconds: float,
     labels: np.ndarray | None = None,
-) -> np.ndarray | None:
+) -> OutOfSample | None:
     """Out-of-sample calibration scores, or None with the reason in the record (such a
-    cell is rerun by ``--retry-failed``)."""
+    cell is rerun by ``--retry-failed``). The folds follow the split seed, so every
+    configuration of a grid is calibrated on the same rows (selection compares them
+    there); under selection's volume criteria each fold's model also scores the
+    ``cell.probes`` uniform probe points."""
+    probes = uniform_probes(X_train, cell.probes, cell.split_seed) if cell.probes else None
     try:
-        scores, record["calibration"] = calibration_scores(
+        held = out_of_sample(
             lambda: make_detector(cell),
             X_train,
             calibration,
-            cell.model_seed,
+            cell.split_seed,
             deadline=deadline,
             fit_seconds=fit_seconds,
             y_train=labels,
+            probes=probes,
         )
     except CalibrationError as exc:
         logger.info("%s on %s: no label-free thresholds: %s", cell.label, cell.dataset, exc)
         record["calibration"] = {"method": calibration.method, "error": str(exc), "retry": True}
         return None
-    return scores
+    record["calibration"] = held.info
+    return held

@@ -318,6 +318,7 @@ _SCALARS = (
     "dataset",
     "protocol",
     "seed",
+    "split_seed",
     "status",
     "error",
     "data_fingerprint",

@@ -29,6 +29,10 @@ Example::
     method = "crossfit"          # or "holdout"
     folds = 5                    # crossfit; holdout = 0.25 for "holdout"
 
+    [selection]                  # how a grid becomes one configuration (anobench.selection)
+    rules = ["default", "random", "oracle", "global-best", "validation@5", "centrality"]
+    tuning = []                  # global-best's tuning data sets (default: the other sets)
+
 ``detectors`` and ``datasets`` may also be plain lists of names. A detector may be named by
 reference and a data set by path, with no package (:mod:`anobench.references`)::
 
@@ -59,12 +63,14 @@ from pydantic import (
     Strict,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from anobench import presets
 from anobench.calibration import Calibration
 from anobench.reference import Reference
 from anobench.registry import did_you_mean
+from anobench.selection import Selection
 from anobench.types import Protocol, parse_protocol
 
 logger = logging.getLogger(__name__)
@@ -134,6 +140,9 @@ class Suite(BaseModel):
     exclude: list[Exclusion] = []
     reference: Reference | None = None
     calibration: Calibration = Calibration()
+    #: how one configuration of a grid is chosen (:mod:`anobench.selection`); None: the
+    #: default rules when a detector has a grid
+    selection: Selection | None = None
     #: the folder relative file references (``file:``, ``*.py:Class``) are read from:
     #: the suite file's folder, else the working directory
     _base: Path | None = PrivateAttr(default=None)
@@ -197,6 +206,31 @@ class Suite(BaseModel):
             return list(self.seeds)
         preset = presets.get(protocol)
         return list(preset.seeds) if preset is not None else list(DEFAULT_SEEDS)
+
+    @model_validator(mode="after")
+    def _tuning_sets_named(self) -> Suite:
+        if self.selection is not None:
+            unknown = [t for t in self.selection.tuning if t not in self.datasets]
+            if unknown:
+                raise ValueError(
+                    f"selection.tuning names {unknown}, not among the suite's data sets "
+                    f"({', '.join(self.datasets)})"
+                )
+            if set(self.selection.tuning) >= set(self.datasets):
+                raise ValueError("selection.tuning leaves no data set to evaluate")
+        return self
+
+    def selection_or_default(self) -> Selection | None:
+        """The ``[selection]`` table, or the default rules when a detector has a grid
+        (a list value); None when there is nothing to select."""
+        if self.selection is not None:
+            return self.selection
+        has_grid = any(
+            isinstance(v, list) and len(v) > 1
+            for table in self.detectors.values()
+            for v in table.values()
+        )
+        return Selection() if has_grid else None
 
     @field_validator("detectors", "datasets")
     @classmethod

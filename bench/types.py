@@ -181,6 +181,13 @@ class Cell:
     #: published column this detector reproduces) and ``replay``: ``[column, detector
     #: ref, params]`` of the fits the paper's script made before it on a shared RNG
     preset: dict[str, Any] | None = None
+    #: uniform probe points each calibration model also scores, for the volume-based
+    #: selection criteria (:mod:`anobench.criteria`); 0: none
+    probes: int = 0
+    #: in a grid under selection: ``"candidate"`` (a grid configuration) or ``"default"``
+    #: (the detector's defaults, run for the ``default`` rule); None: no grid. Not part of
+    #: the cell id (it does not change the result)
+    selection_role: str | None = None
 
     @property
     def label(self) -> str:

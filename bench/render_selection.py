@@ -1,0 +1,160 @@
+"""Renderers of selection (:mod:`anobench.selection_board`): the files
+``selection_<protocol>_<metric>.csv`` (the long form: one row per rule, detector, data
+set and seed with the chosen configuration), ``selection_board_<protocol>_<metric>.csv``
+/ ``.md`` (one row per detector and rule: mean ± std per data set, ranks, oracle gap,
+P(beats random)), the console text and the HTML section."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tabulate import tabulate
+
+from anobench.html_parts import e, figure, table
+from anobench.metrics import metric as metric_info
+from anobench.selection import ANY_DETECTOR, KINDS
+from anobench.selection_board import SelectionBoard
+
+__all__ = [
+    "console_selection",
+    "html_selection",
+    "long_frame",
+    "summary_grid",
+    "summary_rows",
+    "write_selection",
+]
+
+_INTRO = (
+    "Each rule chooses one configuration of a detector's grid (or, for {any}, one "
+    "configuration of any detector) per data set and seed, and is scored by the chosen "
+    "configuration's test value. `oracle` picks with the test labels (an upper bound); "
+    "`random` is the grid mean (the baseline to beat); `validation@b` uses b training "
+    "labels. Oracle gap: oracle minus the rule (mean over data sets). P(beats random): "
+    "probability of improvement over `random` (ties 1/2); p: Wilcoxon signed-rank over "
+    "the data sets' means."
+)
+
+#: the long CSV's columns, in order
+LONG_COLUMNS = ["protocol", "metric", "rule", "detector", "dataset", "seed", "chosen",
+                "value", "oracle", "uses_training_labels", "n_candidates", "n_ok", "note"]  # fmt: skip
+
+
+def _num(x: object, digits: int = 3) -> str:
+    return f"{x:.{digits}f}" if isinstance(x, float | np.floating) and np.isfinite(x) else ""
+
+
+def summary_rows(b: SelectionBoard) -> tuple[list[str], list[list[str]]]:
+    """(headers, rows): per detector and rule, the mean, average rank, oracle gap,
+    P(beats random) and p-value, grouped by detector (rules in their declared order)."""
+    order = {r.name: i for i, r in enumerate(b.rules)}
+    t = b.table.assign(_o=b.table["rule"].map(order)).sort_values(["group", "_o"])
+    headers = ["detector", "rule", "mark", f"mean {metric_info(b.metric).title}", "avg rank",
+               "oracle gap", "P(beats random)", "p vs random", "data sets"]  # fmt: skip
+    rows = [
+        [r["group"], r["rule"], r["mark"], _num(r["mean_covered"]), _num(r["avg_rank"], 2),
+         _num(r["oracle_gap"]), _num(r["p_beats_random"], 2), _num(r["p_value_vs_random"]),
+         str(int(r["n_datasets"]))]
+        for _, r in t.iterrows()
+    ]  # fmt: skip
+    return headers, rows
+
+
+def summary_grid(b: SelectionBoard) -> tuple[list[str], list[list[str]]]:
+    """(headers, rows): one row per detector, one column per rule: ``"mean (gap)"``
+    (mean over the data sets, oracle gap in brackets)."""
+    names = [r.name for r in b.rules]
+    headers = ["detector", *[f"{n} (oracle)" if n == "oracle" else n for n in names]]
+    rows = []
+    for group, part in b.table.groupby("group", sort=True):
+        by_rule = part.set_index("rule")
+        row = [str(group)]
+        for n in names:
+            if n not in by_rule.index:
+                row.append("")
+                continue
+            r = by_rule.loc[n]
+            gap = _num(r["oracle_gap"]) if n != "oracle" else ""
+            row.append(_num(r["mean_covered"]) + (f" ({gap})" if gap else ""))
+        rows.append(row)
+    return headers, rows
+
+
+def _markdown(b: SelectionBoard) -> str:
+    headers, rows = summary_rows(b)
+    rules = "\n".join(f"- `{r.name}`: {KINDS[r.kind]}" for r in b.rules)
+    return (
+        f"# Selection: {metric_info(b.metric).title}, {b.protocol}\n\n"
+        + _INTRO.format(any=f"`{ANY_DETECTOR}`")
+        + f"\n\nRules:\n{rules}\n\n"
+        + str(tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True))
+        + f"\n\n{b.power}.\n"
+    )
+
+
+def write_selection(boards: list[SelectionBoard], out: Path) -> list[Path]:
+    """Write each board's long CSV, its table (CSV) and its Markdown into ``out``."""
+    written = []
+    for b in boards:
+        long = b.long.rename(columns={"group": "detector"})[LONG_COLUMNS]
+        paths = [out / f"{b.stem}.csv", out / f"selection_board_{b.key}.csv",
+                 out / f"{b.stem}.md"]  # fmt: skip
+        long.to_csv(paths[0], index=False)
+        b.table.to_csv(paths[1])
+        paths[2].write_text(_markdown(b))
+        written += paths
+    return written
+
+
+def console_selection(boards: list[SelectionBoard], metric: str = "roc_auc") -> str:
+    """The selection summaries of ``metric`` (one per protocol), for the terminal."""
+    parts = []
+    for b in boards:
+        if b.metric != metric:
+            continue
+        headers, rows = summary_rows(b)
+        parts.append(
+            f"Selection ({metric_info(metric).title}, {b.protocol}): one configuration per "
+            "data set and seed, chosen by each rule\n"
+            + str(tabulate(rows, headers=headers, tablefmt="simple", disable_numparse=True))
+            + f"\n{b.power}."
+        )
+    return "\n\n".join(parts)
+
+
+def html_selection(
+    boards: list[SelectionBoard], figures: dict[tuple[str, str], Path], root: Path
+) -> str:
+    """The page's selection section: per protocol and metric the summary table, its
+    notes and the sensitivity figures (``figures``: (protocol, detector) -> file)."""
+    if not boards:
+        return ""
+    parts = ['<section id="selection"><h2>Selection: choosing without test labels</h2>',
+             f"<p class='note'>{e(_INTRO.format(any=ANY_DETECTOR))}</p>"]  # fmt: skip
+    for b in boards:
+        headers, rows = summary_rows(b)
+        block = (
+            f"<h3>{e(metric_info(b.metric).title)}, {e(b.protocol)}</h3>"
+            + table(rows, headers, search=len(rows) > 12, table_id=f"sel-{b.stem}")
+            + f"<p class='note'>{e(b.power)}. Long form: <a href='{e(b.stem)}.csv'>"
+            f"{e(b.stem)}.csv</a>.</p>"
+        )
+        if b.metric == "roc_auc":
+            block += "".join(
+                figure(path, f"Sensitivity of {det}: its grid per data set, the default and "
+                       "each rule's choice", root)
+                for (protocol, det), path in sorted(figures.items())
+                if protocol == b.protocol
+            )  # fmt: skip
+        parts.append(block if b.metric == "roc_auc" else f"<details><summary>"
+                     f"{e(metric_info(b.metric).title)}, {e(b.protocol)}</summary>{block}</details>")  # fmt: skip
+    return "".join(parts) + "</section>"
+
+
+def long_frame(boards: list[SelectionBoard]) -> pd.DataFrame:
+    """Every board's long form in one frame (the Python API's ``Run.selection``)."""
+    if not boards:
+        return pd.DataFrame(columns=LONG_COLUMNS)
+    return pd.concat([b.long.rename(columns={"group": "detector"})[LONG_COLUMNS]
+                      for b in boards], ignore_index=True)  # fmt: skip
