@@ -236,9 +236,7 @@ def evaluate(
                 f"{det_name} uses labels: evaluate it under protocol "
                 "'semi-supervised@<budget>' (e.g. 'semi-supervised@0.1')"
             )
-        raise SuiteError(
-            f"{det_name} does not take the modality of {ds_name}: no cell to evaluate"
-        )
+        raise SuiteError(f"{det_name} does not take the modality of {ds_name}: no cell to evaluate")
     records = [record for _, record in InProcessExecutor().run(cells, run_cell, failure_record)]
     for record in records:
         if record.get("status") != "ok":
@@ -344,6 +342,9 @@ class Run:
         settings = stored.model_copy(update={"tuning": tuning}) if tuning is not None else stored
         store = RunStore(self.path)
         roles = {c["cell_id"]: c.get("selection_role") for c in (store.expansion() or [])}
+        protocols = sorted(self.frame["protocol"].dropna().unique())
+        if protocol is not None and protocol not in protocols:
+            raise ValueError(f"no protocol {protocol!r} in {self.path}; it has {protocols}")
         frame = self.frame if protocol is None else self.frame[self.frame["protocol"] == protocol]
         boards = selection_boards(frame, settings, store.scores, roles, rules=parsed)
         if metric is not None:
@@ -352,7 +353,8 @@ class Run:
             raise ValueError(
                 f"nothing to select in {self.path}"
                 + (f" for metric {metric!r}" if metric else "")
-                + ": no detector has a grid of configurations and the suite has one detector"
+                + ": no detector has a grid of configurations and the run has one detector, "
+                "or the tuning sets leave no data set to evaluate"
             )
         return long_frame(boards)
 

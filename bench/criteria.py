@@ -31,17 +31,23 @@ candidate's scores of the same training rows (higher = closer to the consensus).
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 from scipy import stats as sps
 
 from anobench.seeding import derive_seed
 
 __all__ = [
+    "CENTRALITY_ROWS",
     "MV_ALPHAS",
+    "average_precision",
     "centrality",
     "excess_mass",
     "granted_positives",
+    "kendall_matrix",
     "mass_volume",
+    "roc_auc",
 ]
 
 #: mass levels of the MV curve (Goix 2016: 0.9 ... 0.999)
@@ -52,9 +58,7 @@ EM_LEVELS = np.arange(0.0, 100.0, 0.01)
 EM_T_MAX = 0.9
 
 
-def _per_fold(
-    scores: np.ndarray, fold: np.ndarray, probe_scores: np.ndarray, one: object
-) -> float:
+def _per_fold(scores: np.ndarray, fold: np.ndarray, probe_scores: np.ndarray, one: object) -> float:
     """Row-weighted mean over folds of ``one(fold's data scores, fold's probe scores)``."""
     values, weights = [], []
     for f in range(probe_scores.shape[0]):
@@ -76,14 +80,40 @@ def _excess_mass_one(data: np.ndarray, probes: np.ndarray) -> float:
     levels = np.unique(data)
     mass = np.searchsorted(np.sort(data), levels, side="right") / len(data)
     volume = np.searchsorted(np.sort(probes), levels, side="right") / len(probes)
-    # EM(t) = max(1 at t = 0 convention, max_u mass(u) - t * volume(u))
+    # EM(t) = max_u mass(u) - t * volume(u) is the upper envelope of these lines: only
+    # the upper convex hull of the points (volume, mass) can attain it
+    mass, volume = _upper_hull(volume, mass)
     em = np.max(mass[None, :] - EM_LEVELS[:, None] * volume[None, :], axis=1)
-    em[0] = 1.0
+    em[0] = 1.0  # Goix's convention
     below = np.flatnonzero(em <= EM_T_MAX)
     stop = below[0] + 1 if len(below) else len(EM_LEVELS)
     if stop < 2:
         return 0.0
     return float(np.trapezoid(em[:stop], EM_LEVELS[:stop]))
+
+
+def _upper_hull(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(y, x) of the upper-left convex hull of the points: the only ones that can
+    maximise ``y - t x`` for some ``t >= 0`` (x, y nondecreasing together here)."""
+    order = np.lexsort((-y, x))
+    xs, ys = x[order], y[order]
+    keep_x: list[float] = []
+    keep_y: list[float] = []
+    best = -np.inf
+    for xi, yi in zip(xs, ys, strict=True):
+        if yi <= best:  # dominated: no more mass for at least as much volume
+            continue
+        best = yi
+        while len(keep_x) >= 2:
+            (x1, y1), (x2, y2) = (keep_x[-2], keep_y[-2]), (keep_x[-1], keep_y[-1])
+            if (x2 - x1) * (yi - y1) - (y2 - y1) * (xi - x1) >= 0:  # not a right turn
+                keep_x.pop()
+                keep_y.pop()
+            else:
+                break
+        keep_x.append(xi)
+        keep_y.append(yi)
+    return np.asarray(keep_y), np.asarray(keep_x)
 
 
 def mass_volume(scores: np.ndarray, fold: np.ndarray, probe_scores: np.ndarray) -> float:
@@ -104,52 +134,105 @@ def excess_mass(scores: np.ndarray, fold: np.ndarray, probe_scores: np.ndarray) 
     return _per_fold(scores, fold, probe_scores, _excess_mass_one)
 
 
-def centrality(scores: np.ndarray) -> np.ndarray:
-    """Each candidate's mean Kendall tau-b with every other candidate.
+#: centrality reads at most this many common rows (a seeded subsample)
+CENTRALITY_ROWS = 1000
+
+
+def kendall_matrix(scores: np.ndarray) -> np.ndarray:
+    """Kendall's tau-b between every two rows of ``scores`` (m, n), exactly as
+    ``scipy.stats.kendalltau`` (ties included), in one matrix product over the row pairs:
+    ``tau_b(a, b) = sum sign(a_j - a_k) sign(b_j - b_k) / sqrt(n_a n_b)`` with ``n_a`` the
+    pairs ``a`` does not tie. (m, m); 0 where a candidate is constant. Memory is about
+    ``12 m n (n - 1) / 2`` bytes: callers bound ``n`` (:data:`CENTRALITY_ROWS`)."""
+    n = scores.shape[1]
+    j, k = np.triu_indices(n, 1)
+    signs = np.sign(scores[:, j] - scores[:, k]).astype(np.float32)
+    concordance = signs @ signs.T
+    untied = np.abs(signs).sum(axis=1).astype(np.float64)
+    denominator = np.sqrt(np.outer(untied, untied))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tau = np.where(denominator > 0, concordance / denominator, 0.0)
+    return np.clip(tau, -1.0, 1.0)
+
+
+def centrality(tau: np.ndarray) -> np.ndarray:
+    """Each candidate's mean Kendall tau with every other candidate.
 
     Parameters
     ----------
-    scores : (n_candidates, n_rows) out-of-sample scores of the same training rows.
+    tau : (m, m) pairwise Kendall tau-b of the candidates' out-of-sample scores of the
+        same training rows (:func:`kendall_matrix`).
 
     Returns
     -------
-    (n_candidates,) in [-1, 1]; NaN for all when fewer than two candidates. A constant
-    candidate correlates 0 with the others.
+    (m,) in [-1, 1]; NaN for all when fewer than two candidates.
     """
-    m = scores.shape[0]
+    m = tau.shape[0]
     if m < 2:
         return np.full(m, np.nan)
-    tau = np.zeros((m, m))
-    for i in range(m):
-        for j in range(i + 1, m):
-            value = sps.kendalltau(scores[i], scores[j]).statistic
-            tau[i, j] = tau[j, i] = 0.0 if not np.isfinite(value) else value
-    return tau.sum(axis=1) / (m - 1)
+    return (tau.sum(axis=1) - np.diag(tau)) / (m - 1)
 
 
-def granted_positives(labels: np.ndarray, budget: int | float, seed: int) -> np.ndarray:
+def granted_positives(
+    labels: np.ndarray,
+    budget: int | float,
+    seed: int,
+    rows: np.ndarray | None = None,
+    n_rows: int | None = None,
+) -> np.ndarray:
     """The training anomalies a label budget grants, as a boolean mask.
 
-    Every row gets a seeded priority (``seed`` only, not the labels); the budget grants
-    the ``k`` anomalies of highest priority: ``k`` = a count budget (capped at the
-    anomalies present), or ``max(1, round(budget * n_anomalies))`` for a fraction (as the
-    semi-supervised protocol and ADBench). Only the granted rows' labels decide anything
-    downstream: changing the label of an anomaly that is not granted leaves the granted
-    set unchanged (for a count budget).
+    Every training row gets a seeded priority (from ``seed`` and its row number only,
+    never the labels); the budget grants the ``k`` anomalies of highest priority among
+    ``labels``: ``k`` = a count budget (capped at the anomalies present), or ``max(1,
+    round(budget * n_anomalies))`` for a fraction (as the semi-supervised protocol and
+    ADBench). Changing the label of an anomaly that is not granted leaves the granted set
+    unchanged (for a count budget), and two candidates scoring the same rows get the same
+    grant.
 
     Parameters
     ----------
     labels : (n,) 0/1 true labels of the rows that have out-of-sample scores.
+    rows : (n,) those rows' numbers in the training part (None: 0 ... n - 1).
+    n_rows : the training part's size (None: ``max(rows) + 1``).
     """
     labels = np.asarray(labels)
+    rows = np.arange(len(labels)) if rows is None else np.asarray(rows, dtype=np.int64)
+    size = int(n_rows) if n_rows is not None else (int(rows.max()) + 1 if len(rows) else 0)
     rng = np.random.default_rng(derive_seed(seed, "validation-grant") % (2**32))
-    priority = rng.permutation(len(labels))
+    priority = rng.permutation(max(size, len(rows)))[rows]
     anomalies = np.flatnonzero(labels == 1)
-    if isinstance(budget, int):
-        k = min(budget, len(anomalies))
+    if isinstance(budget, numbers.Integral):
+        k = min(int(budget), len(anomalies))
     else:
         k = max(1, int(np.floor(budget * len(anomalies) + 0.5))) if len(anomalies) else 0
     chosen = anomalies[np.argsort(priority[anomalies], kind="stable")[:k]]
     mask = np.zeros(len(labels), dtype=bool)
     mask[chosen] = True
     return mask
+
+
+def roc_auc(positive: np.ndarray, scores: np.ndarray) -> float:
+    """ROC-AUC of ``scores`` (higher = more anomalous) against the boolean ``positive``
+    (ties count 1/2; equal to ``sklearn.metrics.roc_auc_score``); NaN with one class."""
+    n_pos = int(positive.sum())
+    n_neg = len(positive) - n_pos
+    if n_pos == 0 or n_neg == 0:
+        return float("nan")
+    ranks = sps.rankdata(scores)
+    return float((ranks[positive].sum() - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
+
+
+def average_precision(positive: np.ndarray, scores: np.ndarray) -> float:
+    """Average precision as ``sklearn.metrics.average_precision_score`` (a step function
+    over the distinct score thresholds, ties taken together); NaN without a positive."""
+    n_pos = int(positive.sum())
+    if n_pos == 0:
+        return float("nan")
+    order = np.argsort(-scores, kind="mergesort")
+    s, y = scores[order], positive[order].astype(np.float64)
+    last = np.r_[np.flatnonzero(np.diff(s) != 0), len(s) - 1]  # end of each tie group
+    tp = np.cumsum(y)[last]
+    precision = tp / (last + 1)
+    recall = tp / n_pos
+    return float(np.sum(np.diff(np.r_[0.0, recall]) * precision))

@@ -14,7 +14,7 @@ from anobench import presets
 from anobench.provenance import code_identity, harness_identity
 from anobench.references import BadReferenceError, file_source_hash, with_references
 from anobench.registry import Registry, UnavailableError, UnknownNameError, did_you_mean
-from anobench.seeding import derive_seed, stable_hash
+from anobench.seeding import canonical_json, derive_seed, stable_hash
 from anobench.selection import Selection
 from anobench.suite import DatasetOptions, Suite, SuiteError, expand_grid
 from anobench.types import Cell, Protocol, labelled
@@ -115,7 +115,12 @@ def count_cells(suite: Suite) -> int:
     def grid_size(params: dict[str, Any]) -> int:
         return math.prod(len(v) if isinstance(v, list) else 1 for v in params.values())
 
-    configs = sum(grid_size(params) for params in suite.detectors.values())
+    selection = suite.selection_or_default()
+    extra = int(selection is not None and any(r.kind == "default" for r in selection.resolved()))
+    # a grid of several configurations also runs the detector's defaults for `default`
+    configs = sum(
+        grid_size(p) + (extra if grid_size(p) > 1 else 0) for p in suite.detectors.values()
+    )
     data = sum(grid_size(options.params) for options in suite.datasets.values())
     seeds = sum(len(suite.seeds_for(p)) for p in suite.protocols)
     return configs * data * seeds
@@ -188,9 +193,7 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
             raise SuiteError(f"suite {suite.name!r}: detector {name!r}: {exc}") from None
         except UnavailableError as exc:
             code = {"distribution": entry.distribution, "unavailable": True}
-            configs.extend(
-                _with_roles(name, ref, grid, code, {}, selection, f"unavailable: {exc}")
-            )
+            configs.extend(_with_roles(name, ref, grid, code, {}, selection, f"unavailable: {exc}"))
             continue
         accepted = cls.param_names()
         for key in grid:
@@ -211,7 +214,8 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
             code["source"] = file_source_hash(ref) or code["source"]
             # its orientation and batch dependence are measured in the cell (runner)
             flags["reference"] = True
-        configs.extend(_with_roles(name, ref, grid, code, flags, selection))
+        defaults = cls.param_defaults() if hasattr(cls, "param_defaults") else {}
+        configs.extend(_with_roles(name, ref, grid, code, flags, selection, None, defaults))
 
     data: list[tuple[str, str, dict[str, Any], str, DatasetOptions, str | None]] = []
     for name, options in suite.datasets.items():
@@ -339,15 +343,29 @@ def _with_roles(
     flags: dict[str, Any],
     selection: Selection | None,
     skip: str | None = None,
+    defaults: dict[str, Any] | None = None,
 ) -> list[Config]:
     """The configurations of one detector's grid; under selection with a ``default``
-    rule, a grid of several configurations also gets the detector's defaults (the
-    grid's keys left out, the fixed values kept) as a configuration of its own."""
+    rule, a grid of several configurations gets its default configuration (the grid's
+    keys left at the detector's ``defaults``, the fixed values kept): the grid's
+    configuration with those values, else a configuration of its own."""
     grid = expand_grid(table)
     if selection is None or len(grid) < 2:
         return [(name, ref, p, skip, code, flags, None) for p in grid]
-    out: list[Config] = [(name, ref, p, skip, code, flags, "candidate") for p in grid]
-    if any(r.kind == "default" for r in selection.resolved()):
-        fixed = {k: v for k, v in table.items() if not isinstance(v, list)}
+    if not any(r.kind == "default" for r in selection.resolved()):
+        return [(name, ref, p, skip, code, flags, "candidate") for p in grid]
+    fixed = {k: v for k, v in table.items() if not isinstance(v, list)}
+    own = {**(defaults or {}), **fixed}
+    # the defaults are a configuration of the grid when the grid names every value they
+    # take (then that configuration is the default, run once); else run them apart
+    same = [
+        i for i, p in enumerate(grid)
+        if all(k in own and canonical_json(own[k]) == canonical_json(v) for k, v in p.items())
+    ]  # fmt: skip
+    roles = ["default" if i in same[:1] else "candidate" for i in range(len(grid))]
+    out: list[Config] = [
+        (name, ref, p, skip, code, flags, r) for p, r in zip(grid, roles, strict=True)
+    ]
+    if not same:
         out.append((name, ref, fixed, skip, code, flags, "default"))
     return out

@@ -30,15 +30,20 @@ _INTRO = (
     "Each rule chooses one configuration of a detector's grid (or, for {any}, one "
     "configuration of any detector) per data set and seed, and is scored by the chosen "
     "configuration's test value. `oracle` picks with the test labels (an upper bound); "
-    "`random` is the grid mean (the baseline to beat); `validation@b` uses b training "
-    "labels. Oracle gap: oracle minus the rule (mean over data sets). P(beats random): "
-    "probability of improvement over `random` (ties 1/2); p: Wilcoxon signed-rank over "
-    "the data sets' means."
+    "`random` is the mean over the candidates (the grid and the default; for {any}: every "
+    "configuration of every detector), the baseline to beat; `validation@b` uses b training "
+    "labels. Oracle gap: oracle minus the rule on the same data sets and seeds (mean over "
+    "data sets). P(beats random): "
+    "share of seeds where the rule beats `random` on the same split (ties 1/2), averaged "
+    "over data sets; p: Wilcoxon signed-rank over the data sets' paired means. Rank in "
+    "detector: the average rank among the detector's rules over the data sets all cover."
 )
 
 #: the long CSV's columns, in order
-LONG_COLUMNS = ["protocol", "metric", "rule", "detector", "dataset", "seed", "chosen",
-                "value", "oracle", "uses_training_labels", "n_candidates", "n_ok", "note"]  # fmt: skip
+LONG_COLUMNS = [
+    "protocol", "metric", "rule", "detector", "dataset", "seed", "chosen", "value", "oracle",
+    "uses_training_labels", "n_candidates", "n_ok", "note",
+]  # fmt: skip
 
 
 def _num(x: object, digits: int = 3) -> str:
@@ -46,16 +51,18 @@ def _num(x: object, digits: int = 3) -> str:
 
 
 def summary_rows(b: SelectionBoard) -> tuple[list[str], list[list[str]]]:
-    """(headers, rows): per detector and rule, the mean, average rank, oracle gap,
-    P(beats random) and p-value, grouped by detector (rules in their declared order)."""
+    """(headers, rows): per detector and rule, the mean over data sets, the average rank
+    among the detector's rules, the oracle gap, P(beats random), its p-value and the
+    data sets covered, grouped by detector (rules in their declared order)."""
     order = {r.name: i for i, r in enumerate(b.rules)}
     t = b.table.assign(_o=b.table["rule"].map(order)).sort_values(["group", "_o"])
-    headers = ["detector", "rule", "mark", f"mean {metric_info(b.metric).title}", "avg rank",
-               "oracle gap", "P(beats random)", "p vs random", "data sets"]  # fmt: skip
+    headers = ["detector", "rule", "mark", f"mean {metric_info(b.metric).title}",
+               "rank in detector", "oracle gap", "P(beats random)", "p vs random",
+               "data sets"]  # fmt: skip
     rows = [
-        [r["group"], r["rule"], r["mark"], _num(r["mean_covered"]), _num(r["avg_rank"], 2),
+        [r["group"], r["rule"], r["mark"], _num(r["mean"]), _num(r["avg_rank"], 2),
          _num(r["oracle_gap"]), _num(r["p_beats_random"], 2), _num(r["p_value_vs_random"]),
-         str(int(r["n_datasets"]))]
+         f"{int(r['n_datasets'])}/{int(r['of_datasets'])}"]
         for _, r in t.iterrows()
     ]  # fmt: skip
     return headers, rows
@@ -65,7 +72,7 @@ def summary_grid(b: SelectionBoard) -> tuple[list[str], list[list[str]]]:
     """(headers, rows): one row per detector, one column per rule: ``"mean (gap)"``
     (mean over the data sets, oracle gap in brackets)."""
     names = [r.name for r in b.rules]
-    headers = ["detector", *[f"{n} (oracle)" if n == "oracle" else n for n in names]]
+    headers = ["detector", *[f"{r.name} ({r.mark})" if r.mark else r.name for r in b.rules]]
     rows = []
     for group, part in b.table.groupby("group", sort=True):
         by_rule = part.set_index("rule")
@@ -76,7 +83,7 @@ def summary_grid(b: SelectionBoard) -> tuple[list[str], list[list[str]]]:
                 continue
             r = by_rule.loc[n]
             gap = _num(r["oracle_gap"]) if n != "oracle" else ""
-            row.append(_num(r["mean_covered"]) + (f" ({gap})" if gap else ""))
+            row.append(_num(r["mean"]) + (f" ({gap})" if gap else ""))
         rows.append(row)
     return headers, rows
 
@@ -147,8 +154,10 @@ def html_selection(
                 for (protocol, det), path in sorted(figures.items())
                 if protocol == b.protocol
             )  # fmt: skip
-        parts.append(block if b.metric == "roc_auc" else f"<details><summary>"
-                     f"{e(metric_info(b.metric).title)}, {e(b.protocol)}</summary>{block}</details>")  # fmt: skip
+        if b.metric != "roc_auc":
+            title = f"{e(metric_info(b.metric).title)}, {e(b.protocol)}"
+            block = f"<details><summary>{title}</summary>{block}</details>"
+        parts.append(block)
     return "".join(parts) + "</section>"
 
 

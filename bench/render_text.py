@@ -61,14 +61,13 @@ def write_markdown(report: Report, out: Path) -> list[Path]:
         path = out / f"leaderboard_{b.stem}.md"
         warn = f"**{report.grid_warning}**\n\n" if report.grid_warning else ""
         path.write_text(
-            f"# {b.title}\n\n{flaws}{warn}{_INTRO}{where}\n\n"
-            f"{markdown_leaderboard(b.table)}\n"
+            f"# {b.title}\n\n{flaws}{warn}{_INTRO}{where}\n\n{markdown_leaderboard(b.table)}\n"
         )
         written.append(path)
         if b.summary is not None and b.missing is not None:
             path = out / f"stats_{b.stem}.md"
             path.write_text(
-                f"# Statistics: {b.title}\n\n{flaws}"
+                f"# Statistics: {b.title}\n\n{flaws}{warn}"
                 + format_summary(b.summary, b.comparison, b.missing)
                 + "\n"
             )

@@ -206,9 +206,7 @@ class Report:
             b.cd = moved(b.cd)
         for c in self.comparisons:
             c.markdown, c.csv = moved(c.markdown), moved(c.csv)
-        self.selection_figures = {
-            k: moved(v) or v for k, v in self.selection_figures.items()
-        }
+        self.selection_figures = {k: moved(v) or v for k, v in self.selection_figures.items()}
 
     @property
     def grid_warning(self) -> str:

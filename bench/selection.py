@@ -39,7 +39,7 @@ choices; reading records and scores is :mod:`anobench.selection_board`.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +51,7 @@ from anobench.types import parse_protocol
 
 __all__ = [
     "ANY_DETECTOR",
+    "COLUMNS",
     "DEFAULT_RULES",
     "KINDS",
     "Rule",
@@ -207,17 +208,95 @@ def _tied_mean(values: np.ndarray, criterion: np.ndarray) -> tuple[float, np.nda
     return (float(np.mean(chosen)) if np.all(np.isfinite(chosen)) else float("nan")), tied
 
 
-def _global_best(part: pd.DataFrame, datasets: Sequence[str], tuning: Sequence[str]) -> dict:
-    """{evaluated data set: criterion per config (minus mean rank)} for one group."""
+def _global_best(
+    part: pd.DataFrame, names: Mapping[str, str], tuning: Sequence[str]
+) -> dict[str, pd.Series]:
+    """{evaluated data set: minus each configuration's mean rank on the other data sets
+    (or on the tuning sets)} for one group. "Other" leaves out every variant of the
+    evaluated set (the same data set under other loader parameters): the evaluated
+    set's own values are never read."""
     means = part.groupby(["config", "dataset"])["value"].mean().unstack("dataset")
     # a configuration without a value on a set ranks last there (a failure never helps)
     ranks = means.rank(axis=0, ascending=False, method="average", na_option="bottom")
     out = {}
-    for ds in datasets:
-        source = [s for s in (tuning or means.columns) if s != ds and s in ranks.columns]
+    for ds in means.columns:
+        if names[ds] in tuning:
+            continue
+        source = [
+            s for s in ranks.columns
+            if names[s] != names[ds] and (not tuning or names[s] in tuning)
+        ]  # fmt: skip
         if source:
             out[ds] = -ranks[source].mean(axis=1)
     return out
+
+
+@dataclass
+class _Choice:
+    value: float = float("nan")
+    chosen: str = ""
+    note: str = ""
+
+
+def _by_criterion(configs: np.ndarray, values: np.ndarray, criterion: np.ndarray) -> _Choice:
+    """The candidates with the best criterion (a uniform draw among ties)."""
+    value, tied = _tied_mean(values, criterion)
+    if len(tied) == 0:
+        return _Choice(note="no candidate has this rule's criterion")
+    names = [str(c) for c in configs[tied]]
+    chosen = names[0] if len(names) == 1 else f"{len(names)} tied: " + ", ".join(names[:4])
+    chosen += ", ..." if len(names) > 4 else ""
+    note = "" if np.isfinite(value) else "the chosen configuration failed"
+    return _Choice(value, chosen, note)
+
+
+def _apply(rule: Rule, cell: pd.DataFrame, global_best: pd.Series | None) -> _Choice | None:
+    """One rule on the candidates of one group, data set and seed (None: the rule does
+    not apply, e.g. ``default`` among detectors)."""
+    configs = cell["config"].to_numpy()
+    values = cell["value"].to_numpy(dtype=float)
+    if rule.kind == "default":
+        own = cell[cell["role"] == "default"]
+        if cell["group"].iloc[0] == ANY_DETECTOR:
+            return None  # a suite has no default detector
+        if own.empty:
+            return _Choice(note="the default configuration has no cell here")
+        value = float(own["value"].iloc[0])
+        note = "" if np.isfinite(value) else "the default configuration failed"
+        return _Choice(value, str(own["config"].iloc[0]), note)
+    if rule.kind == "random":
+        failed = int((~np.isfinite(values)).sum())
+        if failed:
+            return _Choice(note=f"{failed} configuration(s) failed")
+        return _Choice(float(values.mean()), f"mean of {len(values)}")
+    if rule.kind == "oracle":
+        return _by_criterion(configs, values, values)
+    if rule.kind == "global-best":
+        if global_best is None:
+            return _Choice(note="no other data set to learn from")
+        return _by_criterion(configs, values, global_best.reindex(configs).to_numpy(float))
+    column = rule.criterion or rule.name
+    criterion = cell[column].to_numpy(dtype=float) if column in cell else np.full(len(cell), np.nan)
+    if not np.isfinite(criterion).any():
+        return _Choice(note=_NOT_COMPUTED.get(rule.kind, "not computed"))
+    return _by_criterion(configs, values, criterion)
+
+
+#: why a rule has no criterion value for any candidate
+_NOT_COMPUTED = {
+    "validation": "not computed: no training anomaly with an out-of-sample score to grant "
+    "(novelty trains on normal rows only) or no calibration scores",
+    "mass-volume": "not computed: no probe scores (the cells ran without a [selection] "
+    "naming mass-volume or excess-mass, or without calibration)",
+    "excess-mass": "not computed: no probe scores (the cells ran without a [selection] "
+    "naming mass-volume or excess-mass, or without calibration)",
+    "centrality": "not computed: fewer than two candidates with out-of-sample scores",
+}
+
+
+#: the columns of :func:`choose`'s table
+COLUMNS = ["group", "rule", "dataset", "seed", "value", "chosen", "oracle",
+           "uses_training_labels", "n_candidates", "n_ok", "note"]  # fmt: skip
 
 
 def choose(
@@ -236,76 +315,36 @@ def choose(
         candidates of every rule, so ``oracle`` bounds ``default`` too),
         ``dataset``, ``seed``, ``value`` (the cell's test metric, NaN when it failed) and
         one column per criterion a rule names (higher = better, NaN where not computed).
-    rules : the rules. tuning : ``global-best``'s tuning data sets (left out of the
-        evaluated sets); empty: every other data set.
+        ``dataset_name`` (optional): the data set's name without loader parameters; its
+        variants count as one data set for ``tuning`` and leave-one-out.
+    rules : the rules. tuning : names of ``global-best``'s tuning data sets (left out of
+        the evaluated sets); empty: every other data set.
 
     Returns
     -------
-    Long table, one row per (group, rule, data set, seed): ``group``, ``rule``,
-    ``dataset``, ``seed``, ``value`` (NaN: no choice or the chosen cell failed),
-    ``chosen`` (the configuration, ``"k tied: ..."``, or ``"mean of k"`` for ``random``),
-    ``oracle``, ``uses_training_labels``, ``n_candidates``, ``n_ok`` and ``note``.
+    Long table (:data:`COLUMNS`), one row per (group, rule, data set, seed): ``value``
+    (NaN: no choice, or the chosen cell failed; ``note`` says which), ``chosen`` (the
+    configuration, ``"k tied: ..."``, or ``"mean of k"`` for ``random``), the marks
+    ``oracle`` and ``uses_training_labels``, ``n_candidates`` and ``n_ok``.
     """
     rows = []
     tuning = list(tuning)
+    wants_global = any(r.kind == "global-best" for r in rules)
+    named = "dataset_name" in candidates and candidates["dataset_name"].notna().all()
+    names = dict(zip(candidates["dataset"],
+                     candidates["dataset_name"] if named else candidates["dataset"],
+                     strict=True))  # fmt: skip
     for group, part in candidates.groupby("group", sort=True):
-        # the detector's default is a configuration a user could pick: a candidate too
-        pool = part
-        default = part[part["role"] == "default"]
-        evaluated = sorted(d for d in part["dataset"].unique() if d not in tuning)
-        best = _global_best(pool, evaluated, tuning) if any(
-            r.kind == "global-best" for r in rules) else {}  # fmt: skip
-        for (ds, seed), cell in pool.groupby(["dataset", "seed"], sort=True):
-            if ds in tuning:
+        best = _global_best(part, names, tuning) if wants_global else {}
+        for (ds, seed), cell in part.groupby(["dataset", "seed"], sort=True):
+            if names[ds] in tuning:
                 continue
-            configs = cell["config"].to_numpy()
-            values = cell["value"].to_numpy(dtype=float)
-            base = {"group": group, "dataset": ds, "seed": seed, "n_candidates": len(cell),
-                    "n_ok": int(np.isfinite(values).sum())}  # fmt: skip
+            n_ok = int(np.isfinite(cell["value"].to_numpy(dtype=float)).sum())
             for rule in rules:
-                row = {**base, "rule": rule.name, "oracle": rule.oracle,
-                       "uses_training_labels": rule.uses_training_labels, "note": ""}  # fmt: skip
-                value, chosen = float("nan"), ""
-                if rule.kind == "default":
-                    if group == ANY_DETECTOR:
-                        continue  # a suite has no default detector
-                    own = default[(default["dataset"] == ds) & (default["seed"] == seed)]
-                    if own.empty:
-                        row["note"] = "the default configuration has no cell here"
-                    else:
-                        value, chosen = float(own["value"].iloc[0]), str(own["config"].iloc[0])
-                        if not np.isfinite(value):
-                            row["note"] = "the default configuration failed"
-                elif rule.kind == "random":
-                    if np.isfinite(values).all():
-                        value, chosen = float(values.mean()), f"mean of {len(values)}"
-                    else:
-                        row["note"] = f"{len(values) - base['n_ok']} configuration(s) failed"
-                else:
-                    if rule.kind == "oracle":
-                        criterion = values
-                    elif rule.kind == "global-best":
-                        scores = best.get(ds)
-                        criterion = (scores.reindex(configs).to_numpy(dtype=float)
-                                     if scores is not None else np.full(len(cell), np.nan))  # fmt: skip
-                        if scores is None:
-                            row["note"] = "no other data set to learn from"
-                    else:
-                        column = rule.criterion or rule.name
-                        criterion = (cell[column].to_numpy(dtype=float) if column in cell
-                                     else np.full(len(cell), np.nan))  # fmt: skip
-                    value, tied = _tied_mean(values, criterion)
-                    if len(tied) == 1:
-                        chosen = str(configs[tied[0]])
-                    elif len(tied) > 1:
-                        chosen = f"{len(tied)} tied: " + ", ".join(map(str, configs[tied][:4]))
-                        chosen += ", ..." if len(tied) > 4 else ""
-                    elif not row["note"]:
-                        row["note"] = "no candidate has this rule's criterion"
-                    if len(tied) and not np.isfinite(value) and not row["note"]:
-                        row["note"] = "the chosen configuration failed"
-                row.update(value=value, chosen=chosen)
-                rows.append(row)
-    columns = ["group", "rule", "dataset", "seed", "value", "chosen", "oracle",
-               "uses_training_labels", "n_candidates", "n_ok", "note"]  # fmt: skip
-    return pd.DataFrame(rows, columns=columns)
+                choice = _apply(rule, cell, best.get(ds))
+                if choice is None:
+                    continue
+                rows.append([group, rule.name, ds, seed, choice.value, choice.chosen,
+                             rule.oracle, rule.uses_training_labels, len(cell), n_ok,
+                             choice.note])  # fmt: skip
+    return pd.DataFrame(rows, columns=COLUMNS)

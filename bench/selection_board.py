@@ -20,8 +20,7 @@ import pandas as pd
 from pydantic import ValidationError
 from scipy import stats as sps
 
-from anobench import criteria, effects
-from anobench.leaderboard import leaderboard
+from anobench import criteria
 from anobench.metrics import applies
 from anobench.paths import slug
 from anobench.selection import ANY_DETECTOR, Rule, Selection, choose
@@ -34,6 +33,7 @@ __all__ = [
     "SELECTION_METRICS",
     "SelectionBoard",
     "candidates",
+    "cell_criteria",
     "grid_detectors",
     "selection_boards",
     "settings_of",
@@ -59,11 +59,9 @@ class SelectionBoard:
     """Selection of one protocol and metric.
 
     long : :func:`anobench.selection.choose`'s table plus ``protocol`` and ``metric``.
-    table : the leaderboard of ``"<detector> · <rule>"`` rows
-        (:func:`anobench.leaderboard.leaderboard` columns) plus ``group``, ``rule``,
-        ``mark``, ``oracle_gap`` (mean over data sets of oracle minus the rule),
-        ``p_beats_random`` (probability of improvement over ``random``, rliable) and
-        ``p_value_vs_random`` (Wilcoxon signed-rank over the data sets' means).
+    table : one ``"<detector> · <rule>"`` row per detector and rule
+        (:func:`_board_table`: mean, rank, coverage, per-data-set mean and std, oracle
+        gap, P(beats random) and its p-value, all paired on the same data sets and seeds).
     power : what the number of data sets allows a test to show.
     """
 
@@ -103,19 +101,23 @@ def grid_detectors(frame: pd.DataFrame) -> list[str]:
     return sorted(counts[counts > 1].index)
 
 
-def _validation(arrays: Mapping[str, np.ndarray], rule: Rule, metric: str, seed: int) -> float:
-    from sklearn.metrics import average_precision_score, roc_auc_score
-
-    labels = arrays.get("train_labels")
-    scores = arrays.get("calibration_scores")
-    if labels is None or scores is None or metric not in ("roc_auc", "ap"):
-        return float("nan")
-    assert rule.budget is not None
-    positive = criteria.granted_positives(np.asarray(labels), rule.budget, seed)
+def _validation(
+    arrays: Mapping[str, np.ndarray], budget: int | float, seed: int, n_train: int | None
+) -> dict[str, float]:
+    """``{metric: value}`` of the out-of-sample training scores against the labels the
+    budget grants (empty when nothing is granted: no training anomaly was scored)."""
+    labels, scores = arrays.get("train_labels"), arrays.get("calibration_scores")
+    rows = arrays.get("calibration_rows")
+    if labels is None or scores is None or rows is None:
+        return {}
+    positive = criteria.granted_positives(np.asarray(labels), budget, seed, rows, n_train)
     if not positive.any() or positive.all():
-        return float("nan")
-    fn = roc_auc_score if metric == "roc_auc" else average_precision_score
-    return float(fn(positive.astype(int), np.asarray(scores, dtype=float)))
+        return {}
+    values = np.asarray(scores, dtype=float)
+    return {
+        "roc_auc": criteria.roc_auc(positive, values),
+        "ap": criteria.average_precision(positive, values),
+    }
 
 
 def _volume(arrays: Mapping[str, np.ndarray], kind: str) -> float:
@@ -129,31 +131,75 @@ def _volume(arrays: Mapping[str, np.ndarray], kind: str) -> float:
     return criteria.excess_mass(scores, fold, np.asarray(probes, dtype=float))
 
 
-def _centrality(part: pd.DataFrame, arrays: Arrays) -> pd.Series:
-    """Centrality of each cell of one group, data set and seed, on the training rows
-    every candidate scored."""
+def _tau(cells: pd.DataFrame, arrays: Arrays, seed: int) -> pd.DataFrame:
+    """Pairwise Kendall tau-b of the cells' out-of-sample scores (cell id x cell id) on
+    the training rows every one of them scored (at most :data:`criteria.CENTRALITY_ROWS`,
+    a seeded subsample); empty when fewer than two cells have scores."""
     loaded = {}
-    for cid in part["cell_id"]:
-        a = arrays(cid) if isinstance(cid, str) else None
+    for cid in cells["cell_id"]:
+        a = arrays(cid)
         if a is not None and "calibration_scores" in a and "calibration_rows" in a:
             loaded[cid] = a
-    out = pd.Series(np.nan, index=part.index)
     if len(loaded) < 2:
-        return out
+        return pd.DataFrame()
     common = None
     for a in loaded.values():
         rows = np.asarray(a["calibration_rows"])
         common = rows if common is None else np.intersect1d(common, rows)
     if common is None or len(common) < 3:
-        return out
+        return pd.DataFrame()
+    if len(common) > criteria.CENTRALITY_ROWS:
+        rng = np.random.default_rng(seed % (2**32))
+        common = np.sort(rng.choice(common, criteria.CENTRALITY_ROWS, replace=False))
     matrix = np.stack(
         [
             np.asarray(a["calibration_scores"], float)[np.isin(a["calibration_rows"], common)]
             for a in loaded.values()
         ]
     )
-    values = dict(zip(loaded, criteria.centrality(matrix), strict=True))
-    return part["cell_id"].map(values).astype(float)
+    ids = list(loaded)
+    return pd.DataFrame(criteria.kendall_matrix(matrix), index=ids, columns=ids)
+
+
+def cell_criteria(frame: pd.DataFrame, rules: Sequence[Rule], arrays: Arrays) -> pd.DataFrame:
+    """The per-cell criteria of ``rules`` for the ok cells of ``frame`` (one read of each
+    cell's arrays): one column per volume rule, ``<validation rule>:<metric>`` per
+    validation rule and metric; indexed by cell id, NaN where not computed."""
+    wanted = [r for r in rules if r.criterion is not None and r.kind != "centrality"]
+    ok = frame[frame["status"] == "ok"]
+    rows: dict[str, dict[str, float]] = {}
+    if not wanted:
+        return pd.DataFrame(index=pd.Index([], name="cell_id"))
+    n_train = ok["n_train"] if "n_train" in ok else pd.Series(np.nan, index=ok.index)
+    for cid, seed, n in zip(ok["cell_id"], ok["split_seed"], n_train, strict=True):
+        a = arrays(cid)
+        out: dict[str, float] = {}
+        for rule in wanted if a is not None else ():
+            assert a is not None
+            if rule.kind == "validation":
+                assert rule.budget is not None
+                size = int(n) if n == n and n is not None else None
+                for metric, value in _validation(a, rule.budget, int(seed), size).items():
+                    out[f"{rule.name}:{metric}"] = value
+            else:
+                out[rule.name] = _volume(a, rule.kind)
+        rows[str(cid)] = out
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index.name = "cell_id"
+    return table
+
+
+def _groups(part: pd.DataFrame, roles: Mapping[str, str | None]) -> pd.DataFrame:
+    """Every grid detector's cells (``group`` = the detector) and, with two or more
+    detectors, every cell again as a candidate of :data:`ANY_DETECTOR`."""
+    part = part.assign(
+        config=part["label"].astype(str),
+        role=part["cell_id"].map(lambda c: roles.get(c) or "candidate"),
+    )
+    groups = [part[part["detector"] == d].assign(group=d) for d in grid_detectors(part)]
+    if part["detector"].nunique() > 1:
+        groups.append(part.assign(group=ANY_DETECTOR, role="candidate"))
+    return pd.concat(groups, ignore_index=True) if groups else pd.DataFrame()
 
 
 def candidates(
@@ -163,100 +209,155 @@ def candidates(
     rules: Sequence[Rule],
     arrays: Arrays,
     roles: Mapping[str, str | None],
+    *,
+    per_cell: pd.DataFrame | None = None,
+    taus: dict[tuple[Any, ...], pd.DataFrame] | None = None,
 ) -> pd.DataFrame:
     """The candidates table :func:`anobench.selection.choose` reads, for one protocol
-    and metric: every grid detector's cells (``group`` = the detector) and, with two or
-    more detectors, every cell as a candidate of :data:`ANY_DETECTOR`; one column per
-    criterion the rules name, computed from the cells' stored arrays."""
-    part = frame[(frame["protocol"] == protocol)].copy()
+    and metric (:func:`_groups`), with one column per criterion the rules name
+    (``per_cell``: :func:`cell_criteria`, computed here when None; centrality per group,
+    data set and seed from the candidates' pairwise Kendall tau, kept in ``taus`` for the
+    next metric)."""
+    part = frame[frame["protocol"] == protocol]
     if part.empty or metric not in part:
         return pd.DataFrame()
-    ok = part["status"] == "ok"
-    part["value"] = part[metric].where(ok).astype(float)
-    part["config"] = part["label"].astype(str)
-    part["role"] = part["cell_id"].map(lambda c: roles.get(c) or "candidate")
-    groups = []
-    grids = [d for d in grid_detectors(part) if (part.loc[part["detector"] == d, "role"]
-                                                  == "candidate").sum() > 0]  # fmt: skip
-    for det in grids:
-        groups.append(part[part["detector"] == det].assign(group=det))
-    if part["detector"].nunique() > 1:
-        groups.append(part.assign(group=ANY_DETECTOR, role="candidate"))
-    if not groups:
-        return pd.DataFrame()
-    table = pd.concat(groups, ignore_index=True)
-    cache: dict[str, Mapping[str, np.ndarray] | None] = {}
-
-    def cell_arrays(cid: Any) -> Mapping[str, np.ndarray] | None:
-        if not isinstance(cid, str):
-            return None
-        if cid not in cache:
-            cache[cid] = arrays(cid)
-        return cache[cid]
-
+    table = _groups(part, roles)
+    if table.empty:
+        return table
+    table["value"] = table[metric].where(table["status"] == "ok").astype(float)
+    if per_cell is None:
+        per_cell = cell_criteria(part, rules, arrays)
     for rule in rules:
         if rule.criterion is None or rule.kind == "centrality":
             continue
-        values = []
-        for cid, status, seed in zip(table["cell_id"], table["status"],
-                                     table["split_seed"], strict=True):  # fmt: skip
-            a = cell_arrays(cid) if status == "ok" else None
-            if a is None:
-                values.append(float("nan"))
-            elif rule.kind == "validation":
-                values.append(_validation(a, rule, metric, int(seed)))
-            else:
-                values.append(_volume(a, rule.kind))
-        table[rule.criterion] = values
+        column = f"{rule.name}:{metric}" if rule.kind == "validation" else rule.name
+        source = per_cell[column] if column in per_cell else pd.Series(dtype=float)
+        table[rule.criterion] = table["cell_id"].map(source).astype(float)
     if any(r.kind == "centrality" for r in rules):
         table["centrality"] = np.nan
-        ok_rows = table[table["status"] == "ok"]
-        for _, part_ in ok_rows.groupby(["group", "dataset", "seed"]):
-            table.loc[part_.index, "centrality"] = _centrality(part_, cell_arrays)
+        ok = table[table["status"] == "ok"]
+        # one tau matrix per data set and seed; each group reads its own block of it
+        taus = {} if taus is None else taus
+        for (ds, seed), cells in ok.groupby(["dataset", "seed"]):
+            unique = cells.drop_duplicates("cell_id")
+            key = (protocol, ds, seed, tuple(sorted(unique["cell_id"])))
+            if key not in taus:
+                taus[key] = _tau(unique, arrays, int(unique["split_seed"].iloc[0]))
+            tau = taus[key]
+            if tau.empty:
+                continue
+            for _, members in cells.groupby("group"):
+                within = [c for c in members["cell_id"] if c in tau.index]
+                if len(within) < 2:
+                    continue
+                value = criteria.centrality(tau.loc[within, within].to_numpy())
+                table.loc[members.index, "centrality"] = (
+                    members["cell_id"].map(dict(zip(within, value, strict=True))).astype(float)
+                )
     return table
+
+
+def _paired(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per data set, the means of ``a`` and ``b`` over the seeds where both have a value
+    ((n_sets, n_seeds) each); data sets without such a seed are dropped."""
+    both = np.isfinite(a) & np.isfinite(b)
+    keep = both.any(axis=1)
+    count = both.sum(axis=1)[keep]
+    mean_a = np.where(both, a, 0.0).sum(axis=1)[keep] / count
+    mean_b = np.where(both, b, 0.0).sum(axis=1)[keep] / count
+    return mean_a, mean_b
+
+
+def _paired_wins(a: np.ndarray, b: np.ndarray) -> float:
+    """P(a beats b) on the same split: per data set the share of seeds where ``a`` is
+    higher (ties 1/2), averaged over data sets; NaN when no pair."""
+    both = np.isfinite(a) & np.isfinite(b)
+    keep = both.any(axis=1)
+    if not keep.any():
+        return float("nan")
+    wins = np.where(both, (a > b) + 0.5 * (a == b), 0.0).sum(axis=1)[keep]
+    return float(np.mean(wins / both.sum(axis=1)[keep]))
 
 
 def _board_table(long: pd.DataFrame, protocol: str, metric: str) -> pd.DataFrame:
-    """The leaderboard of the choices, with the oracle gap and the edge over random."""
-    tidy = long.assign(
-        label=long["group"] + " · " + long["rule"],
-        protocol=protocol,
-        status="ok",
-        detector=long["group"],
-    ).rename(columns={"value": metric})
-    table = leaderboard(tidy, metric, protocol, min_coverage=0.0)
-    if table.empty:
-        return table
-    seeds = effects.seed_values(tidy, metric)
-    groups = long.drop_duplicates(["group", "rule"])
-    groups = groups.set_index(groups["group"] + " · " + groups["rule"])
-    gap, poi, pval = {}, {}, {}
-    for label in table.index:
-        group, rule = groups.loc[label, "group"], groups.loc[label, "rule"]
-        mine = seeds[label]
-        oracle, rand = f"{group} · oracle", f"{group} · random"
-        if oracle in seeds:
-            diff = (seeds[oracle].mean(axis=1) - mine.mean(axis=1)).dropna()
-            gap[label] = float(diff.mean()) if len(diff) else np.nan
-        if rand in seeds and rule != "random":
-            poi[label] = effects.probability_of_improvement(mine.to_numpy(),
-                                                            seeds[rand].to_numpy())  # fmt: skip
-            a, b = mine.mean(axis=1), seeds[rand].mean(axis=1)
-            both = a.notna() & b.notna()
-            d = (a - b)[both]
-            if len(d) >= 2 and (d != 0).any():
-                pval[label] = float(sps.wilcoxon(a[both], b[both], zero_method="zsplit").pvalue)
-    table.insert(0, "rule", [groups.loc[lab, "rule"] for lab in table.index])
-    table.insert(0, "group", [groups.loc[lab, "group"] for lab in table.index])
-    table["mark"] = [
-        "oracle" if groups.loc[lab, "oracle"] else
-        ("uses training labels" if groups.loc[lab, "uses_training_labels"] else "")
-        for lab in table.index
-    ]  # fmt: skip
-    table["oracle_gap"] = pd.Series(gap).reindex(table.index)
-    table["p_beats_random"] = pd.Series(poi, dtype=float).reindex(table.index)
-    table["p_value_vs_random"] = pd.Series(pval, dtype=float).reindex(table.index)
+    """One row per group and rule: the mean over its data sets (of the per-data-set means
+    over seeds), its average rank among its group's rules, coverage (``n_datasets`` of
+    ``of_datasets``, ``n_values`` of ``of_values``), per data set ``<ds>`` / ``<ds>:std``
+    (mean and std over seeds), and paired with the group's oracle and random on the same
+    data sets and seeds: ``oracle_gap`` (oracle minus the rule), ``random_gap``,
+    ``p_beats_random`` (per data set the share of seeds where the rule beats random, ties
+    1/2, averaged) and ``p_value_vs_random`` (Wilcoxon signed-rank over the data sets'
+    paired means)."""
+    datasets = sorted(long["dataset"].unique())
+    seeds = sorted(long["seed"].unique())
+
+    def values(part: pd.DataFrame) -> np.ndarray:
+        wide = part.pivot_table(index="dataset", columns="seed", values="value", aggfunc="mean")
+        return wide.reindex(index=datasets, columns=seeds).to_numpy(dtype=float)
+
+    rows = []
+    for (group, rule), part in long.groupby(["group", "rule"], sort=False):
+        mine = values(part)
+        mask = np.isfinite(mine)
+        per_set = np.where(mask, mine, 0.0).sum(axis=1) / np.maximum(mask.sum(axis=1), 1)
+        covered = mask.any(axis=1)
+        row = {
+            "group": group, "rule": rule,
+            "mark": "oracle" if part["oracle"].iloc[0] else (
+                "uses training labels" if part["uses_training_labels"].iloc[0] else ""),
+            "mean": float(per_set[covered].mean()) if covered.any() else np.nan,
+            "std_over_sets": float(per_set[covered].std(ddof=1)) if covered.sum() > 1 else np.nan,
+            "n_datasets": int(covered.sum()), "of_datasets": len(datasets),
+            "n_values": int(mask.sum()), "of_values": mask.size,
+        }  # fmt: skip
+        for other, key in (("oracle", "oracle_gap"), ("random", "random_gap")):
+            ref = long[(long["group"] == group) & (long["rule"] == other)]
+            if ref.empty:
+                row[key] = np.nan
+                continue
+            a, b = _paired(mine, values(ref))
+            row[key] = float(np.mean(b - a)) if len(a) else np.nan
+            if other == "random" and rule != "random":
+                row["p_beats_random"] = _paired_wins(mine, values(ref))
+                d = a - b
+                row["p_value_vs_random"] = (
+                    float(sps.wilcoxon(a, b, zero_method="zsplit").pvalue)
+                    if len(d) >= 2 and (d != 0).any() else np.nan
+                )  # fmt: skip
+        std = _seed_std(mine)
+        for i, ds in enumerate(datasets):
+            row[ds] = per_set[i] if covered[i] else np.nan
+            row[f"{ds}:std"] = std[i]
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    for column in ("p_beats_random", "p_value_vs_random"):
+        if column not in table:
+            table[column] = np.nan
+    table.index = pd.Index(table["group"] + " · " + table["rule"], name="row")
+    table.insert(table.columns.get_loc("mean") + 1, "avg_rank", _ranks_within(table, datasets))
     return table
+
+
+def _seed_std(values: np.ndarray) -> np.ndarray:
+    """Per data set, the std over seeds with a value (ddof=1; NaN with fewer than two)."""
+    out = np.full(len(values), np.nan)
+    for i, row in enumerate(values):
+        finite = row[np.isfinite(row)]
+        if len(finite) > 1:
+            out[i] = float(np.std(finite, ddof=1))
+    return out
+
+
+def _ranks_within(table: pd.DataFrame, datasets: list[str]) -> pd.Series:
+    """Each rule's average rank among the rules of its group (1 = best), over the data
+    sets where every rule of the group has a value."""
+    out = pd.Series(np.nan, index=table.index)
+    for _, part in table.groupby("group", sort=False):
+        means = part[datasets]
+        complete = means.columns[means.notna().all(axis=0)]
+        if len(complete):
+            out.loc[part.index] = means[complete].rank(axis=0, ascending=False).mean(axis=1)
+    return out
 
 
 def smallest_p(n_sets: int) -> float:
@@ -289,16 +390,42 @@ def selection_boards(
     rules: Sequence[Rule] | None = None,
 ) -> list[SelectionBoard]:
     """One :class:`SelectionBoard` per protocol and selection metric of ``frame`` (the
-    tidy table of a run's current expansion)."""
+    tidy table of a run's current expansion).
+
+    Raises
+    ------
+    ValueError
+        ``settings.tuning`` names a data set the run does not hold.
+    """
     rules = list(rules if rules is not None else settings.resolved())
+    names = set(frame["dataset_name"].dropna()) if "dataset_name" in frame else set()
+    unknown = [t for t in settings.tuning if t not in names]
+    if unknown:
+        raise ValueError(
+            f"tuning data set(s) {unknown} are not in the run; it holds {sorted(names)}"
+        )
+    cache: dict[str, Mapping[str, np.ndarray] | None] = {}
+
+    def cached(cid: Any) -> Mapping[str, np.ndarray] | None:
+        if not isinstance(cid, str):
+            return None
+        if cid not in cache:
+            cache[cid] = arrays(cid)
+        return cache[cid]
+
     out = []
     for protocol in sorted(frame["protocol"].dropna().unique()):
+        part = frame[frame["protocol"] == protocol]
+        per_cell = cell_criteria(part, rules, cached)
+        taus: dict[tuple[Any, ...], pd.DataFrame] = {}
         for metric in SELECTION_METRICS:
-            if metric not in frame or not applies(metric, protocol):
+            if metric not in part or not applies(metric, protocol):
                 continue
-            if frame.loc[frame["protocol"] == protocol, metric].notna().sum() == 0:
+            if part[metric].notna().sum() == 0:
                 continue
-            table = candidates(frame, protocol, metric, rules, arrays, roles)
+            table = candidates(
+                part, protocol, metric, rules, cached, roles, per_cell=per_cell, taus=taus
+            )
             if table.empty:
                 continue
             long = choose(table, rules, tuning=settings.tuning)
@@ -309,4 +436,5 @@ def selection_boards(
             board = _board_table(long, protocol, metric)
             n_sets = int(long["dataset"].nunique())
             out.append(SelectionBoard(protocol, metric, long, board, _power(n_sets), rules))
+        cache.clear()  # one protocol's arrays at a time
     return out

@@ -257,6 +257,15 @@ class BaseDetector(OutlierMixin, BaseEstimator):
         """Names of the parameters this detector accepts."""
         return list(cls._get_param_names())
 
+    @classmethod
+    def param_defaults(cls) -> dict[str, Any]:
+        """The value each parameter takes when it is not given: the detector's default
+        configuration (selection's ``default`` rule); ``{}`` when unknown."""
+        try:
+            return dict(cls().get_params(deep=False))
+        except Exception:  # a detector with a required parameter has no default
+            return {}
+
     # -- to implement ----------------------------------------------------------------
     def _fit(self, X: np.ndarray) -> None:
         raise NotImplementedError

@@ -87,6 +87,17 @@ class PyODDetector(BaseDetector):
         internal = ("self", "contamination", "n_features", *own)
         return own + [p for p in model_params if p not in internal]
 
+    @classmethod
+    def param_defaults(cls) -> dict[str, Any]:
+        empty = inspect.Parameter.empty
+        model = {
+            name: p.default
+            for name, p in inspect.signature(cls.model_class()).parameters.items()
+            if name in cls.param_names() and p.default is not empty
+        }
+        own = {"standardize": cls.standardize_default, "random_state": None}
+        return {**model, **cls.defaults, **own}
+
     def _fit(self, X: np.ndarray) -> None:
         model_cls = self.model_class()
         accepted = inspect.signature(model_cls).parameters

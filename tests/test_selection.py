@@ -95,9 +95,12 @@ def test_ties_are_a_uniform_draw_and_failures_never_help() -> None:
     assert np.isnan(out.loc[("centrality", "D2", 0), "value"])
     assert "failed" in out.loc[("centrality", "D2", 0), "note"]
     assert np.isnan(out.loc[("random", "D2", 0), "value"])  # a grid mean over a failure
-    assert out.loc[("oracle", "D2", 0), "value"] == table.loc[
-        (table["dataset"] == "D2") & (table["seed"] == 0) & (table["config"] == "b"), "value"
-    ].item()
+    assert (
+        out.loc[("oracle", "D2", 0), "value"]
+        == table.loc[
+            (table["dataset"] == "D2") & (table["seed"] == 0) & (table["config"] == "b"), "value"
+        ].item()
+    )
 
 
 def test_rule_names_are_checked_and_canonical() -> None:
@@ -133,6 +136,14 @@ def test_a_budget_grants_only_its_labels() -> None:
     assert criteria.granted_positives(labels, 0.1, seed=7).sum() == 3  # 10% of 30
     assert criteria.granted_positives(labels, 100, seed=7).sum() == 30  # capped
     assert not criteria.granted_positives(np.zeros(50, int), 5, seed=7).any()
+    assert criteria.granted_positives(labels, np.int64(3), seed=7).sum() == 3  # a count
+    # two candidates scoring the same training rows get the same grant, whatever rows
+    # one of them lacks (a label-using detector keeps its labelled rows out)
+    rows = np.arange(200)
+    full = criteria.granted_positives(labels, 5, 7, rows, 200)
+    drop = np.setdiff1d(rows, [int(np.flatnonzero(~full & (labels == 1))[0])])
+    part = criteria.granted_positives(labels[drop], 5, 7, drop, 200)
+    np.testing.assert_array_equal(rows[full], drop[part])
 
 
 def test_volume_criteria_prefer_the_true_density_and_centrality_the_consensus() -> None:
@@ -145,15 +156,11 @@ def test_volume_criteria_prefer_the_true_density_and_centrality_the_consensus() 
     good = np.linalg.norm(X, axis=1)  # the density's own ordering
     bad = rng.uniform(size=len(X))
     good_probe, bad_probe = np.linalg.norm(probes, axis=1)[None], rng.uniform(size=(1, 2000))
-    assert criteria.mass_volume(good, fold, good_probe) < criteria.mass_volume(
-        bad, fold, bad_probe
-    )
-    assert criteria.excess_mass(good, fold, good_probe) > criteria.excess_mass(
-        bad, fold, bad_probe
-    )
+    assert criteria.mass_volume(good, fold, good_probe) < criteria.mass_volume(bad, fold, bad_probe)
+    assert criteria.excess_mass(good, fold, good_probe) > criteria.excess_mass(bad, fold, bad_probe)
     a = np.arange(10.0)
-    c = criteria.centrality(np.stack([a, a + 1, -a]))
-    np.testing.assert_allclose(c, [0.0, 0.0, -1.0])
+    c = criteria.centrality(criteria.kendall_matrix(np.stack([a, a + 1, -a])))
+    np.testing.assert_allclose(c, [0.0, 0.0, -1.0], atol=1e-12)
 
 
 def test_grid_configurations_share_calibration_rows_and_probes() -> None:
@@ -180,6 +187,17 @@ def test_default_configuration_is_run_apart_with_its_role() -> None:
                      ("pyod-knn(n_neighbors=7)", "candidate"),
                      ("pyod-knn", "default"), ("iforest", None)}  # fmt: skip
     assert all(c.probes == 0 for c in cells)  # no volume rule: no probes, no extra cost
+    # PyOD's default n_neighbors = 5 is in this grid: that configuration is the default
+    listed = parse_suite({"name": "s", "detectors": {"pyod-knn": {"n_neighbors": [5, 10]},
+                          "ocsvm": {"nu": [0.1, 0.5], "gamma": ["scale", 1.0]}},
+                          "datasets": ["wine"], "seeds": [0], "protocols": ["novelty"]})  # fmt: skip
+    roles = {(c.label, c.selection_role) for c in expand(listed, DET, DS)}
+    assert roles == {("pyod-knn(n_neighbors=5)", "default"),
+                     ("pyod-knn(n_neighbors=10)", "candidate"),
+                     ("ocsvm(gamma='scale', nu=0.5)", "default"),
+                     ("ocsvm(gamma='scale', nu=0.1)", "candidate"),
+                     ("ocsvm(gamma=1.0, nu=0.1)", "candidate"),
+                     ("ocsvm(gamma=1.0, nu=0.5)", "candidate")}  # fmt: skip
     with_mv = parse_suite({"name": "s", "detectors": {"pyod-knn": {"n_neighbors": [3, 7]}},
                            "datasets": ["wine"], "seeds": [0],
                            "selection": {"rules": ["random", "mass-volume"], "probes": 300}})  # fmt: skip

@@ -1,4 +1,4 @@
-"""``anobench list``: detectors, data sets, suites and protocols."""
+"""``anobench list``: detectors, data sets, suites, protocols and selection rules."""
 
 from __future__ import annotations
 
@@ -9,14 +9,15 @@ from typing import Any
 def add_commands(sub: Any) -> None:
     p = sub.add_parser(
         "list",
-        help="list detectors, datasets, suites or protocols",
+        help="list detectors, datasets, suites, protocols or selection rules",
         description="List registered detectors or data sets (with their availability), "
         "the built-in suites, or the protocols (clean ones and the published presets with "
-        "their seeds, column mapping and known flaws). Built-in detectors and data sets are "
+        "their seeds, column mapping and known flaws), or the selection rules that choose a "
+        "configuration of a grid (what each reads). Built-in detectors and data sets are "
         "described from the package's catalog without importing them; --check imports "
         "each one to confirm it loads.",
     )
-    p.add_argument("what", choices=["detectors", "datasets", "suites", "protocols"])
+    p.add_argument("what", choices=["detectors", "datasets", "suites", "protocols", "rules"])
     p.add_argument(
         "--check",
         action="store_true",
@@ -28,11 +29,30 @@ def add_commands(sub: Any) -> None:
 def cmd_list(args: argparse.Namespace) -> int:
     if args.what == "protocols":
         _list_protocols()
+    elif args.what == "rules":
+        _list_rules()
     elif args.what == "suites":
         _list_suites()
     else:
         _list_registered(args.what, check=args.check)
     return 0
+
+
+def _list_rules() -> None:
+    from tabulate import tabulate
+
+    from anobench.selection import DEFAULT_RULES, KINDS
+
+    reads = {"oracle": "test labels (oracle)", "global-best": "the other data sets' labels",
+             "validation": "the budget's training labels"}  # fmt: skip
+    rows = [
+        [k if k != "validation" else "validation@<budget>", what, reads.get(k, "no labels"),
+         "yes" if k in DEFAULT_RULES else ""]
+        for k, what in KINDS.items()
+    ]  # fmt: skip
+    print(tabulate(rows, headers=["rule", "chooses", "reads", "default"],
+                   maxcolwidths=[None, 60, None, None]))  # fmt: skip
+    print("\nA suite chooses its rules in a [selection] table (README: Tuning without peeking).")
 
 
 def _list_protocols() -> None:
