@@ -13,6 +13,8 @@ configuration. Everything here works in a notebook and in a script without an
 
 from __future__ import annotations
 
+import json
+
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -57,6 +59,15 @@ def _changed_params(detector: Any) -> dict[str, Any]:
         except Exception:
             same = False
         if not same:
+            try:  # a cell's parameters are recorded as JSON: refuse before any work
+                json.dumps(value, allow_nan=False)
+            except (TypeError, ValueError) as exc:
+                raise TypeError(
+                    f"{type(detector).__name__}(... {key}={value!r:.60}): a cell's parameters "
+                    f"are recorded as JSON, and {type(value).__name__} cannot be ({exc}); pass "
+                    "a plain value (a seed instead of a RandomState, a list instead of an "
+                    "array)"
+                ) from None
             out[key] = value
     return out
 
@@ -127,7 +138,7 @@ def _dataset_entry(dataset: Any, name: str | None) -> tuple[str, str | None]:
             )
         return FILE_PREFIX + str(path), None
     if isinstance(dataset, tuple) and len(dataset) == 2:
-        from anobench.datasets.spec import Data, DatasetSpec
+        from anobench.datasets.spec import Data, DatasetSpec, data_digest
 
         X, y = np.asarray(dataset[0]), np.asarray(dataset[1])
         if X.ndim < 2 or y.ndim != 1 or len(X) != len(y):
@@ -141,10 +152,11 @@ def _dataset_entry(dataset: Any, name: str | None) -> tuple[str, str | None]:
         modality = "image" if X.ndim == 4 else "series" if X.ndim == 3 else "tabular"
         data = Data(X, _labels(y))
         spec = DatasetSpec(name=label, modality=modality, load=lambda: data)
-        return label, register(spec, f"dataset:{label}")
+        # keyed by content: other arrays under the same name are another data set
+        return label, register(spec, f"dataset:{label}:{data_digest(data)[:16]}")
     if callable(getattr(dataset, "split", None)) and hasattr(dataset, "name"):
         label = name or dataset.name
-        return label, register(dataset, f"dataset:{label}")
+        return label, register(dataset, f"dataset:{label}:{id(dataset):x}")
     raise TypeError(
         f"dataset must be a registry id, a file path, (X, y) or a DatasetSpec; got "
         f"{type(dataset).__name__}"

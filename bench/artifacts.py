@@ -35,7 +35,7 @@ def cell_arrays(
     latent codes with their labels. A failure here is logged, never fatal."""
     arrays: dict[str, np.ndarray] = {
         "y_test": np.asarray(split.y_test, dtype=np.int8),
-        "scores": test_scores.astype(np.float32),
+        "scores": test_scores.astype(np.float64),  # rank-faithful: float32 merges close scores
     }
     if calibration is not None:
         arrays["calibration_scores"] = calibration.scores.astype(np.float64)

@@ -66,11 +66,17 @@ def available_cores() -> int:
     return os.cpu_count() or 1
 
 
+#: the default per-cell memory budget never goes below this (MiB)
+MIN_MEMORY_BUDGET_MB = 1024.0
+
+
 def default_memory_budget_mb(jobs: int) -> float:
-    """80% of the machine's memory shared by ``jobs`` workers, in MiB."""
+    """80% of the machine's memory shared by ``jobs`` workers, in MiB, at least
+    :data:`MIN_MEMORY_BUDGET_MB` (or 80% of the machine when that is less)."""
     import psutil
 
-    return 0.8 * psutil.virtual_memory().total / 2**20 / max(1, jobs)
+    total = 0.8 * psutil.virtual_memory().total / 2**20
+    return max(total / max(1, jobs), min(MIN_MEMORY_BUDGET_MB, total))
 
 
 def _worker_main(
@@ -303,6 +309,12 @@ class ProcessExecutor:
     ) -> None:
         if jobs < 1:
             raise ValueError(f"jobs must be >= 1, got {jobs}")
+        n_cores = available_cores()
+        if jobs > n_cores:  # more workers than cores only share them (and the memory)
+            logger.warning(
+                "--jobs %d is more than the %d core(s) here: using %d", jobs, n_cores, n_cores
+            )
+            jobs = n_cores
         self.jobs = jobs
         self.threads = threads or max(1, available_cores() // jobs)
         self.memory_budget_mb = memory_budget_mb or default_memory_budget_mb(jobs)

@@ -96,9 +96,11 @@ def _digest(path: str, alg: str, size: int, mtime_ns: int) -> str:
 
 
 def file_hash(path: Path, alg: str = "sha256") -> str:
-    """Hex digest of a file (memoised per path, size and modification time)."""
+    """Hex digest of a file (memoised per path, size, modification and inode change
+    time: the change time cannot be set back, so an edit with its mtime restored is
+    hashed again)."""
     st = path.stat()
-    return _digest(str(path), alg, st.st_size, st.st_mtime_ns)
+    return _digest(str(path), alg, st.st_size, hash((st.st_mtime_ns, st.st_ctime_ns, st.st_ino)))
 
 
 def check_file(file: RemoteFile, path: Path) -> None:

@@ -131,11 +131,15 @@ def leaderboard_metrics() -> list[str]:
 
 
 def precision_at_n(y: np.ndarray, scores: np.ndarray, n: int | None = None) -> float:
-    """Fraction of anomalies among the ``n`` highest scores (``n`` = anomaly count by
-    default, as in PyOD's benchmark). Ties at the cut are broken by stable order."""
+    """Precision of flagging the ``n`` highest scores (``n`` = anomaly count by default),
+    as PyOD's ``precision_n_scores``: rows above the ``1 - n / len`` percentile of the
+    scores are flagged, so rows tied at the cut are not (never broken by row order: a
+    nearly constant scorer cannot reach a high value from the rows' order); 0.0 when no
+    row is flagged."""
     n = int(np.sum(y)) if n is None else n
-    top = np.argsort(-scores, kind="stable")[:n]
-    return float(np.mean(y[top]))
+    cut = np.percentile(scores, 100.0 * (1.0 - n / len(scores)))
+    flagged = scores > cut
+    return float(np.mean(y[flagged])) if flagged.any() else 0.0
 
 
 def thresholded(y: np.ndarray, scores: np.ndarray, thr: float) -> dict[str, float]:
@@ -201,7 +205,8 @@ def evaluate(
     -------
     dict with ``roc_auc``, ``ap``, ``precision_at_n`` and ``thresholds``: one entry per
     policy with ``threshold``, ``precision``, ``recall``, ``f1``, ``fpr`` (the share of
-    test normals flagged) and ``oracle``.
+    test normals flagged) and ``oracle``; ``thresholds_not_computed`` (policy: reason) for
+    a policy whose threshold is not finite (overflowing scores), when there is one.
     """
     out: dict[str, Any] = {
         "roc_auc": float(_sk().roc_auc_score(y_test, test_scores)),
@@ -222,6 +227,12 @@ def evaluate(
         else:
             train = calibration_scores if calibration_scores is not None else test_scores[:0]
             thr = threshold(name, train, test_scores, y_test, prior)
+        if not np.isfinite(thr):
+            # e.g. mean + std of scores near 1e300 overflows: no F1 rather than F1 = 0
+            out.setdefault("thresholds_not_computed", {})[name] = (
+                f"the threshold is not finite ({thr}): the scores' scale overflows float64"
+            )
+            continue
         values = thresholded(y_test, test_scores, thr)
         values["fpr"] = float(np.mean(test_scores[normal] >= thr)) if normal.any() else 0.0
         out["thresholds"][name] = {**values, "oracle": policy.oracle}

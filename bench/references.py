@@ -51,12 +51,18 @@ FILE_PREFIX = "file:"
 #: an object of this process (the Python API's instances and arrays): ``memory:<key>``
 MEMORY_PREFIX = "memory:"
 _MEMORY: dict[str, Any] = {}
+#: per key, how many times it was registered: a class redefined in a notebook is
+#: another version, so no per-process cache (orientation probe, adapted class) of the
+#: old one is reused for it
+_GENERATION: dict[str, int] = {}
 
 
 def register(obj: Any, key: str) -> str:
     """Make ``obj`` reachable as the reference ``memory:<key>`` in this process only
-    (cells referring to it run in-process); registering a key again replaces it (a class
-    redefined in a notebook)."""
+    (cells referring to it run in-process); registering another object under a key
+    replaces it (a class redefined in a notebook) and starts a new version of it."""
+    if _MEMORY.get(key) is not obj:
+        _GENERATION[key] = _GENERATION.get(key, 0) + 1
     _MEMORY[key] = obj
     return MEMORY_PREFIX + key
 
@@ -163,10 +169,13 @@ def load_object(ref: str) -> Any:
 
 def _version(ref: str) -> str:
     """What a cache of ``ref`` must be keyed by besides the reference: the content of a
-    file reference; nothing for an import path."""
+    file reference, the version of an object registered in this process (:func:`register`);
+    nothing for an import path."""
     if is_file_ref(ref):
         path = Path(_split(ref)[0])
         return _content_digest(path) if path.is_file() else "missing"
+    if ref.startswith(MEMORY_PREFIX):
+        return f"generation {_GENERATION.get(ref[len(MEMORY_PREFIX) :], 0)}"
     return ""
 
 
@@ -247,7 +256,8 @@ def _probe(ref: str, version: str, params_key: str) -> Probe:
     detector = cls(**params).fit(X_train, *toy_labels(cls, X_train))
     scores = np.asarray(detector.anomaly_score(X_test), dtype=float)
     auc = float(roc_auc_score(y_test, scores))
-    rows = np.arange(40)
+    # rows at random (the toy set is ordered by label), as many as SOD needs
+    rows = np.sort(np.random.default_rng(0).choice(len(X_test), 40, replace=False))
     try:
         alone = np.asarray(detector.anomaly_score(X_test[rows]), dtype=float)
         dependent = not np.allclose(alone, scores[rows], rtol=SUBSET_RTOL, atol=SUBSET_ATOL)

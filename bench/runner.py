@@ -129,6 +129,10 @@ def _fit_and_evaluate(cell: Cell, record: Record) -> None:
     with presets.isolated_global_rng() if cell.preset else contextlib.nullcontext():
         prepared = prepare(cell, spec)
         split, detector = prepared.split, prepared.detector
+        # a detector must not change the harness's data: the training rows are read
+        # again for calibration, the test rows for the stored arrays
+        for array in (split.X_train, split.X_test):
+            array.setflags(write=False)
         record["split"] = split.metadata
         if prepared.published is not None:
             record["preset"] = prepared.published

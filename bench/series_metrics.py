@@ -211,6 +211,8 @@ def series_evaluation(
         if not label_free or getattr(policy, "uses_labels", False) or calibration_scores is None:
             continue
         thr = threshold(name, calibration_scores, scores, labels, prior)
+        if not np.isfinite(thr):  # overflowing scores: no F1 rather than a wrong one
+            continue
         flagged = scores >= thr
         ranged = range_precision_recall(labels, flagged)
         out["thresholds"][name] = {

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from anobench.seeding import derive_seed
 from anobench.types import Budget, Protocol, Split, parse_protocol
 
 logger = logging.getLogger(__name__)
@@ -298,10 +299,19 @@ def make_split(
     idx_train, idx_test, n_dropped = _partition(y, copies, train_mask, seed, test_size, name)
     if protocol is Protocol.NOVELTY:
         idx_train = idx_train[y[idx_train] == 0]
-    rng = np.random.default_rng(seed % (2**32))
+    # one generator per use, derived from the split seed: the test part's subsample and
+    # order do not depend on what the training part drew (novelty and unsupervised share
+    # the test set under one seed, caps included)
+    rng_train, rng_test, rng = (
+        np.random.default_rng(derive_seed(seed, part)) for part in ("train", "test", "labels")
+    )
     n_train_full, n_test_full = len(idx_train), len(idx_test)
-    idx_train = idx_train[_subsample(y[idx_train], max_train, rng)]
-    idx_test = idx_test[_subsample(y[idx_test], max_test, rng)]
+    idx_train = idx_train[_subsample(y[idx_train], max_train, rng_train)]
+    idx_test = idx_test[_subsample(y[idx_test], max_test, rng_test)]
+    # both parts shuffled: file order (often grouped by label) must never carry a label
+    # to a detector whose scores depend on the row position
+    idx_train = idx_train[rng_train.permutation(len(idx_train))]
+    idx_test = idx_test[rng_test.permutation(len(idx_test))]
     X_train, X_test = X[idx_train], X[idx_test]
     if transform is not None and len(idx_train):
         encoder = transform()
@@ -321,6 +331,7 @@ def make_split(
         "train_rows_dropped_as_in_test": n_dropped,
         "subsampled_train": len(idx_train) < n_train_full,
         "subsampled_test": len(idx_test) < n_test_full,
+        "shuffled": True,
     }
     if n_dropped:
         logger.info("%s: dropped %d training rows that also occur in test", name, n_dropped)
@@ -346,6 +357,7 @@ def make_split(
         metadata=metadata,
         groups_test=groups_test,
         y_train_observed=observed,
+        test_rows=idx_test,
     )
     check_split(split, name)
     return split

@@ -122,6 +122,9 @@ class Split:
     series : SeriesPoints, optional
         Windows of a series: where each test window lies in its series and the point
         labels, for point-level metrics (:mod:`anobench.series_metrics`).
+    test_rows : ndarray of int, shape (n_test,), optional
+        The loaded data's row of each test row (the parts are shuffled: row order must
+        not carry a label), for layouts kept per row such as ``series``.
     """
 
     X_train: np.ndarray
@@ -134,6 +137,7 @@ class Split:
     #: labelled anomalies, -1 for unlabelled rows; None under the other protocols
     y_train_observed: np.ndarray | None = None
     series: SeriesPoints | None = None
+    test_rows: np.ndarray | None = None
 
 
 def labelled(name: str, params: dict[str, Any]) -> str:
@@ -256,6 +260,8 @@ class CellResult(BaseModel):
     ap: float | None = None
     precision_at_n: float | None = None
     thresholds: dict[str, dict[str, Any]] = {}
+    #: policy -> why its threshold was left out (not finite: the scores overflow)
+    thresholds_not_computed: dict[str, str] | None = None
     calibration: dict[str, Any] | None = None
     #: semi-supervised: the labelled validation part ``val-best-f1`` read (rows, anomalies)
     validation: dict[str, int] | None = None

@@ -121,8 +121,11 @@ def _delimiter(path: Path) -> str:
 
 
 def _read_table(path: Path, kind: str) -> pd.DataFrame:
+    # the inode change time cannot be set back by a user (unlike the modification time):
+    # an edit of the same size with its mtime restored is a new version
     stat = path.stat()
-    return _read_table_cached(path, kind, stat.st_mtime_ns, stat.st_size).copy()
+    version = (stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
+    return _read_table_cached(path, kind, hash(version), stat.st_size).copy()
 
 
 @functools.lru_cache(maxsize=2)
@@ -130,11 +133,24 @@ def _read_table_cached(path: Path, kind: str, mtime_ns: int, size: int) -> pd.Da
     """One read per file version (the loader and the split's encoder both need it)."""
     try:
         if kind == "parquet":
-            return pd.read_parquet(path)
-        sep = "\t" if path.suffix.lower() == ".tsv" else _delimiter(path)
-        return pd.read_csv(path, sep=sep)
+            frame = pd.read_parquet(path)
+        else:
+            sep = "\t" if path.suffix.lower() == ".tsv" else _delimiter(path)
+            frame = pd.read_csv(path, sep=sep, header=None, dtype=str, nrows=1)
+            header = [str(c) for c in frame.iloc[0]] if len(frame) else []
+            twice = sorted({c for c in header if header.count(c) > 1})
+            if twice:
+                raise DataFileError(
+                    f"{path}: column name(s) {twice} occur more than once: rename them (a "
+                    "second 'label' column would be read as a feature)"
+                )
+            frame = pd.read_csv(path, sep=sep)
     except (OSError, ValueError, pd.errors.ParserError, ImportError) as exc:
         raise DataFileError(f"{path}: not a readable {kind} table ({exc})") from exc
+    if frame.columns.duplicated().any():
+        twice = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
+        raise DataFileError(f"{path}: column name(s) {twice} occur more than once: rename them")
+    return frame
 
 
 def _labels(values: np.ndarray, anomaly_values: Sequence[Any] | None, where: str) -> np.ndarray:
@@ -186,6 +202,12 @@ def _table_data(frame: pd.DataFrame, params: dict[str, Any], path: Path) -> Data
     features = params["features"]
     if features is None:
         features = [c for c in frame.columns if c not in (label, time_column)]
+    if label in features or (time_column is not None and time_column in features):
+        raise ValueError(
+            f"{path.name}: features name the {'label' if label in features else 'time'} "
+            f"column {label if label in features else time_column!r}: a model would train on "
+            "it; leave it out of features"
+        )
     missing = [c for c in features if c not in frame.columns]
     if missing or not features:
         raise ValueError(f"{path.name}: no feature column(s) {missing or '(none left)'}")

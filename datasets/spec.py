@@ -250,13 +250,15 @@ class DatasetSpec:
 
 def _with_points(split: Split, data: Data, name: str) -> Split:
     """``split`` with the point layout of its test windows (:attr:`Split.series`) when
-    the data are windows of a series. A fixed split keeps the test rows in order, so they
-    are the rows outside ``train_mask``; a subsampled test part (``max_test``) gets no
-    layout (its windows no longer cover the test region)."""
+    the data are windows of a series: the test rows (those outside ``train_mask``) in the
+    split's order; a subsampled test part (``max_test``) gets no layout (its windows no
+    longer cover the test region)."""
     if data.series is None or data.train_mask is None:
         return split
     test_rows = ~np.asarray(data.train_mask, dtype=bool)
     if split.metadata.get("subsampled_test") or int(test_rows.sum()) != len(split.y_test):
         logger.info("%s: test windows subsampled, no point-level metrics", name)
         return split
-    return dataclasses.replace(split, series=data.series.take(test_rows))
+    # the test windows in the split's (shuffled) order
+    rows = split.test_rows if split.test_rows is not None else np.flatnonzero(test_rows)
+    return dataclasses.replace(split, series=data.series.take(rows))

@@ -115,12 +115,14 @@ class BaseDetector(OutlierMixin, BaseEstimator):
         X2 = self._check_input(X, reset=False)
         if getattr(self, "standardize", False):
             X2 = self.scaler_.transform(X2)
-        scores = np.asarray(self._score(X2), dtype=np.float64).reshape(-1)
-        if scores.shape[0] != X2.shape[0]:
+        scores = np.asarray(self._score(X2), dtype=np.float64)
+        # one score per row: (n,) or (n, 1), never another shape flattened to n values
+        if scores.shape not in ((X2.shape[0],), (X2.shape[0], 1)):
             raise RuntimeError(
-                f"{type(self).__name__} returned {scores.shape[0]} scores for {X2.shape[0]} rows"
+                f"{type(self).__name__} returned scores of shape {scores.shape} for "
+                f"{X2.shape[0]} rows: expected ({X2.shape[0]},) or ({X2.shape[0]}, 1)"
             )
-        return scores
+        return scores.reshape(-1)
 
     # -- scikit-learn's outlier API ---------------------------------------------------
     #: the label-free policy behind decision_function / predict (set_threshold)

@@ -381,7 +381,7 @@ def test_huge_grid_is_refused_before_expanding(tmp_path: Path) -> None:
         capture_output=True,
         text=True,
     )
-    assert out.returncode == 2 and "up to 6,000 cells" in out.stderr, out.stderr
+    assert out.returncode == 2 and "up to 6,006 cells" in out.stderr, out.stderr
     assert time.perf_counter() - start < 30
 
 

@@ -130,9 +130,11 @@ def test_fixed_split_drops_train_rows_that_reappear_in_test() -> None:
     split = make_split(X, y, "novelty", 0, name="fixed", train_mask=mask)
     assert split.metadata["fixed_split"] and split.metadata["train_rows_dropped_as_in_test"] == 1
     assert len(split.X_train) == 29 and len(split.X_test) == 30
-    np.testing.assert_array_equal(split.X_test, X[30:])  # the published test part, as is
+    # the published test part, whole (in the split's shuffled order)
+    np.testing.assert_array_equal(np.sort(split.test_rows), np.arange(30, 60))
+    np.testing.assert_array_equal(split.X_test, X[split.test_rows])
     again = make_split(X, y, "novelty", 7, name="fixed", train_mask=mask)
-    np.testing.assert_array_equal(split.X_test, again.X_test)  # same for every seed
+    np.testing.assert_array_equal(np.sort(split.test_rows), np.sort(again.test_rows))  # any seed
     with pytest.raises(SplitError, match="fixed: test set needs both classes"):
         make_split(X, y, "novelty", 0, name="fixed", train_mask=np.arange(60) < 55)
 

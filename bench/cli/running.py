@@ -124,7 +124,8 @@ def add_commands(sub: Any) -> None:
         "SVG); and index.html, the page that opens with a summary and links the figures "
         "(open it from the report folder). Prints a leaderboard. A report "
         "whose inputs (records, scores, run manifest, options, anobench's code) did not "
-        "change since it was written is kept as is.",
+        "change since it was written is kept as is. Exit status 1 when cells failed "
+        "(--allow-failures gives 0).",
     )
     p.add_argument("run_dir", help="a run directory written by `anobench run`")
     p.add_argument("--metric", type=metric_key, default="roc_auc", help=metric_help(True))
@@ -145,6 +146,12 @@ def add_commands(sub: Any) -> None:
         action="store_true",
         help="also write the per-data-set figures as PDF and SVG (the summary figures and "
         "CD diagrams always are; these are large and slow to write)",
+    )
+    p.add_argument(
+        "--allow-failures",
+        action="store_true",
+        help="exit 0 even when cells failed (by default a run with error, timeout or oom "
+        "cells exits 1, after writing the report, as `anobench run` does)",
     )
     p.set_defaults(func=cmd_report)
 
@@ -231,6 +238,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.no_report or shard:
         note = "" if args.no_report else " (a shard writes no report)"
         print(f"cells stored in {out}{note}; `anobench report {out}` writes the report")
+        failed = sum(summary.by_status.get(s, 0) for s in FAILED_STATUSES)
+        if failed and not args.allow_failures:  # a batch scheduler reads the exit status
+            print(
+                f"anobench: {failed} cell(s) failed (error, timeout or oom): exit status 1 "
+                "(--allow-failures accepts them)",
+                file=sys.stderr,
+            )
+            return FAILED_EXIT
         return 0
     # the run's leading metric: VUS-PR for series suites, ROC-AUC otherwise
     return _report_and_print(out, None, allow_failures=args.allow_failures)
@@ -344,15 +359,15 @@ def cmd_report(args: argparse.Namespace) -> int:
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
         raise FileNotFoundError(f"run directory {run_dir} does not exist")
-    _report_and_print(
+    return _report_and_print(
         run_dir,
         args.metric,
+        allow_failures=args.allow_failures,
         posthoc=args.posthoc,
         plots=not args.no_plots,
         rebuild=args.rebuild,
         vector_all=args.vector_all,
     )
-    return 0
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
