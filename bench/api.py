@@ -14,7 +14,6 @@ configuration. Everything here works in a notebook and in a script without an
 from __future__ import annotations
 
 import json
-
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -59,6 +58,8 @@ def _changed_params(detector: Any) -> dict[str, Any]:
         except Exception:
             same = False
         if not same:
+            if isinstance(value, np.generic):  # np.int64(50) from a loop over np.arange
+                value = value.item()
             try:  # a cell's parameters are recorded as JSON: refuse before any work
                 json.dumps(value, allow_nan=False)
             except (TypeError, ValueError) as exc:

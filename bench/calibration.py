@@ -41,7 +41,6 @@ __all__ = [
     "CalibrationError",
     "OutOfSample",
     "calibration_folds",
-    "calibration_scores",
     "out_of_sample",
     "uniform_probes",
 ]
@@ -122,29 +121,6 @@ class OutOfSample:
     fold: np.ndarray
     probe_scores: np.ndarray | None
     info: dict[str, Any] = field(default_factory=dict)
-
-
-def calibration_scores(
-    make_detector: Callable[[], Any],
-    X_train: np.ndarray,
-    calibration: Calibration,
-    seed: int,
-    *,
-    deadline: float | None = None,
-    fit_seconds: float | None = None,
-    y_train: np.ndarray | None = None,
-) -> tuple[np.ndarray, dict[str, Any]]:
-    """``(scores, info)`` of :func:`out_of_sample` (same parameters, no probes)."""
-    result = out_of_sample(
-        make_detector,
-        X_train,
-        calibration,
-        seed,
-        deadline=deadline,
-        fit_seconds=fit_seconds,
-        y_train=y_train,
-    )
-    return result.scores, result.info
 
 
 def out_of_sample(

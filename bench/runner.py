@@ -248,7 +248,9 @@ def _fit_labels(cell: Cell, split: Any) -> np.ndarray | None:
     if split.y_train_observed is None:
         why = split.metadata.get("labels_unavailable") or f"{cell.protocol} grants no labels"
         raise ValueError(f"{cell.detector} uses labels: {why}")
-    return np.asarray(split.y_train_observed)
+    labels = np.array(split.y_train_observed)  # read again by calibration and validation
+    labels.setflags(write=False)
+    return labels
 
 
 def _validation(

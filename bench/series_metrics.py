@@ -212,6 +212,9 @@ def series_evaluation(
             continue
         thr = threshold(name, calibration_scores, scores, labels, prior)
         if not np.isfinite(thr):  # overflowing scores: no F1 rather than a wrong one
+            out.setdefault("thresholds_not_computed", {})[name] = (
+                f"the threshold is not finite ({thr}): the scores' scale overflows float64"
+            )
             continue
         flagged = scores >= thr
         ranged = range_precision_recall(labels, flagged)

@@ -211,16 +211,16 @@ class BaseDetector(OutlierMixin, BaseEstimator):
             )
         from sklearn.base import clone
 
-        from anobench.calibration import Calibration, calibration_scores
+        from anobench.calibration import Calibration, out_of_sample
 
         seed = getattr(self, "random_state", None)
-        scores, _ = calibration_scores(
+        scores = out_of_sample(
             lambda: clone(self),
             data,
             Calibration(),
             seed if isinstance(seed, int) else 0,
             y_train=self.__dict__.get("_threshold_y"),
-        )
+        ).scores
         self._threshold_scores = scores
         # the data is not needed any more
         del self._threshold_X, self._threshold_digest, self._threshold_y

@@ -13,12 +13,18 @@ from anobench.calibration import (
     Calibration,
     CalibrationError,
     calibration_folds,
-    calibration_scores,
+    out_of_sample,
 )
 from anobench.driver import run_suite
 from anobench.registry import dataset_registry, detector_registry
 from anobench.store import RunStore, run_frame
 from anobench.suite import Suite, load_suite
+
+
+def _scores(*args, **kwargs):  # type: ignore[no-untyped-def]
+    """(scores, info) of :func:`anobench.calibration.out_of_sample`."""
+    result = out_of_sample(*args, **kwargs)
+    return result.scores, result.info
 
 
 def test_folds_cover_every_row_once_and_keep_copies_together() -> None:
@@ -42,11 +48,11 @@ def test_cross_fitted_scores_are_out_of_sample() -> None:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 2))
     in_sample = KDE().fit(X).anomaly_score(X)
-    out, info = calibration_scores(KDE, X, Calibration(folds=5), seed=0)
+    out, info = _scores(KDE, X, Calibration(folds=5), seed=0)
     assert out.shape == (200,) and info["n_scores"] == 200 and info["folds"] == 5
     # a point's own kernel makes in-sample scores optimistic (lower = more normal)
     assert np.median(out) > np.median(in_sample)
-    again, _ = calibration_scores(KDE, X, Calibration(folds=5), seed=0)
+    again, _ = _scores(KDE, X, Calibration(folds=5), seed=0)
     np.testing.assert_array_equal(out, again)
 
 
@@ -55,7 +61,7 @@ def test_calibration_that_cannot_finish_in_the_budget_is_refused() -> None:
 
     X = np.random.default_rng(0).normal(size=(100, 2))
     with pytest.raises(CalibrationError, match="time budget"):
-        calibration_scores(IForest, X, Calibration(), seed=0, deadline=0.0, fit_seconds=10.0)
+        out_of_sample(IForest, X, Calibration(), seed=0, deadline=0.0, fit_seconds=10.0)
 
 
 def _fpr_table(run: Path) -> pd.DataFrame:

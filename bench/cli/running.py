@@ -238,7 +238,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.no_report or shard:
         note = "" if args.no_report else " (a shard writes no report)"
         print(f"cells stored in {out}{note}; `anobench report {out}` writes the report")
-        failed = sum(summary.by_status.get(s, 0) for s in FAILED_STATUSES)
+        failed = _failed_cells(out, shard)
         if failed and not args.allow_failures:  # a batch scheduler reads the exit status
             print(
                 f"anobench: {failed} cell(s) failed (error, timeout or oom): exit status 1 "
@@ -249,6 +249,20 @@ def cmd_run(args: argparse.Namespace) -> int:
         return 0
     # the run's leading metric: VUS-PR for series suites, ROC-AUC otherwise
     return _report_and_print(out, None, allow_failures=args.allow_failures)
+
+
+def _failed_cells(out: Path, shard: tuple[int, int] | None) -> int:
+    """Failed cells (error, timeout, oom) of the current expansion in ``out`` (of its
+    shard), whether run now or kept from an earlier invocation."""
+    from anobench.driver import in_shard
+    from anobench.store import RunStore, run_frame
+
+    frame = run_frame(RunStore(out)).frame
+    if frame.empty:
+        return 0
+    if shard is not None:
+        frame = frame[frame["cell_id"].map(lambda c: in_shard(str(c), shard))]
+    return int(frame["status"].isin(FAILED_STATUSES).sum())
 
 
 def _run_with_progress(
