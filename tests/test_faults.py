@@ -559,7 +559,7 @@ def test_two_runs_on_one_directory_and_a_report_during_a_run(tmp_path: Path) -> 
 
 @pytest.mark.faults
 @pytest.mark.skipif(os.geteuid() != 0, reason="mounting a small tmpfs needs root")
-@pytest.mark.parametrize("size", ["120k", "600k"])  # full during the cells / the report
+@pytest.mark.parametrize("size", ["120k", "1200k"])  # full during the cells / the report
 def test_disk_full_during_cells_and_report(tmp_path: Path, size: str) -> None:
     mount = tmp_path / "small"
     mount.mkdir()
@@ -586,7 +586,7 @@ def test_disk_full_during_cells_and_report(tmp_path: Path, size: str) -> None:
         for path in records:
             json.loads(path.read_text())  # every stored record whole
         assert not list((mount / "r").glob(".report-*"))
-        if size == "600k":
+        if size == "1200k":
             assert len(records) == 36  # all cells kept; the report could not be written
     finally:
         subprocess.run(["umount", str(mount)])
