@@ -239,6 +239,8 @@ def test_criteria_never_read_test_labels(tmp_path: Path) -> None:
 
     run = load_run(run_dir)
     store_scores = RunStore(run_dir).scores
+    stored = store_scores(str(run.frame["cell_id"].iloc[0]))
+    assert stored is not None and stored["scores"].dtype == np.float64  # rank-faithful
     rules = Selection.model_validate(suite.selection.model_dump()).resolved()
     roles = {c.cell_id: c.selection_role for c in expand(suite, DET, DS)}
     full = candidates(run.frame, "unsupervised", "roc_auc", rules, store_scores, roles)

@@ -161,6 +161,12 @@ def test_failed_cells_fail_a_run_without_report(tmp_path: Path) -> None:
     (tmp_path / "crash.py").write_text(textwrap.dedent('''
         import numpy as np
         class Crash:
+            def __init__(self, power=1.0):
+                self.power = power
+            def get_params(self, deep=True):
+                return {"power": self.power}
+            def set_params(self, **params):
+                return self
             def fit(self, X, y=None):
                 raise RuntimeError("boom")
             def score_samples(self, X):
@@ -176,11 +182,16 @@ def test_failed_cells_fail_a_run_without_report(tmp_path: Path) -> None:
     '''))  # fmt: skip
     for extra in (["--no-report"], ["--shard", "1/1"]):
         done = subprocess.run(
-            [sys.executable, "-m", "anobench", "run", str(tmp_path / "s.toml"), "--out",
+            [sys.executable, "-m", "anobench.cli", "run", str(tmp_path / "s.toml"), "--out",
              str(tmp_path / f"run{len(extra)}"), "--jobs", "1", "--quiet", *extra],
             capture_output=True, text=True, timeout=300,
         )  # fmt: skip
-        assert done.returncode == 1, done.stdout + done.stderr
+        assert done.returncode == 1 and "cell(s) failed" in done.stderr, done.stdout + done.stderr
+    report = subprocess.run(
+        [sys.executable, "-m", "anobench.cli", "report", str(tmp_path / "run1"), "--no-plots"],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert report.returncode == 1 and "failed" in report.stderr, report.stderr
 
 
 def test_numpy_scalars_are_plain_parameters() -> None:
@@ -191,9 +202,9 @@ def test_numpy_scalars_are_plain_parameters() -> None:
 
 
 def test_a_detector_cannot_change_its_labels() -> None:
-    from anobench.detectors.supervised import RandomForestBaseline as RF
+    from anobench.detectors.supervised import RandomForestBaseline
 
-    class Relabel(RF):  # type: ignore[misc, valid-type]
+    class Relabel(RandomForestBaseline):  # type: ignore[misc, valid-type]
         def fit(self, X, y=None):  # type: ignore[no-untyped-def]
             super().fit(X, y)
             y[:] = 1  # the labels calibration and val-best-f1 read next
