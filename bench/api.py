@@ -345,9 +345,8 @@ class Run:
         ValueError
             An unknown rule (with the known ones), or nothing in the run to select from.
         """
-        from anobench.render_selection import long_frame
         from anobench.selection import Selection, parse_rule
-        from anobench.selection_board import selection_boards, settings_of
+        from anobench.selection_board import long_frame, selection_boards, settings_of
 
         stored = settings_of(self.manifest.get("suite") or {}) or Selection()
         rules = [rule] if isinstance(rule, str) else rule

@@ -32,6 +32,7 @@ candidate's scores of the same training rows (higher = closer to the consensus).
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable
 
 import numpy as np
 from scipy import stats as sps
@@ -58,13 +59,18 @@ EM_LEVELS = np.arange(0.0, 100.0, 0.01)
 EM_T_MAX = 0.9
 
 
-def _per_fold(scores: np.ndarray, fold: np.ndarray, probe_scores: np.ndarray, one: object) -> float:
+def _per_fold(
+    scores: np.ndarray,
+    fold: np.ndarray,
+    probe_scores: np.ndarray,
+    one: Callable[[np.ndarray, np.ndarray], float],
+) -> float:
     """Row-weighted mean over folds of ``one(fold's data scores, fold's probe scores)``."""
     values, weights = [], []
     for f in range(probe_scores.shape[0]):
         mine = scores[fold == f]
         if len(mine):
-            values.append(one(mine, probe_scores[f]))  # type: ignore[operator]
+            values.append(one(mine, probe_scores[f]))
             weights.append(len(mine))
     return float(np.average(values, weights=weights)) if values else float("nan")
 

@@ -9,18 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 from tabulate import tabulate
 
 from anobench.html_parts import e, figure, table
 from anobench.metrics import metric as metric_info
 from anobench.selection import ANY_DETECTOR, KINDS
-from anobench.selection_board import SelectionBoard
+from anobench.selection_board import SelectionBoard, long_frame
 
 __all__ = [
     "console_selection",
     "html_selection",
-    "long_frame",
     "summary_grid",
     "summary_rows",
     "write_selection",
@@ -38,12 +36,6 @@ _INTRO = (
     "over data sets; p: Wilcoxon signed-rank over the data sets' paired means. Rank in "
     "detector: the average rank among the detector's rules over the data sets all cover."
 )
-
-#: the long CSV's columns, in order
-LONG_COLUMNS = [
-    "protocol", "metric", "rule", "detector", "dataset", "seed", "chosen", "value", "oracle",
-    "uses_training_labels", "n_candidates", "n_ok", "note",
-]  # fmt: skip
 
 
 def _num(x: object, digits: int = 3) -> str:
@@ -104,7 +96,7 @@ def write_selection(boards: list[SelectionBoard], out: Path) -> list[Path]:
     """Write each board's long CSV, its table (CSV) and its Markdown into ``out``."""
     written = []
     for b in boards:
-        long = b.long.rename(columns={"group": "detector"})[LONG_COLUMNS]
+        long = long_frame([b])
         paths = [out / f"{b.stem}.csv", out / f"selection_board_{b.key}.csv",
                  out / f"{b.stem}.md"]  # fmt: skip
         long.to_csv(paths[0], index=False)
@@ -159,11 +151,3 @@ def html_selection(
             block = f"<details><summary>{title}</summary>{block}</details>"
         parts.append(block)
     return "".join(parts) + "</section>"
-
-
-def long_frame(boards: list[SelectionBoard]) -> pd.DataFrame:
-    """Every board's long form in one frame (the Python API's ``Run.selection``)."""
-    if not boards:
-        return pd.DataFrame(columns=LONG_COLUMNS)
-    return pd.concat([b.long.rename(columns={"group": "detector"})[LONG_COLUMNS]
-                      for b in boards], ignore_index=True)  # fmt: skip

@@ -85,11 +85,6 @@ class Rule:
     criterion: str | None = None
 
     @property
-    def needs_scores(self) -> bool:
-        """Reads the stored out-of-sample training scores (not only the records)."""
-        return self.criterion is not None
-
-    @property
     def needs_probes(self) -> bool:
         """Needs the cells to score uniform probe points (``mass-volume``,
         ``excess-mass``): a cell option, so it enters the cell id."""

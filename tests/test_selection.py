@@ -18,7 +18,8 @@ from anobench.expansion import expand
 from anobench.registry import dataset_registry, detector_registry
 from anobench.report import make_report
 from anobench.selection import ANY_DETECTOR, Selection, choose, parse_rule
-from anobench.selection_board import candidates, smallest_p
+from anobench.selection_board import candidates
+from anobench.selection_stats import smallest_p
 from anobench.store import RunStore
 from anobench.suite import SuiteError, load_suite, parse_suite
 
