@@ -23,15 +23,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from anobench.baseline import DEFAULT_FLOOR, DEFAULT_K, Finding, check, make_baseline
-from anobench.driver import RunSummary, run_suite
-from anobench.executors import InProcessExecutor
-from anobench.expansion import expand
-from anobench.references import FILE_PREFIX, Overlay
+from anobench.execution.cell import failure_record, run_cell
+from anobench.execution.driver import RunSummary, run_suite
+from anobench.execution.executors.local import InProcessExecutor
+from anobench.execution.store import RunStore, results_frame, run_frame
+from anobench.plan.expansion import expand
+from anobench.plan.imports import FILE_PREFIX, Overlay
+from anobench.plan.suite import Suite, SuiteError, load_suite, parse_suite
 from anobench.registry import dataset_registry, detector_registry
-from anobench.runner import failure_record, run_cell
-from anobench.store import RunStore, results_frame, run_frame
-from anobench.suite import Suite, SuiteError, load_suite, parse_suite
+from anobench.results.gate import DEFAULT_FLOOR, DEFAULT_K, Finding, check, make_baseline
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ def _detector_entry(
 ) -> tuple[str, dict[str, Any]]:
     """(name, suite table) for a registry id, a reference or an instance; a reference
     goes in the table's ``ref``, as in a suite."""
-    from anobench.references import register
+    from anobench.plan.imports import register
     from anobench.registry import import_ref
 
     params = dict(params or {})
@@ -122,7 +122,7 @@ def _labels(y: Any) -> np.ndarray:
 def _dataset_entry(dataset: Any, name: str | None) -> tuple[str, str | None]:
     """(name, in-memory reference or None) for a registry id, a path, ``(X, y)`` or a
     spec. A path becomes ``file:<path as given>``, the name a suite beside it uses."""
-    from anobench.references import register
+    from anobench.plan.imports import register
 
     registered = dataset_registry().names()
     if isinstance(dataset, str) and dataset in registered:
@@ -204,14 +204,14 @@ def evaluate(
     Returns
     -------
     DataFrame
-        The tidy table (:func:`anobench.store.results_frame`), one row per seed, with
+        The tidy table (:func:`anobench.execution.store.results_frame`), one row per seed, with
         ``roc_auc``, ``ap`` (average precision), the F1 of every threshold policy, timings and
         ``status``/``error``; identical splits, seeds and numbers to ``anobench run``
         with a suite naming the same detector and data set.
 
     Raises
     ------
-    anobench.suite.SuiteError
+    anobench.plan.suite.SuiteError
         Unknown names or parameters, or a reference that scores in the wrong direction.
     """
     det_name, table = _detector_entry(detector, params, name)
@@ -241,7 +241,7 @@ def evaluate(
         datasets = Overlay(datasets, {ds_name: ds_ref}, "dataset")
     cells = expand(suite, detector_registry(), datasets)
     if not cells:
-        from anobench.references import detector_class
+        from anobench.plan.imports import detector_class
 
         ref = table.get("ref") or detector_registry().entry(det_name).ref
         if getattr(detector_class(ref), "uses_labels", False):
@@ -306,8 +306,8 @@ class Run:
     def leaderboard(self, metric: str = "roc_auc", protocol: str | None = None) -> pd.DataFrame:
         """The leaderboard of ``metric`` under ``protocol`` (default: the first one run):
         detectors x data sets, mean rank and mean over the data sets every ranked detector
-        covers (:func:`anobench.leaderboard.leaderboard`)."""
-        from anobench.leaderboard import leaderboard
+        covers (:func:`anobench.results.leaderboard.leaderboard`)."""
+        from anobench.results.leaderboard import leaderboard
 
         protocols = sorted(self.frame["protocol"].dropna().unique())
         if not protocols:
@@ -326,7 +326,7 @@ class Run:
         tuning: list[str] | None = None,
     ) -> pd.DataFrame:
         """Choose one configuration per detector, data set and seed without test labels
-        (:mod:`anobench.selection`): the long table, one row per protocol, metric, rule,
+        (:mod:`anobench.selection.rules`): the long table, one row per protocol, metric, rule,
         detector (``"(any detector)"``: the whole suite as candidates), data set and
         seed, with the ``chosen`` configuration, its test ``value`` and the ``oracle`` /
         ``uses_training_labels`` marks.
@@ -345,8 +345,8 @@ class Run:
         ValueError
             An unknown rule (with the known ones), or nothing in the run to select from.
         """
-        from anobench.selection import Selection, parse_rule
-        from anobench.selection_board import long_frame, selection_boards, settings_of
+        from anobench.selection.boards import long_frame, selection_boards, settings_of
+        from anobench.selection.rules import Selection, parse_rule
 
         stored = settings_of(self.manifest.get("suite") or {}) or Selection()
         rules = [rule] if isinstance(rule, str) else rule
@@ -374,7 +374,7 @@ class Run:
         """The report object (leaderboards, statistics, comparisons, stale and missing
         cells) computed from this run, without writing files."""
         if self._report is None:
-            from anobench.report_model import add_published, add_statistics, collect
+            from anobench.report.model import add_published, add_statistics, collect
 
             store = RunStore(self.path)
             report = collect(store)
@@ -411,7 +411,7 @@ class Comparison:
     detectors : per detector, protocol and metric: the mean of each run over the keys
         both cover, the difference, and the keys beyond the regression gate's tolerance.
     findings : the regression gate's findings for ``b`` against ``a`` as its baseline
-        (:func:`anobench.baseline.check`; allowed drop ``max(floor, k * seed std)``).
+        (:func:`anobench.results.gate.check`; allowed drop ``max(floor, k * seed std)``).
     """
 
     cells: pd.DataFrame
@@ -424,7 +424,7 @@ class Comparison:
         return not any(f.fails for f in self.findings)
 
     def text(self) -> str:
-        from anobench.baseline import format_findings
+        from anobench.results.gate import format_findings
 
         return format_findings(self.findings, len(self.cells))
 

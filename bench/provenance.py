@@ -29,17 +29,19 @@ __all__ = ["RESULT_MODULES", "code_identity", "harness_identity", "is_local_inst
 
 #: the harness modules whose code can change a cell's numbers
 RESULT_MODULES = (
-    "anobench.splits",
-    "anobench.calibration",
-    "anobench.metrics",
-    "anobench.thresholds",
-    "anobench.runner",
+    "anobench.data.splits",
+    "anobench.execution.calibration",
+    "anobench.metrics.cell",
+    "anobench.metrics.thresholds",
+    "anobench.execution.cell",
     "anobench.seeding",
     "anobench.datasets.spec",
-    "anobench.presets",
-    "anobench.fitting",
-    "anobench.artifacts",  # the scores selection reads (anobench.selection_board)
-    "anobench.isolation",  # the clean state (global RNGs, error modes) every cell starts from
+    "anobench.plan.presets",
+    "anobench.execution.fitting",
+    "anobench.execution.artifacts",  # the scores selection reads (anobench.selection.boards)
+    "anobench.execution.isolation",  # the clean state every cell starts from (RNGs, error modes)
+    "anobench.metrics.series",  # point-level metrics of series cells
+    "anobench.metrics.points",
 )
 
 

@@ -10,7 +10,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 if TYPE_CHECKING:
-    from anobench.series_points import SeriesPoints
+    from anobench.metrics.points import SeriesPoints
 
 
 class Protocol(enum.StrEnum):
@@ -20,7 +20,7 @@ class Protocol(enum.StrEnum):
     contaminated at the data set's anomaly ratio. The test set is the same for both
     protocols under one seed, so the two are directly comparable. These are the clean
     protocols; published ones (``pyod-benchmark``, ``adbench-2022``) are
-    :mod:`anobench.presets`.
+    :mod:`anobench.plan.presets`.
     """
 
     NOVELTY = "novelty"
@@ -121,7 +121,7 @@ class Split:
         The labels a label-using detector receives (semi-supervised only).
     series : SeriesPoints, optional
         Windows of a series: where each test window lies in its series and the point
-        labels, for point-level metrics (:mod:`anobench.series_metrics`).
+        labels, for point-level metrics (:mod:`anobench.metrics.series`).
     test_rows : ndarray of int, shape (n_test,), optional
         The loaded data's row of each test row (the parts are shuffled: row order must
         not carry a label), for layouts kept per row such as ``series``.
@@ -174,19 +174,19 @@ class Cell:
     expected_contamination: float | str = 0.1
     skip_reason: str | None = None
     dataset_params: dict[str, Any] = field(default_factory=dict)
-    #: how label-free thresholds are calibrated (:class:`anobench.calibration.Calibration`)
+    #: how label-free thresholds are calibrated (:class:`anobench.execution.calibration.Calibration`)
     calibration: dict[str, Any] = field(default_factory=dict)
     #: the code behind the result: ``detector`` (distribution, version, source hash) and
     #: ``harness`` (anobench version, source hash of its result-affecting modules)
     provenance: dict[str, Any] = field(default_factory=dict)
     #: capability flags of the detector class, e.g. ``{"transductive": True}``
     detector_flags: dict[str, Any] = field(default_factory=dict)
-    #: under a published protocol (:mod:`anobench.presets`): ``name``, ``column`` (the
+    #: under a published protocol (:mod:`anobench.plan.presets`): ``name``, ``column`` (the
     #: published column this detector reproduces) and ``replay``: ``[column, detector
     #: ref, params]`` of the fits the paper's script made before it on a shared RNG
     preset: dict[str, Any] | None = None
     #: uniform probe points each calibration model also scores, for the volume-based
-    #: selection criteria (:mod:`anobench.criteria`); 0: none
+    #: selection criteria (:mod:`anobench.selection.criteria`); 0: none
     probes: int = 0
     #: in a grid under selection: ``"candidate"`` (a grid configuration) or ``"default"``
     #: (the detector's defaults, run for the ``default`` rule); None: no grid. Not part of
@@ -266,7 +266,7 @@ class CellResult(BaseModel):
     #: semi-supervised: the labelled validation part ``val-best-f1`` read (rows, anomalies)
     validation: dict[str, int] | None = None
     roc_auc_by_group: dict[str, float] | None = None
-    #: series cells: point-level metrics (:func:`anobench.series_metrics.series_evaluation`)
+    #: series cells: point-level metrics (:func:`anobench.metrics.series.series_evaluation`)
     series: dict[str, Any] | None = None
     split: dict[str, Any] | None = None
     sanity: dict[str, Any] | None = None
@@ -282,7 +282,7 @@ class CellResult(BaseModel):
     scores_file: str | None = None
     #: the cell's captured stdout/stderr: ``bytes`` (total) and ``text`` (truncated)
     output: dict[str, Any] | None = None
-    #: what the worker cleaned up after the cell (:mod:`anobench.isolation`):
+    #: what the worker cleaned up after the cell (:mod:`anobench.execution.isolation`):
     #: ``killed_processes``, ``leaked_threads``, ``state_reset``
     isolation: dict[str, Any] | None = None
 

@@ -42,9 +42,9 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from anobench.data.io import DataFileError, DataMissingError, file_hash
 from anobench.datasets.series import windowed
 from anobench.datasets.spec import Data, DatasetSpec
-from anobench.io import DataFileError, DataMissingError, file_hash
 
 __all__ = ["FORMATS", "FileDatasetSpec", "file_dataset", "load_file"]
 

@@ -32,8 +32,8 @@ from typing import Any
 import numpy as np
 from scipy import ndimage
 
+from anobench.data.io import DataFileError, RemoteFile, locate
 from anobench.datasets.spec import Catalog, Data, DatasetSpec
-from anobench.io import DataFileError, RemoteFile, locate
 
 #: fixed seed of the anomaly subsampling and corruptions (the cell seed changes the split)
 DATA_SEED = 20240521

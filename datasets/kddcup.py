@@ -17,8 +17,8 @@ import pandas as pd
 from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder
 
+from anobench.data.io import DataFileError, RemoteFile, locate
 from anobench.datasets.spec import Data, DatasetSpec
-from anobench.io import DataFileError, RemoteFile, locate
 
 DATA_SEED = 19990101
 N_FEATURES = 41

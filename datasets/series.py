@@ -34,9 +34,9 @@ import re
 import numpy as np
 import pandas as pd
 
+from anobench.data.io import DataFileError, RemoteFile, locate
 from anobench.datasets.spec import Catalog, Data, DatasetSpec
-from anobench.io import DataFileError, RemoteFile, locate
-from anobench.series_points import SeriesPoints
+from anobench.metrics.points import SeriesPoints
 
 
 def sliding_windows(

@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from anobench.io import RemoteFile, file_hash, find_local, locate
+from anobench.data.io import RemoteFile, file_hash, find_local, locate
+from anobench.data.splits import make_split
+from anobench.metrics.points import SeriesPoints
 from anobench.provenance import source_hash
 from anobench.seeding import canonical_json
-from anobench.series_points import SeriesPoints
-from anobench.splits import make_split
 from anobench.types import Protocol, Split, check_modality
 
 logger = logging.getLogger(__name__)
@@ -42,7 +42,7 @@ class Data:
     series : SeriesPoints, optional
         Windows of a series with a fixed split (``train_mask``): each row's first point,
         the window length and the point labels of the series the test rows come from,
-        so test scores can be mapped to points (:mod:`anobench.series_points`).
+        so test scores can be mapped to points (:mod:`anobench.metrics.points`).
     """
 
     X: np.ndarray
@@ -186,7 +186,7 @@ class DatasetSpec:
     def fetch(self, *, download: bool = True) -> dict[str, str]:
         """Make every file available and verified; returns ``{relpath: sha256}``.
 
-        Raises :class:`~anobench.io.DataFileError` (or its subclass
+        Raises :class:`~anobench.data.io.DataFileError` (or its subclass
         ``DataMissingError``) naming the file and what to do.
         """
         return {f.relpath: file_hash(locate(f, download=download)) for f in self.files}
@@ -212,7 +212,7 @@ class DatasetSpec:
         max_test: int | None = None,
     ) -> Split:
         """Load the data and return a checked split (see
-        :func:`anobench.splits.make_split`).
+        :func:`anobench.data.splits.make_split`).
 
         The split's metadata records the sha256 of every file read and the fingerprint
         (:meth:`fingerprint`) of the data actually loaded, ``data_fingerprint``.

@@ -1,7 +1,7 @@
 """The public tabular benchmarks: ADBench "Classical" (``adbench/<name>``, 47 sets) and
 ODDS (``odds/<name>``, MATLAB files as hosted in PyOD's repository).
 
-Files are found through :mod:`anobench.io` (mirror folders ``adbench/`` and
+Files are found through :mod:`anobench.data.io` (mirror folders ``adbench/`` and
 ``odds/``, original file names). Checksums are those of the published files; four ADBench
 sets (backdoor, census, fraud, speech) have no known checksum and are "unpinned" (the
 sha256 of what was read is still recorded with each result). A file missing from the
@@ -9,7 +9,7 @@ mirror is read the moment it is put into ``<data dir>/adbench/`` (or downloaded)
 
 ADBench resamples some small sets before publishing, so their files repeat rows; a clean
 split keeps every row and keeps identical rows on one side (see
-:func:`anobench.splits.make_split`), so the data set keeps its published size and ratio.
+:func:`anobench.data.splits.make_split`), so the data set keeps its published size and ratio.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ import zipfile
 
 import numpy as np
 
+from anobench.data.io import DataFileError, RemoteFile, locate
 from anobench.datasets.spec import Catalog, Data, DatasetSpec, identifier
-from anobench.io import DataFileError, RemoteFile, locate
 
 ADBENCH_URL = "https://github.com/Minqi824/ADBench/raw/main/adbench/datasets/Classical/"
 ODDS_URL = "https://raw.githubusercontent.com/yzhao062/pyod/master/notebooks/data/"

@@ -15,7 +15,7 @@ wrapper keeps the estimator's own constructor parameters (so suites grid over th
 
 Which source of scores an adapter uses is recorded in its ``score_source``; whether the
 orientation is right is checked on toy data at first use
-(:func:`anobench.references.check_orientation`).
+(:func:`anobench.plan.imports.check_orientation`).
 """
 
 from __future__ import annotations
@@ -107,7 +107,7 @@ class ReferenceAdapter(BaseDetector):
 
 
 def _rebuild(reference: str, state: dict[str, Any]) -> ReferenceAdapter:
-    from anobench.references import detector_class
+    from anobench.plan.imports import detector_class
 
     cls = detector_class(reference)
     obj = cls.__new__(cls)

@@ -9,7 +9,7 @@ labels or the true contamination.
 Every detector also speaks scikit-learn's outlier API (:class:`~sklearn.base.OutlierMixin`):
 ``score_samples`` (higher = MORE NORMAL, the negated anomaly score), ``decision_function``
 (0 at the threshold, negative = outlier) and ``predict`` (+1 inlier / -1 outlier). Their
-threshold comes from a named label-free policy (:data:`anobench.thresholds.POLICIES`,
+threshold comes from a named label-free policy (:data:`anobench.metrics.thresholds.POLICIES`,
 ``train-quantile`` at 10% by default, see :meth:`BaseDetector.set_threshold`), computed on
 OUT-OF-SAMPLE scores of the training rows (5-fold cross-fitting, on first use), never on the
 optimistic scores of the rows the model was fitted on.
@@ -135,7 +135,7 @@ class BaseDetector(OutlierMixin, BaseEstimator):
 
         Parameters
         ----------
-        policy : a non-oracle policy of :data:`anobench.thresholds.POLICIES`
+        policy : a non-oracle policy of :data:`anobench.metrics.thresholds.POLICIES`
             (``train-quantile``, ``mean+std``, ``max-train``).
         contamination : expected anomaly fraction, 0 < c < 0.5 (``train-quantile`` only).
 
@@ -145,7 +145,7 @@ class BaseDetector(OutlierMixin, BaseEstimator):
         threshold is recomputed). The policy is not a constructor parameter: ``clone``
         returns a detector with the default policy.
         """
-        from anobench.thresholds import POLICIES
+        from anobench.metrics.thresholds import POLICIES
 
         label_free = [name for name, p in POLICIES.items() if p.calibrated and not p.oracle]
         if policy not in label_free:
@@ -189,7 +189,7 @@ class BaseDetector(OutlierMixin, BaseEstimator):
         scores = self.__dict__.get("_threshold_scores")
         if scores is None:
             scores = self._out_of_sample_scores()
-        from anobench.thresholds import POLICIES
+        from anobench.metrics.thresholds import POLICIES
 
         self.threshold_ = POLICIES[self.threshold_policy].threshold(
             scores, scores, np.zeros(0), self.threshold_contamination
@@ -211,7 +211,7 @@ class BaseDetector(OutlierMixin, BaseEstimator):
             )
         from sklearn.base import clone
 
-        from anobench.calibration import Calibration, out_of_sample
+        from anobench.execution.calibration import Calibration, out_of_sample
 
         seed = getattr(self, "random_state", None)
         scores = out_of_sample(

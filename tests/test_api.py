@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 
 import anobench
-from anobench.driver import run_suite
+from anobench.execution.driver import run_suite
+from anobench.execution.store import RunStore
+from anobench.plan.suite import SuiteError, load_suite
 from anobench.registry import dataset_registry, detector_registry
-from anobench.store import RunStore
-from anobench.suite import SuiteError, load_suite
 
 SUITE = """
 name = "api"
@@ -123,7 +123,7 @@ def test_script_without_main_guard_runs_in_worker_processes(tmp_path: Path) -> N
             import matplotlib
             matplotlib.use("svg")
             import anobench
-            import anobench.plots
+            import anobench.report.plots.charts
             assert matplotlib.get_backend() == "svg", matplotlib.get_backend()
             run = anobench.run({str(tmp_path / "s.toml")!r}, out={str(tmp_path / "run")!r}, jobs=2)
             print("STATUS", sorted(set(r["status"] for r in run.records)), len(run.records))

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from anobench.baseline import Baseline, BaselineError, check, format_findings, make_baseline
 from anobench.cli import main
-from anobench.driver import run_suite
+from anobench.execution.driver import run_suite
+from anobench.plan.suite import Suite
 from anobench.registry import DETECTOR_GROUP, Registry, dataset_registry
-from anobench.suite import Suite
+from anobench.results.gate import Baseline, BaselineError, check, format_findings, make_baseline
 
 SUITE = Suite(
     name="gate",
@@ -110,9 +110,9 @@ def test_cli_baseline_and_check_exit_codes(baseline_run, tmp_path: Path, capsys)
 
 
 def test_committed_ci_baseline_matches_the_ci_suite() -> None:
-    from anobench.expansion import expand
+    from anobench.plan.expansion import expand
+    from anobench.plan.suite import load_suite
     from anobench.registry import detector_registry
-    from anobench.suite import load_suite
 
     baseline = Baseline.load(Path(__file__).parent.parent / "results" / "reference" / "ci.json")
     assert baseline.suite == "ci"

@@ -9,20 +9,20 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from anobench.calibration import (
+from anobench.execution.calibration import (
     Calibration,
     CalibrationError,
     calibration_folds,
     out_of_sample,
 )
-from anobench.driver import run_suite
+from anobench.execution.driver import run_suite
+from anobench.execution.store import RunStore, run_frame
+from anobench.plan.suite import Suite, load_suite
 from anobench.registry import dataset_registry, detector_registry
-from anobench.store import RunStore, run_frame
-from anobench.suite import Suite, load_suite
 
 
 def _scores(*args, **kwargs):  # type: ignore[no-untyped-def]
-    """(scores, info) of :func:`anobench.calibration.out_of_sample`."""
+    """(scores, info) of :func:`anobench.execution.calibration.out_of_sample`."""
     result = out_of_sample(*args, **kwargs)
     return result.scores, result.info
 
@@ -124,7 +124,7 @@ def test_retry_failed_reruns_a_cell_whose_calibration_was_refused(
     def refuse(*args: object, **kwargs: object) -> None:
         raise CalibrationError("calibration needs about 99 s of extra fits")
 
-    monkeypatch.setattr("anobench.runner.out_of_sample", refuse)
+    monkeypatch.setattr("anobench.execution.cell.out_of_sample", refuse)
     run_suite(suite, out, detector_registry(), dataset_registry(), executor=InProcess())
     record = next(RunStore(out).records())
     assert record["status"] == "ok" and record["calibration"]["retry"]

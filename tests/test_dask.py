@@ -10,11 +10,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from anobench.dask_executor import DaskExecutor
-from anobench.driver import run_suite
+from anobench.execution.driver import run_suite
+from anobench.execution.executors.dask import DaskExecutor
+from anobench.execution.store import RunStore
+from anobench.plan.suite import Suite
 from anobench.registry import dataset_registry, detector_registry
-from anobench.store import RunStore
-from anobench.suite import Suite
 
 pytest.importorskip("distributed")
 
@@ -89,7 +89,7 @@ def test_dask_workers_keep_isolation_and_a_lost_worker_costs_one_cell(
 
 
 def test_simulated_scaling_is_linear_without_overheads_and_bounded_by_the_scheduler() -> None:
-    from anobench.perf_scale import simulate
+    from anobench.perf.scale import simulate
 
     even = simulate([1.0] * 64, 8, per_cell_s=0.0, dispatch_s=0.0)
     assert even.makespan_s == 8.0 and even.efficiency == 1.0

@@ -197,10 +197,10 @@ def test_registered_as_deep_family() -> None:
 
 
 def test_runner_records_compile_seconds(tmp_path) -> None:
-    from anobench.expansion import expand
+    from anobench.execution.cell import run_cell
+    from anobench.plan.expansion import expand
+    from anobench.plan.suite import Suite
     from anobench.registry import dataset_registry
-    from anobench.runner import run_cell
-    from anobench.suite import Suite
 
     suite = Suite.model_validate(
         {
@@ -274,7 +274,7 @@ def test_perf_deep_runs_and_reports_figures(capsys, tmp_path) -> None:
     import json
 
     from anobench.cli import main
-    from anobench.perf import dense_ae_flops
+    from anobench.perf.deep import dense_ae_flops
 
     assert dense_ae_flops([784, 128, 784]) == 3 * 2 * (784 * 128 * 2)
     out = tmp_path / "perf.json"
@@ -325,10 +325,10 @@ def test_a_detectors_own_compile_time_is_kept_without_jax(
 ) -> None:
     import dataclasses
 
-    from anobench.expansion import expand
+    from anobench.execution.cell import run_cell
+    from anobench.plan.expansion import expand
+    from anobench.plan.suite import Suite
     from anobench.registry import dataset_registry
-    from anobench.runner import run_cell
-    from anobench.suite import Suite
 
     (tmp_path / "compiling_plugin.py").write_text(COMPILING_PLUGIN)
     monkeypatch.syspath_prepend(str(tmp_path))

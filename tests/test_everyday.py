@@ -13,10 +13,10 @@ import pytest
 from anobench import catalog
 from anobench.cli import main
 from anobench.cli.options import MAX_CELLS
-from anobench.driver import in_shard, plan_suite
-from anobench.expansion import MAX_CELLS as SUITE_MAX_CELLS
+from anobench.execution.driver import in_shard, plan_suite
+from anobench.plan.expansion import MAX_CELLS as SUITE_MAX_CELLS
+from anobench.plan.suite import load_suite
 from anobench.registry import Registry, dataset_registry, detector_registry
-from anobench.suite import load_suite
 
 HEAVY = ("sklearn", "jax", "pandas", "pyod", "scipy")
 
@@ -125,7 +125,7 @@ def test_shards_partition_the_cells_and_assemble(tmp_path: Path, capsys) -> None
 
 def test_shards_share_the_lock_a_whole_run_does_not(tmp_path: Path) -> None:
     from anobench.errors import RunLockedError
-    from anobench.store import RunStore
+    from anobench.execution.store import RunStore
 
     store = RunStore(tmp_path)
     with store.lock(shared=True), RunStore(tmp_path).lock(shared=True):

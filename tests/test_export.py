@@ -11,7 +11,7 @@ import pytest
 
 from anobench.cli import main
 from anobench.errors import UserError
-from anobench.store import RunStore
+from anobench.execution.store import RunStore
 
 pytest.importorskip("mlflow")
 
@@ -80,7 +80,7 @@ def test_export_logs_one_mlflow_run_per_cell(
 def test_a_missing_mlflow_names_the_extra(
     tmp_path: Path, make_record, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    from anobench.export_mlflow import export_run
+    from anobench.export.mlflow import export_run
 
     run_dir = _run(tmp_path, make_record)
     monkeypatch.setitem(sys.modules, "mlflow", None)

@@ -23,10 +23,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from anobench.driver import run_suite
+from anobench.execution.driver import run_suite
+from anobench.execution.store import RunStore
+from anobench.plan.suite import Suite, SuiteError, load_suite
 from anobench.registry import dataset_registry, detector_registry
-from anobench.store import RunStore
-from anobench.suite import Suite, SuiteError, load_suite
 
 PLUGIN = "anobench_faults"
 SOURCE = (Path(__file__).parent / "fault_plugin.py").read_text()
@@ -202,7 +202,7 @@ SMALL = dict(
 def test_damaged_records_and_scores_are_rerun(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from anobench.report import write_report
+    from anobench.report.build import write_report
 
     run_dir = tmp_path / "run"
     suite = Suite(**SMALL)
@@ -283,7 +283,7 @@ def test_report_file_names_stay_in_the_run_directory(
 ) -> None:
     """A record whose protocol holds ``/../`` and a 300-character data set parameter:
     the report writes only inside the run directory, with names the file system takes."""
-    from anobench.report import write_report
+    from anobench.report.build import write_report
 
     run_dir = tmp_path / "deep" / "run"
     suite = Suite(
@@ -437,7 +437,8 @@ def test_report_is_replaced_whole_or_not_at_all(
 ) -> None:
     """A report that fails midway (here: the disk fills before the HTML page) leaves the
     previous report whole: no new results.csv beside an old index.html."""
-    from anobench import html, report
+    from anobench.report import build as report
+    from anobench.report.render import html
 
     run_dir = tmp_path / "run"
     run_suite(Suite(**SMALL), run_dir, detector_registry(), dataset_registry(), jobs=1)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from sklearn.metrics import precision_recall_curve, roc_auc_score, roc_curve
 
-from anobench import plots
-from anobench.figure_pool import FIGURES_FILE, FigurePool
+from anobench.report.figure_pool import FIGURES_FILE, FigurePool
+from anobench.report.plots import charts as plots
 
 
 def _scores(n_detectors: int = 3, seed: int = 0) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -99,7 +99,7 @@ def test_figures_are_drawn_in_process_where_no_pool_can_start(
 ) -> None:
     """A daemon process (a multiprocessing or Celery worker) may not have children, and
     some platforms lack the semaphores a pool needs: the report still gets its figures."""
-    from anobench import figure_pool
+    from anobench.report import figure_pool
 
     if why == "daemon":
         monkeypatch.setattr(

@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 import scipy.io
 
+from anobench.data.io import DataFileError, DataMissingError
 from anobench.datasets.files import file_dataset, load_file
-from anobench.expansion import expand
-from anobench.io import DataFileError, DataMissingError
+from anobench.plan.expansion import expand
+from anobench.plan.suite import load_suite
 from anobench.registry import dataset_registry, detector_registry
-from anobench.suite import load_suite
 
 DET, DS = detector_registry(), dataset_registry()
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from anobench.metrics import evaluate, precision_at_n, score_sanity, thresholded
-from anobench.thresholds import threshold
+from anobench.metrics.cell import evaluate, precision_at_n, score_sanity, thresholded
+from anobench.metrics.thresholds import threshold
 
 Y = np.array([0, 0, 1, 0, 1])
 S = np.array([0.1, 0.4, 0.35, 0.2, 0.8])

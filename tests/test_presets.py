@@ -11,12 +11,12 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import MinMaxScaler, StandardScaler
 
-from anobench import presets
-from anobench.expansion import expand
-from anobench.fitting import make_detector
+from anobench.execution.cell import run_cell
+from anobench.execution.fitting import make_detector
+from anobench.plan import presets
+from anobench.plan.expansion import expand
+from anobench.plan.suite import Suite, SuiteError, load_suite
 from anobench.registry import UnavailableError, dataset_registry, detector_registry
-from anobench.runner import run_cell
-from anobench.suite import Suite, SuiteError, load_suite
 
 
 def _data(n: int, d: int = 3, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -250,7 +250,7 @@ def test_narrowing_a_suite_on_the_command_line_keeps_the_papers_seeds() -> None:
 def test_a_detector_outside_the_papers_columns_gets_the_literal_seed() -> None:
     """Only the paper's columns take its shared RandomState; any other detector (e.g. a
     JAX model that needs an int) gets the trial number itself."""
-    from anobench.fitting import prepare
+    from anobench.execution.fitting import prepare
 
     suite = Suite(name="s", detectors=["gmm", "pyod-iforest"], datasets=["wine"],
                   protocols=["pyod-benchmark"], seeds=[5])  # fmt: skip

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from anobench.driver import program_affinity, run_suite
-from anobench.executors import _Pending
-from anobench.expansion import expand
+from anobench.execution.driver import program_affinity, run_suite
+from anobench.execution.executors.local import _Pending
+from anobench.execution.store import RunStore
+from anobench.plan.expansion import expand
+from anobench.plan.suite import Suite
 from anobench.registry import dataset_registry, detector_registry, import_ref
-from anobench.store import RunStore
-from anobench.suite import Suite
 
 
 def test_pending_cells_stay_with_their_key() -> None:

@@ -11,16 +11,16 @@ import pandas as pd
 import pytest
 from scipy.stats import spearmanr
 
-from anobench import presets
-from anobench.protocol_effect import (
+from anobench.execution.store import RunStore
+from anobench.plan import presets
+from anobench.report.build import write_report
+from anobench.results.protocol_effect import (
     dataset_facts,
     mechanism,
     protocol_effect,
     split_details,
     with_split_details,
 )
-from anobench.report import write_report
-from anobench.store import RunStore
 
 ADB = presets.ADBENCH_2022
 MIRROR = Path(

@@ -9,8 +9,8 @@ import pytest
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
-from anobench import effects, stats
-from anobench.leaderboard import format_leaderboard, leaderboard
+from anobench.results import effects, stats
+from anobench.results.leaderboard import format_leaderboard, leaderboard
 
 SETS = [f"s{i}" for i in range(8)]
 HARD = ["s5", "s6", "s7"]  # the hardest data sets: every detector scores lowest there

@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from anobench import io as files
+from anobench.data import io as files
+from anobench.data.io import DataFileError, DataMissingError, RemoteFile, locate
+from anobench.data.splits import SplitError, make_split
 from anobench.datasets.images import FASHION, MNIST, load_images, read_idx, vs_fashion_task
 from anobench.datasets.series import parse_ucr_name, sliding_windows
 from anobench.datasets.tabular import read_mat, read_npz
-from anobench.io import DataFileError, DataMissingError, RemoteFile, locate
 from anobench.registry import dataset_registry
-from anobench.splits import SplitError, make_split
 
 REGISTRY = dataset_registry()
 MIRROR = Path(os.environ.get("ANOBENCH_DATA_DIR", "../shared/data"))

@@ -14,9 +14,10 @@ import pandas as pd
 import pytest
 from pydantic import ValidationError
 
-from anobench import presets
-from anobench.io import DataFileError, DataMissingError
-from anobench.reference import (
+from anobench.data.io import DataFileError, DataMissingError
+from anobench.plan import presets
+from anobench.report.published import write_comparisons
+from anobench.results.published import (
     CELL_COLUMNS,
     Reference,
     compare,
@@ -24,8 +25,7 @@ from anobench.reference import (
     not_reproduced,
     summarize,
 )
-from anobench.reference_report import write_comparisons
-from anobench.reference_tables import TABLES
+from anobench.results.published_tables import TABLES
 
 MIRROR = Path(
     os.environ.get("ANOBENCH_REFERENCE_DIR")

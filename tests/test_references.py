@@ -12,12 +12,12 @@ import pytest
 from sklearn.base import clone
 
 from anobench import testing
-from anobench.driver import run_suite
-from anobench.expansion import expand
-from anobench.references import BadReferenceError, check_orientation, detector_class
+from anobench.execution.driver import run_suite
+from anobench.execution.store import RunStore
+from anobench.plan.expansion import expand
+from anobench.plan.imports import BadReferenceError, check_orientation, detector_class
+from anobench.plan.suite import SuiteError, load_suite
 from anobench.registry import UnavailableError, dataset_registry, detector_registry
-from anobench.store import RunStore
-from anobench.suite import SuiteError, load_suite
 
 DET, DS = detector_registry(), dataset_registry()
 
@@ -154,7 +154,7 @@ def test_an_edited_file_is_new_code_in_a_long_lived_process(tmp_path: Path) -> N
     (tmp_path / "edited.py").write_text(code + "WEIGHT = 1.0\n")
     ref = f"{tmp_path / 'edited.py'}:D"
     assert check_orientation("d", ref, {}).auc > 0.9  # imports its helper beside it
-    from anobench.references import file_source_hash
+    from anobench.plan.imports import file_source_hash
 
     before = file_source_hash(ref)
     (tmp_path / "edited.py").write_text(code + "WEIGHT = -1.0\n")

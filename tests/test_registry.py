@@ -122,9 +122,9 @@ def test_duplicate_name_warns_and_keeps_the_first(caplog: pytest.LogCaptureFixtu
 
 
 def test_plugin_distribution_is_discovered_and_runs(make_plugin, tmp_path) -> None:
-    from anobench.driver import run_suite
-    from anobench.store import RunStore
-    from anobench.suite import Suite
+    from anobench.execution.driver import run_suite
+    from anobench.execution.store import RunStore
+    from anobench.plan.suite import Suite
 
     make_plugin("anobench_plugin_demo", {"plugin-mean": "anobench_plugin_demo:Mean"})
     detectors = detector_registry()  # found on sys.path like any installed plugin

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from anobench.leaderboard import format_leaderboard, leaderboard
-from anobench.report import write_report
-from anobench.store import RunStore
+from anobench.execution.store import RunStore
+from anobench.report.build import write_report
+from anobench.results.leaderboard import format_leaderboard, leaderboard
 
 
 def frame() -> pd.DataFrame:

@@ -13,12 +13,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from anobench import report_model
-from anobench.board_layout import choose_layout, grid
 from anobench.cli import main
-from anobench.leaderboard import leaderboard
-from anobench.report import make_report
-from anobench.store import RunStore
+from anobench.execution.store import RunStore
+from anobench.report import model as report_model
+from anobench.report.build import make_report
+from anobench.report.render.board_layout import choose_layout, grid
+from anobench.results.leaderboard import leaderboard
 
 DETECTORS = {"good": 0.9, "mid": 0.7, "bad": 0.5}
 DATASETS = [f"Set {i}.v1" for i in range(5)]  # spaces, capitals and dots: slugged
@@ -165,8 +165,8 @@ def test_page_leads_with_the_summary(written) -> None:
 
 def test_renderers_do_not_import_the_report_module() -> None:
     code = (
-        "import sys, anobench.html, anobench.render_tables, anobench.render_text; "
-        "print('anobench.report' in sys.modules)"
+        "import sys, anobench.report.render.html, anobench.report.render.tables, anobench.report.render.text; "
+        "print('anobench.report.build' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "False", out.stderr

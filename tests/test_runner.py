@@ -13,12 +13,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from anobench.driver import run_suite
-from anobench.expansion import expand
+from anobench.execution.cell import run_cell
+from anobench.execution.driver import run_suite
+from anobench.execution.store import RunStore, write_json_atomic
+from anobench.plan.expansion import expand
+from anobench.plan.suite import Suite
 from anobench.registry import dataset_registry, detector_registry
-from anobench.runner import run_cell
-from anobench.store import RunStore, write_json_atomic
-from anobench.suite import Suite
 
 PLUGIN = {
     "plugin-mean": "anobench_bad_plugin:Mean",

@@ -1,4 +1,4 @@
-"""Selection rules (anobench.selection) on hand-made grids with known answers, the label
+"""Selection rules (anobench.selection.rules) on hand-made grids with known answers, the label
 budget of validation, the internal criteria, and a suite with grids end to end."""
 
 from __future__ import annotations
@@ -10,18 +10,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from anobench import criteria
 from anobench.api import load_run
-from anobench.calibration import Calibration, out_of_sample, uniform_probes
-from anobench.driver import run_suite
-from anobench.expansion import expand
+from anobench.execution.calibration import Calibration, out_of_sample, uniform_probes
+from anobench.execution.driver import run_suite
+from anobench.execution.store import RunStore
+from anobench.plan.expansion import expand
+from anobench.plan.suite import SuiteError, load_suite, parse_suite
 from anobench.registry import dataset_registry, detector_registry
-from anobench.report import make_report
-from anobench.selection import ANY_DETECTOR, Selection, choose, parse_rule
-from anobench.selection_board import candidates
-from anobench.selection_stats import smallest_p
-from anobench.store import RunStore
-from anobench.suite import SuiteError, load_suite, parse_suite
+from anobench.report.build import make_report
+from anobench.selection import criteria
+from anobench.selection.board_stats import smallest_p
+from anobench.selection.boards import candidates
+from anobench.selection.rules import ANY_DETECTOR, Selection, choose, parse_rule
 
 DET, DS = detector_registry(), dataset_registry()
 RULES = [parse_rule(r) for r in ("default", "random", "oracle", "global-best", "centrality")]

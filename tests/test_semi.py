@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 
 from anobench import testing
-from anobench.driver import run_suite
-from anobench.expansion import expand
-from anobench.metrics import METRICS, applies, evaluate
+from anobench.data.splits import SplitError, make_split, observed_labels
+from anobench.execution.driver import run_suite
+from anobench.execution.store import RunStore
+from anobench.metrics.cell import METRICS, applies, evaluate
+from anobench.plan.expansion import expand
+from anobench.plan.suite import SuiteError, load_suite, parse_suite
 from anobench.registry import dataset_registry, detector_registry
-from anobench.splits import SplitError, make_split, observed_labels
-from anobench.store import RunStore
-from anobench.suite import SuiteError, load_suite, parse_suite
 from anobench.types import Protocol, parse_protocol
 
 DET, DS = detector_registry(), dataset_registry()

@@ -11,8 +11,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from anobench.io import DATA_DIR_ENV
-from anobench.series_metrics import (
+from anobench.data.io import DATA_DIR_ENV
+from anobench.metrics.points import SeriesPoints, point_scores
+from anobench.metrics.series import (
     point_adjusted_f1,
     range_precision_recall,
     ranges,
@@ -20,7 +21,6 @@ from anobench.series_metrics import (
     series_evaluation,
     vus,
 )
-from anobench.series_points import SeriesPoints, point_scores
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "vus_reference.json").read_text())
 
@@ -127,7 +127,7 @@ def test_series_data_sets_carry_the_test_windows_points_through_the_split() -> N
     whose max-mapped points are exactly the test region, labelled as the series."""
     from anobench.datasets.series import windowed
     from anobench.datasets.spec import DatasetSpec
-    from anobench.store import results_frame
+    from anobench.execution.store import results_frame
 
     t = np.arange(1200)
     values = np.sin(2 * np.pi * t / 50)
@@ -159,11 +159,11 @@ def test_a_series_cell_records_and_stores_point_metrics(
 ) -> None:
     """run_cell on a real series: the record holds the point-level metrics, passes the
     record schema when stored, and the tidy table has their columns."""
-    from anobench.expansion import expand
+    from anobench.execution.cell import run_cell
+    from anobench.execution.store import RunStore, results_frame
+    from anobench.plan.expansion import expand
+    from anobench.plan.suite import Suite
     from anobench.registry import dataset_registry, detector_registry
-    from anobench.runner import run_cell
-    from anobench.store import RunStore, results_frame
-    from anobench.suite import Suite
 
     monkeypatch.setenv(DATA_DIR_ENV, str(MIRROR))
     suite = Suite(

@@ -10,8 +10,9 @@ from typing import Any
 
 import pytest
 
-from anobench import io, settings
-from anobench.executors import ProcessExecutor
+from anobench import settings
+from anobench.data import io
+from anobench.execution.executors.local import ProcessExecutor
 from anobench.settings import Settings, env_flag
 
 

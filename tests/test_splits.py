@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from anobench.splits import SplitError, check_split, copy_groups, duplicate_stats, make_split
+from anobench.data.splits import SplitError, check_split, copy_groups, duplicate_stats, make_split
 from anobench.types import Split
 
 

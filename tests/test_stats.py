@@ -8,7 +8,8 @@ import pytest
 from matplotlib.figure import Figure
 from scipy import stats as sps
 
-from anobench import plots, stats
+from anobench.report.plots import charts as plots
+from anobench.results import stats
 
 
 def matrix(seed: int = 0) -> pd.DataFrame:

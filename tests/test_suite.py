@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from anobench.expansion import expand
+from anobench.plan.expansion import expand
+from anobench.plan.suite import Suite, SuiteError, builtin_suites, expand_grid, load_suite
 from anobench.registry import dataset_registry, detector_registry
-from anobench.suite import Suite, SuiteError, builtin_suites, expand_grid, load_suite
 
 DET, DS = detector_registry(), dataset_registry()
 

@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 
 from anobench.datasets.spec import DatasetSpec
-from anobench.driver import run_suite
-from anobench.expansion import expand
+from anobench.execution.driver import run_suite
+from anobench.execution.store import RunStore, run_frame
+from anobench.plan.expansion import expand
+from anobench.plan.suite import Suite
 from anobench.registry import Registry, dataset_registry, detector_registry
-from anobench.report import write_report
-from anobench.store import RunStore, run_frame
-from anobench.suite import Suite
+from anobench.report.build import write_report
 
 MEAN = '''
 import numpy as np
@@ -86,7 +86,7 @@ def test_the_harness_code_takes_part_in_the_cell_id(monkeypatch: pytest.MonkeyPa
     suite = _suite(detectors=["iforest"])
     a = expand(suite, detector_registry(), dataset_registry())[0]
     monkeypatch.setattr(
-        "anobench.expansion.harness_identity", lambda: {"anobench": "x", "source": "changed"}
+        "anobench.plan.expansion.harness_identity", lambda: {"anobench": "x", "source": "changed"}
     )
     b = expand(suite, detector_registry(), dataset_registry())[0]
     assert a.cell_id != b.cell_id and a.provenance["harness"] != b.provenance["harness"]

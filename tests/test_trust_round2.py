@@ -14,11 +14,15 @@ import numpy as np
 import pytest
 
 import anobench
+from anobench.data.splits import make_split
 from anobench.detectors.base import BaseDetector
-from anobench.executors import ProcessExecutor, available_cores, default_memory_budget_mb
-from anobench.metrics import evaluate as cell_metrics
-from anobench.metrics import precision_at_n
-from anobench.splits import make_split
+from anobench.execution.executors.local import (
+    ProcessExecutor,
+    available_cores,
+    default_memory_budget_mb,
+)
+from anobench.metrics.cell import evaluate as cell_metrics
+from anobench.metrics.cell import precision_at_n
 
 
 class PositionScorer(BaseDetector):

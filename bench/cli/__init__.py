@@ -17,8 +17,8 @@ from pathlib import Path
 
 from anobench import __version__, settings
 from anobench.cli import data, gate, listing, perf, running
+from anobench.data.io import DataFileError
 from anobench.errors import UserError
-from anobench.io import DataFileError
 from anobench.registry import UnknownNameError
 
 __all__ = ["build_parser", "main"]

@@ -41,7 +41,7 @@ def add_commands(sub: Any) -> None:
 def cmd_data_list(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from anobench import inventory
+    from anobench.data import inventory
     from anobench.registry import dataset_registry
 
     registry = dataset_registry()
@@ -86,7 +86,7 @@ def cmd_data_list(args: argparse.Namespace) -> int:
 def cmd_data_info(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from anobench import inventory
+    from anobench.data import inventory
     from anobench.registry import dataset_registry
 
     registry = dataset_registry()
@@ -136,8 +136,8 @@ def cmd_data_info(args: argparse.Namespace) -> int:
 
 
 def cmd_data_fetch(args: argparse.Namespace) -> int:
-    from anobench import inventory
-    from anobench.io import DataFileError, locate
+    from anobench.data import inventory
+    from anobench.data.io import DataFileError, locate
     from anobench.registry import dataset_registry
 
     registry = dataset_registry()
@@ -158,7 +158,7 @@ def cmd_data_fetch(args: argparse.Namespace) -> int:
 def cmd_data_verify(args: argparse.Namespace) -> int:
     from tabulate import tabulate
 
-    from anobench import inventory
+    from anobench.data import inventory
     from anobench.registry import dataset_registry
 
     registry = dataset_registry()

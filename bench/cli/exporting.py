@@ -31,7 +31,7 @@ def add_commands(sub: Any) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from anobench.export_mlflow import export_run
+    from anobench.export.mlflow import export_run
 
     counts = export_run(Path(args.run_dir), args.mlflow or None)
     where = args.mlflow or "MLflow's default tracking URI"

@@ -57,8 +57,8 @@ def add_commands(sub: Any) -> None:
 
 
 def cmd_baseline(args: argparse.Namespace) -> int:
-    from anobench.baseline import DEFAULT_METRICS, make_baseline
     from anobench.paths import slug
+    from anobench.results.gate import DEFAULT_METRICS, make_baseline
 
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():
@@ -78,7 +78,7 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from anobench.baseline import Baseline, check, format_findings
+    from anobench.results.gate import Baseline, check, format_findings
 
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():

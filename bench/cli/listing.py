@@ -41,7 +41,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def _list_rules() -> None:
     from tabulate import tabulate
 
-    from anobench.selection import DEFAULT_RULES, KINDS
+    from anobench.selection.rules import DEFAULT_RULES, KINDS
 
     reads = {"oracle": "test labels (oracle)", "global-best": "the other data sets' labels",
              "validation": "the budget's training labels"}  # fmt: skip
@@ -58,7 +58,7 @@ def _list_rules() -> None:
 def _list_protocols() -> None:
     from tabulate import tabulate
 
-    from anobench import presets
+    from anobench.plan import presets
     from anobench.types import Protocol
 
     clean = {
@@ -94,7 +94,7 @@ def _list_protocols() -> None:
 def _list_suites() -> None:
     from tabulate import tabulate
 
-    from anobench.suite import builtin_suites, load_suite
+    from anobench.plan.suite import builtin_suites, load_suite
 
     rows = []
     for name in builtin_suites():

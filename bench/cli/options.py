@@ -9,11 +9,11 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from anobench.plan.suite import Suite
     from anobench.registry import Registry
-    from anobench.suite import Suite
 
 #: refuse suites that expand to more cells than this (``--max-cells``; mirrors
-#: :data:`anobench.expansion.MAX_CELLS`, checked equal by a test)
+#: :data:`anobench.plan.expansion.MAX_CELLS`, checked equal by a test)
 MAX_CELLS = 50_000
 
 
@@ -26,7 +26,7 @@ def names(values: Sequence[str] | None) -> list[str] | None:
 
 def seeds(values: Sequence[str] | None) -> list[int] | None:
     """``--seeds`` values as integers; a non-integer is a :class:`SuiteError`."""
-    from anobench.suite import SuiteError
+    from anobench.plan.suite import SuiteError
 
     listed = names(values)
     if listed is None:
@@ -85,7 +85,7 @@ def add_selection(parser: argparse.ArgumentParser, *, what: str = "run") -> None
 def override(suite: Suite, args: argparse.Namespace) -> Suite:
     """Apply --detectors/--datasets/--seeds (they replace the suite's lists, keeping the
     suite's settings for names it already has) and --memory-budget."""
-    from anobench.suite import parse_suite
+    from anobench.plan.suite import parse_suite
 
     update: dict[str, object] = {}
     if (listed := names(args.detectors)) is not None:
@@ -118,7 +118,7 @@ def spec_names(registry: Registry, wanted: Sequence[str]) -> list[str]:
 def metric_key(text: str) -> str:
     """A leaderboard metric's key, checked when the command runs (the metric registry
     imports scikit-learn, which ``--help`` must not pay for)."""
-    from anobench.metrics import leaderboard_metrics
+    from anobench.metrics.cell import leaderboard_metrics
     from anobench.registry import did_you_mean
 
     known = leaderboard_metrics()

@@ -105,7 +105,7 @@ def cmd_perf_deep(args: argparse.Namespace) -> int:
 
     from tabulate import tabulate
 
-    from anobench.perf import deep_perf
+    from anobench.perf.deep import deep_perf
 
     report = deep_perf(
         n_train=args.n_train,
@@ -177,8 +177,8 @@ def cmd_perf_deep(args: argparse.Namespace) -> int:
 
 
 def cmd_perf_isolation(args: argparse.Namespace) -> int:
-    from anobench.perf_isolation import format_passes, isolation_perf
-    from anobench.suite import load_suite
+    from anobench.perf.isolation import format_passes, isolation_perf
+    from anobench.plan.suite import load_suite
 
     suite = override(load_suite(args.suite), args)
     print(format_passes(isolation_perf(suite, jobs=args.jobs, repeat=args.repeat)))
@@ -186,7 +186,7 @@ def cmd_perf_isolation(args: argparse.Namespace) -> int:
 
 
 def cmd_perf_scale(args: argparse.Namespace) -> int:
-    from anobench.perf_scale import format_scale, scale_perf
+    from anobench.perf.scale import format_scale, scale_perf
 
     report = scale_perf(
         overhead_cells=args.overhead_cells,

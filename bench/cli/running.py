@@ -180,7 +180,7 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 def _writable_dir(out: Path) -> None:
     """Refuse an ``--out`` that is a file or cannot be written, before anything runs."""
-    from anobench.suite import SuiteError
+    from anobench.plan.suite import SuiteError
 
     if out.exists() and not out.is_dir():
         raise SuiteError(f"--out {out} is a file, not a run directory")
@@ -194,7 +194,7 @@ def _writable_dir(out: Path) -> None:
 
 def _shard(text: str | None) -> tuple[int, int] | None:
     """``"K/N"`` -> ``(K, N)`` with ``1 <= K <= N``."""
-    from anobench.suite import SuiteError
+    from anobench.plan.suite import SuiteError
 
     if text is None:
         return None
@@ -208,15 +208,15 @@ def _shard(text: str | None) -> tuple[int, int] | None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from anobench.plan.suite import load_suite
     from anobench.registry import dataset_registry, detector_registry
-    from anobench.suite import load_suite
 
     suite = override(load_suite(args.suite), args)
     detectors, datasets = detector_registry(), dataset_registry()
     out = Path(args.out or Path("results") / "runs" / suite.name)
     shard = _shard(args.shard)
     if args.dry_run:
-        from anobench.driver import plan_suite
+        from anobench.execution.driver import plan_suite
 
         print(
             plan_suite(
@@ -254,8 +254,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _failed_cells(out: Path, shard: tuple[int, int] | None) -> int:
     """Failed cells (error, timeout, oom) of the current expansion in ``out`` (of its
     shard), whether run now or kept from an earlier invocation."""
-    from anobench.driver import in_shard
-    from anobench.store import RunStore, run_frame
+    from anobench.execution.driver import in_shard
+    from anobench.execution.store import RunStore, run_frame
 
     frame = run_frame(RunStore(out)).frame
     if frame.empty:
@@ -272,7 +272,7 @@ def _run_with_progress(
     """Run the suite with a progress bar; the summary, or the exit status when stopped."""
     from tqdm import tqdm
 
-    from anobench.driver import run_suite
+    from anobench.execution.driver import run_suite
 
     bar: tqdm | None = None
     failed = 0
@@ -294,13 +294,13 @@ def _run_with_progress(
 
     executor = None
     if args.executor == "dask":
-        from anobench.dask_executor import DaskExecutor
+        from anobench.execution.executors.dask import DaskExecutor
 
         executor = DaskExecutor(
             args.scheduler, workers=args.jobs, memory_budget_mb=suite.memory_budget_mb
         )
     elif args.scheduler:
-        from anobench.suite import SuiteError
+        from anobench.plan.suite import SuiteError
 
         raise SuiteError("--scheduler needs --executor dask")
     logger.info("running suite %r into %s with %d job(s)", suite.name, out, args.jobs)
@@ -338,8 +338,8 @@ def _report_and_print(
     vector_all: bool = False,
 ) -> int:
     """Write (or keep) the report, print coverage and the leaderboards; the exit status."""
-    from anobench.render_text import console_text
-    from anobench.report import make_report
+    from anobench.report.build import make_report
+    from anobench.report.render.text import console_text
 
     report = make_report(
         run_dir,
@@ -354,7 +354,7 @@ def _report_and_print(
             "shown as 'missing'; run the same command again to finish them."
         )
     assert report.path is not None
-    if metric is None:  # the first leaderboard (anobench.metrics orders them)
+    if metric is None:  # the first leaderboard (anobench.metrics.cell orders them)
         metric = report.boards[0].metric if report.boards else "roc_auc"
     print("\n" + console_text(report, metric))
     print(f"\nreport: {report.path / 'index.html'}")
@@ -385,7 +385,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
-    from anobench.store import RunStore, results_frame, stale_summary
+    from anobench.execution.store import RunStore, results_frame, stale_summary
 
     run_dir = Path(args.run_dir)
     if not (run_dir / "run.json").is_file():

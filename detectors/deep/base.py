@@ -9,7 +9,6 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from anobench import compile_clock
 from anobench.detectors.base import BaseDetector
 from anobench.detectors.deep.training import (
     PROGRAMS,
@@ -21,6 +20,7 @@ from anobench.detectors.deep.training import (
     seed_keys,
     train,
 )
+from anobench.execution import compile_clock
 
 #: rows scored per compiled call
 SCORE_CHUNK = 4096

@@ -92,7 +92,7 @@ class LSTM(DeepDetector):
     ``horizon`` points of every channel; training minimises their mean squared error with
     Adam. A window's score is the mean absolute difference between forecast and
     measurement over its forecast part (the bearing example's anomaly score), so on
-    point level (:mod:`anobench.series_points`) a point is scored by the forecasts of the
+    point level (:mod:`anobench.metrics.points`) a point is scored by the forecasts of the
     windows that cover it.
 
     Parameters

@@ -45,7 +45,8 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from anobench import compile_clock, settings
+from anobench import settings
+from anobench.execution import compile_clock
 
 logger = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Data on disk and in memory: files and caches, splits, the data inventory."""

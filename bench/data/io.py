@@ -1,0 +1,199 @@
+"""Data files (``anobench.data.io``): where they come from, where they are kept, and checking
+them. The core, the data sets and the deep detectors all read files through here.
+
+Each public data set names its :class:`RemoteFile` s: a mirror folder (``source``), the
+original file name, canonical URL(s) and a checksum. :func:`locate` finds a file in
+this order:
+
+1. the **mirror directory**, when set (``ANOBENCH_DATA_DIR``, or ``--data-dir`` on the
+   command line), laid out as ``<mirror>/<source>/<file name>``; a file found there is
+   used in place and never downloaded;
+2. the **download cache** (``ANOBENCH_CACHE_DIR``, default the platform's user cache
+   folder, e.g. ``~/.cache/anobench``), same layout;
+3. a **download** with :mod:`pooch` into the cache, unless ``ANOBENCH_OFFLINE=1``.
+
+Every file is checked against its checksum wherever it comes from. A mismatch, a missing
+file or a failed download raises a :class:`DataFileError` naming the file and what to
+do; nothing is silently re-downloaded in a loop. A file without a published checksum is
+"unpinned": it is used, and the sha256 of what was read is still recorded with every
+result.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from anobench import settings
+
+logger = logging.getLogger(__name__)
+
+DATA_DIR_ENV = settings.ENV_VARS["data_dir"]
+CACHE_DIR_ENV = settings.ENV_VARS["cache_dir"]
+OFFLINE_ENV = settings.ENV_VARS["offline"]
+
+
+class DataFileError(RuntimeError):
+    """A data file is corrupt, has the wrong checksum, or cannot be read."""
+
+
+class DataMissingError(DataFileError):
+    """A data file is neither in the mirror nor in the cache, and cannot be downloaded."""
+
+
+@dataclass(frozen=True)
+class RemoteFile:
+    """One public file.
+
+    Parameters
+    ----------
+    source : mirror sub-folder, e.g. ``"adbench"``.
+    name : the original file name, e.g. ``"6_cardio.npz"``.
+    urls : canonical location first, then mirrors.
+    known_hash : ``"sha256:<hex>"`` or ``"md5:<hex>"``; ``None`` when no checksum is
+        published (the file is then "unpinned").
+    member : when the URLs point at a zip archive, the file's path inside it (the
+        archive is downloaded once into the cache and the member extracted).
+    """
+
+    source: str
+    name: str
+    urls: tuple[str, ...]
+    known_hash: str | None = None
+    member: str | None = None
+
+    @property
+    def relpath(self) -> str:
+        """``<source>/<name>``, the path inside a mirror or the cache."""
+        return f"{self.source}/{self.name}"
+
+
+def data_dir() -> Path | None:
+    """The local mirror directory (``ANOBENCH_DATA_DIR`` / ``--data-dir``), or ``None``."""
+    return settings.current().data_dir
+
+
+def cache_dir() -> Path:
+    """Where downloads are kept (``ANOBENCH_CACHE_DIR`` or the user cache folder)."""
+    return settings.current().downloads()
+
+
+def offline() -> bool:
+    """True when ``ANOBENCH_OFFLINE`` forbids downloads."""
+    return settings.current().offline
+
+
+@functools.lru_cache(maxsize=512)
+def _digest(path: str, alg: str, size: int, mtime_ns: int) -> str:
+    h = hashlib.new(alg)
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_hash(path: Path, alg: str = "sha256") -> str:
+    """Hex digest of a file (memoised per path, size, modification and inode change
+    time: the change time cannot be set back, so an edit with its mtime restored is
+    hashed again)."""
+    st = path.stat()
+    return _digest(str(path), alg, st.st_size, hash((st.st_mtime_ns, st.st_ctime_ns, st.st_ino)))
+
+
+def check_file(file: RemoteFile, path: Path) -> None:
+    """Raise :class:`DataFileError` unless ``path`` matches ``file``'s checksum."""
+    if file.known_hash is None:
+        return
+    alg, _, expected = file.known_hash.partition(":")
+    actual = file_hash(path, alg)
+    if actual != expected.lower():
+        raise DataFileError(
+            f"{path}: {alg} is {actual}, expected {expected} for {file.relpath}. The file is "
+            "corrupt, truncated or a different version: delete it and copy the original "
+            f"from {file.urls[0]} (or run `anobench data fetch` where the internet is "
+            "reachable)."
+        )
+
+
+def find_local(file: RemoteFile) -> Path | None:
+    """The file's path in the mirror or the cache, or ``None`` (no checksum check)."""
+    roots = [d for d in (data_dir(), cache_dir()) if d is not None]
+    for root in roots:
+        path = root / file.source / file.name
+        if path.is_file():
+            return path
+    return None
+
+
+def _download(file: RemoteFile) -> Path:
+    import pooch
+
+    target = cache_dir() / file.source
+    errors = []
+    for url in file.urls:
+        try:
+            logger.info("downloading %s from %s", file.name, url)
+            if file.member is None:
+                return Path(
+                    pooch.retrieve(
+                        url,
+                        known_hash=file.known_hash,
+                        fname=file.name,
+                        path=target,
+                        progressbar=False,
+                    )
+                )
+            extracted = pooch.retrieve(
+                url,
+                known_hash=None,
+                path=cache_dir() / "archives",
+                progressbar=False,
+                processor=pooch.Unzip(members=[file.member]),
+            )
+            target.mkdir(parents=True, exist_ok=True)
+            path = target / file.name
+            Path(extracted[0]).replace(path)
+            check_file(file, path)
+            return path
+        except DataFileError:
+            raise
+        except ValueError as exc:  # pooch: checksum of the download does not match
+            raise DataFileError(f"{file.relpath} downloaded from {url}: {exc}") from exc
+        except Exception as exc:  # network errors of any kind: try the next URL
+            errors.append(f"{url}: {type(exc).__name__}: {exc}")
+    raise DataMissingError(
+        f"{file.relpath} could not be downloaded ({'; '.join(errors)}). Copy it to "
+        f"<data dir>/{file.relpath} and set {DATA_DIR_ENV}, or run `anobench data fetch` "
+        "where the internet is reachable."
+    )
+
+
+def locate(file: RemoteFile, *, download: bool = True) -> Path:
+    """Path of a verified local copy of ``file``: mirror, then cache, then download.
+
+    Raises
+    ------
+    DataFileError
+        A local copy fails its checksum, or a download does.
+    DataMissingError
+        No local copy, and downloading is off (``download=False`` or
+        ``ANOBENCH_OFFLINE=1``) or failed.
+    """
+    mirror = data_dir()
+    if mirror is not None and not mirror.is_dir():
+        raise DataMissingError(f"{DATA_DIR_ENV}={mirror} is not a directory")
+    path = find_local(file)
+    if path is not None:
+        check_file(file, path)
+        return path
+    if not download or offline():
+        where = f"{mirror / file.relpath} or " if mirror else ""
+        raise DataMissingError(
+            f"{file.relpath} is not present (looked in {where}{cache_dir() / file.relpath}) "
+            "and downloading is off. Run `anobench data fetch` where the internet is "
+            f"reachable, or copy the file from {file.urls[0]}."
+        )
+    return _download(file)

@@ -1,0 +1,1 @@
+"""Running cells: the driver, one cell, fitting, calibration, isolation, the store, executors."""

@@ -1,0 +1,1 @@
+"""Where cells run: worker processes on this machine, a Dask cluster."""

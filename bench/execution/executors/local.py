@@ -1,0 +1,485 @@
+"""Executors run cells and yield their records as they finish.
+
+The interface is one method, :meth:`Executor.run`; a distributed engine (Dask, Ray)
+can implement it without touching the runner. The local :class:`ProcessExecutor` runs
+cells in worker processes it manages itself: each cell starts from a clean process state
+(:mod:`anobench.execution.isolation`), a cell that overruns its time or memory budget has its
+worker's whole process tree killed and is recorded as ``timeout`` / ``oom``, and a worker
+that dies (segfault, ``os._exit``) is recorded as ``error``. Other cells go on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import multiprocessing
+import os
+import random
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Hashable, Iterator, Sequence
+from dataclasses import dataclass
+from multiprocessing.connection import wait
+from typing import Any, Protocol
+
+from anobench import settings as settings_mod
+from anobench.execution.spawning import main_script_not_rerun
+from anobench.settings import Settings
+from anobench.types import Cell, Status
+
+logger = logging.getLogger(__name__)
+
+Record = dict[str, Any]
+CellFunction = Callable[[Cell], Record]
+FailureFunction = Callable[[Cell, Status, str], Record]
+
+
+class Executor(Protocol):
+    """Runs ``fn`` on each cell; yields ``(cell, record)`` in completion order.
+
+    ``failure(cell, status, message)`` builds the record of a cell whose execution
+    itself failed (timeout, dead worker); the executor never raises for one cell.
+    """
+
+    def run(
+        self, cells: Sequence[Cell], fn: CellFunction, failure: FailureFunction
+    ) -> Iterator[tuple[Cell, Record]]: ...
+
+
+def core_groups(jobs: int, threads: int) -> list[list[int]]:
+    """Disjoint groups of ``threads`` cores, one per worker, from the cores this process may
+    use; ``[]`` (no pinning) for one job, without the affinity API, or when the cores do not
+    split into ``jobs`` groups."""
+    if jobs < 2 or not hasattr(os, "sched_getaffinity"):
+        return []
+    cores = sorted(os.sched_getaffinity(0))
+    if jobs * threads > len(cores):
+        return []
+    return [cores[i * threads : (i + 1) * threads] for i in range(jobs)]
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its affinity mask where the OS has one)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+#: the default per-cell memory budget never goes below this (MiB)
+MIN_MEMORY_BUDGET_MB = 1024.0
+
+
+def default_memory_budget_mb(jobs: int) -> float:
+    """80% of the machine's memory shared by ``jobs`` workers, in MiB, at least
+    :data:`MIN_MEMORY_BUDGET_MB` (or 80% of the machine when that is less)."""
+    import psutil
+
+    total = 0.8 * psutil.virtual_memory().total / 2**20
+    return max(total / max(1, jobs), min(MIN_MEMORY_BUDGET_MB, total))
+
+
+def _worker_main(
+    conn: Any,
+    threads: int,
+    cores: list[int],
+    fn: CellFunction,
+    failure: FailureFunction,
+    settings: Settings,
+) -> None:
+    """A worker's life: take the runner's settings, set up isolation, then run the cells
+    sent over ``conn`` until told to stop (``None``), the runner goes away, or a cell
+    leaves it unclean."""
+    from anobench.execution.isolation import ProcessState, become_worker, run_isolated
+
+    settings_mod.configure(settings)
+    become_worker()
+    # this fresh process's own thread settings, before NumPy/BLAS/XLA start their pools
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    if cores:
+        os.sched_setaffinity(0, cores)
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(limits=threads)
+    state = ProcessState(thread_limit=threads)
+    fresh = settings.fresh_workers
+    while True:
+        try:
+            cell = conn.recv()
+        except (EOFError, OSError):
+            return
+        if cell is None:
+            return
+        conn.send(("start", None))
+        record, retire = run_isolated(cell, fn, failure, state)
+        if fresh and retire is None:
+            retire = "ANOBENCH_FRESH_WORKERS=1"
+        try:
+            conn.send(("done", (record, retire)))
+        except (OSError, ValueError, TypeError, AttributeError) as exc:  # unpicklable record
+            message = f"the record could not be sent to the runner: {exc}"
+            conn.send(("done", (failure(cell, Status.ERROR, message), retire)))
+        if retire is not None:
+            return
+
+
+@dataclass
+class _Worker:
+    """A live worker process and the cell it is running (None when idle)."""
+
+    process: Any
+    conn: Any
+    cell: Cell | None = None
+    sent: float = 0.0
+    started: float | None = None
+    peak_mb: float = 0.0
+    key: Hashable = None  # affinity key of its current or last cell
+
+
+class _Pending:
+    """Cells waiting for a worker, grouped by affinity key (first-seen order kept)."""
+
+    def __init__(self, cells: Sequence[Cell], affinity: Callable[[Cell], Hashable] | None):
+        self._groups: dict[Hashable, deque[Cell]] = {}
+        self._finished: set[Hashable] = set()
+        for i, cell in enumerate(cells):
+            key = affinity(cell) if affinity else i
+            self._groups.setdefault(key, deque()).append(cell)
+
+    def __bool__(self) -> bool:
+        return bool(self._groups)
+
+    def take(self, last: Hashable, running: set[Hashable]) -> tuple[Cell, Hashable] | None:
+        """The next cell for a worker whose last key was ``last``, and its key; ``None``
+        when the worker should wait: every remaining key is running elsewhere and none
+        has finished a cell yet (its program is still being compiled, and would be
+        compiled twice at once)."""
+        if last in self._groups:
+            key = last
+        else:
+            free = [k for k in self._groups if k not in running or k in self._finished]
+            if not free:
+                return None
+            # prefer a key whose detector no other worker is running: keys that differ
+            # only in the data set often compile programs of equal shapes (same width,
+            # same rows), which the other worker is compiling now and will have cached
+            busy = {_owner(k) for k in running}
+            key = next((k for k in free if _owner(k) not in busy), free[0])
+        group = self._groups[key]
+        cell = group.popleft()
+        if not group:
+            del self._groups[key]
+        return cell, key
+
+    def finished(self, key: Hashable) -> None:
+        """A cell of ``key`` finished: its programs are in the compilation caches."""
+        self._finished.add(key)
+
+
+def _owner(key: Hashable) -> Hashable:
+    """What an affinity key's compiled programs depend on besides the data: all but the
+    last part of a tuple key (the data set in :func:`anobench.execution.driver.program_affinity`),
+    the key itself otherwise."""
+    return key[:-1] if isinstance(key, tuple) and len(key) > 1 else key
+
+
+def _tree_rss_mb(pid: int) -> float:
+    """Resident memory of process ``pid`` and all its descendants, in MiB."""
+    import psutil
+
+    try:
+        proc = psutil.Process(pid)
+        procs = [proc, *proc.children(recursive=True)]
+    except psutil.Error:
+        return 0.0
+    total = 0
+    for p in procs:
+        with contextlib.suppress(psutil.Error):
+            total += p.memory_info().rss
+    return total / 2**20
+
+
+def _kill_tree(process: Any) -> None:
+    """Stop a worker and everything it started: its process group is frozen first, so
+    nothing forks away while the tree is collected, then every process is killed."""
+    from anobench.execution.isolation import descendants, kill_processes
+
+    pid = process.pid
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGSTOP)
+    tree = descendants(pid)
+    with contextlib.suppress(OSError):
+        os.killpg(pid, signal.SIGKILL)
+    with contextlib.suppress(OSError):
+        process.kill()
+    kill_processes(tree)
+    process.join(timeout=5)
+
+
+def _death(exitcode: int | None) -> str:
+    if exitcode is not None and exitcode < 0:
+        name = signal.Signals(-exitcode).name if -exitcode in signal.valid_signals() else ""
+        hint = " (possibly the system's out-of-memory killer)" if -exitcode == 9 else ""
+        return f"worker process died (killed by signal {-exitcode} {name}){hint}"
+    return f"worker process died (exit code {exitcode})"
+
+
+def _refers_to_main(cells: Sequence[Cell]) -> bool:
+    return any(ref.startswith("__main__") for c in cells for ref in (c.detector_ref, c.dataset_ref))
+
+
+class InProcessExecutor:
+    """Cells one after another in this process, for objects that exist only here (the
+    Python API's detector instances and in-memory arrays) and for debugging.
+
+    No time or memory budget is enforced and a crash in native code ends the caller;
+    the global RNGs and NumPy's error mode are restored after each cell, and anything a
+    cell raises (``SystemExit`` included, ``KeyboardInterrupt`` excepted) is its ``error``
+    record.
+    """
+
+    def run(
+        self, cells: Sequence[Cell], fn: CellFunction, failure: FailureFunction
+    ) -> Iterator[tuple[Cell, Record]]:
+        import numpy as np
+
+        for cell in cells:
+            state = (np.random.get_state(), random.getstate(), np.geterr())
+            try:
+                record = fn(cell)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # detector code may raise anything
+                record = failure(cell, Status.ERROR, f"{type(exc).__name__}: {exc}")
+            finally:
+                np.random.set_state(state[0])
+                random.setstate(state[1])
+                np.seterr(**state[2])
+            yield cell, record
+
+
+class ProcessExecutor:
+    """Cells in ``jobs`` local worker processes (started with ``spawn``, which is safe with
+    JAX's threads), each with ``available_cores() // jobs`` native threads and, when
+    ``jobs > 1``, pinned to its own cores.
+
+    Isolation (see :mod:`anobench.execution.isolation`): every cell starts from the worker's clean
+    state and its leftover processes are killed; a worker a cell left unclean is replaced.
+    A cell that overruns its time budget, or whose process tree's resident memory exceeds
+    ``memory_budget_mb``, has its worker's whole process tree killed and is recorded as
+    ``timeout`` / ``oom``; a worker that dies (segfault, ``os._exit``, the system's OOM
+    killer) gives an ``error`` record. The runner is the only writer of the run directory;
+    other cells go on.
+
+    BLAS/OpenMP/numba pools are capped at the thread count. XLA:CPU has no working thread
+    setting (its runtime ignores ``--xla_cpu_multi_thread_eigen``), so workers are also
+    pinned: two concurrent JAX trainings on two cores took 1.95 s each unpinned and 1.62 s
+    pinned (``ANOBENCH_PIN_WORKERS=0`` turns pinning off, e.g. on a machine shared with
+    other jobs).
+
+    Parameters
+    ----------
+    jobs : number of worker processes (>= 1).
+    memory_budget_mb : per-cell limit on resident memory (MiB); default
+        :func:`default_memory_budget_mb`.
+    affinity : cells with equal keys are kept together: an idle worker takes the next
+        cell of the key it ran last, else one of a key no other worker is running, else
+        the next cell. The driver keys cells by detector and data set, so the seeds
+        and protocols of a deep model on a data set run one after another in one
+        worker, which compiles their program once and reuses it; another worker joins a
+        key only once one of its
+        cells finished (its programs are then in the persistent compilation cache), so
+        the same program is never compiled twice at the same time.
+    """
+
+    #: seconds between checks of time and memory budgets
+    poll_seconds = 0.1
+    #: seconds a new worker may take to import anobench and the cell function
+    start_seconds = 300.0
+
+    def __init__(
+        self,
+        jobs: int = 1,
+        memory_budget_mb: float | None = None,
+        *,
+        threads: int | None = None,
+        cores: list[int] | None = None,
+        affinity: Callable[[Cell], Hashable] | None = None,
+    ) -> None:
+        if jobs < 1:
+            raise ValueError(f"jobs must be >= 1, got {jobs}")
+        n_cores = available_cores()
+        if jobs > n_cores:  # more workers than cores only share them (and the memory)
+            logger.warning(
+                "--jobs %d is more than the %d core(s) here: using %d", jobs, n_cores, n_cores
+            )
+            jobs = n_cores
+        self.jobs = jobs
+        self.threads = threads or max(1, available_cores() // jobs)
+        self.memory_budget_mb = memory_budget_mb or default_memory_budget_mb(jobs)
+        self.workers_started = 0
+        self._cores = cores or []  # for run_one's worker
+        self.affinity = affinity
+        self._kept: _Worker | None = None
+        self._main_needed = False
+
+    def _start(
+        self, context: Any, cores: list[int], fn: CellFunction, failure: FailureFunction
+    ) -> _Worker:
+        parent, child = context.Pipe()
+        process = context.Process(
+            target=_worker_main,
+            args=(child, self.threads, cores, fn, failure, settings_mod.current()),
+            daemon=True,
+            name="anobench-worker",
+        )
+        with main_script_not_rerun(self._main_needed):
+            process.start()
+        child.close()
+        self.workers_started += 1
+        return _Worker(process, parent)
+
+    def run(
+        self, cells: Sequence[Cell], fn: CellFunction, failure: FailureFunction
+    ) -> Iterator[tuple[Cell, Record]]:
+        if not cells:
+            return
+        self._main_needed = _refers_to_main(cells)
+        context = multiprocessing.get_context("spawn")
+        n = min(self.jobs, len(cells))
+        groups = core_groups(n, self.threads) if settings_mod.current().pin_workers else []
+        todo = _Pending(cells, self.affinity)
+        slots: list[_Worker | None] = [None] * n
+        try:
+            while True:
+                for i in range(n):
+                    worker = slots[i]
+                    while todo and (worker is None or worker.cell is None):
+                        running = {w.key for w in slots if w is not None and w.cell is not None}
+                        taken = todo.take(worker.key if worker else None, running)
+                        if taken is None:
+                            break  # wait for a running cell's program to be compiled
+                        worker = worker or self._start(
+                            context, groups[i] if groups else [], fn, failure
+                        )
+                        slots[i] = worker
+                        cell, worker.key = taken
+                        refused = self._assign(worker, cell, failure)
+                        if refused is not None:
+                            yield refused
+                busy = [w for w in slots if w is not None and w.cell is not None]
+                if not busy:
+                    return
+                ready = [x for w in busy for x in (w.conn, w.process.sentinel)]
+                wait(ready, timeout=self.poll_seconds)
+                for i, worker in enumerate(slots):
+                    if worker is None or worker.cell is None:
+                        continue
+                    done = self._check(worker, failure)
+                    if done is None:
+                        continue
+                    cell, record, reusable = done
+                    worker.cell = None
+                    todo.finished(worker.key)
+                    if not reusable:
+                        slots[i] = None
+                    yield cell, record
+        finally:
+            for worker in slots:
+                if worker is None:
+                    continue
+                if worker.cell is None:  # idle: ask it to stop, then make sure
+                    with contextlib.suppress(OSError, ValueError):
+                        worker.conn.send(None)
+                    worker.process.join(timeout=2)
+                _kill_tree(worker.process)
+
+    def run_one(self, cell: Cell, fn: CellFunction, failure: FailureFunction) -> Record:
+        """Run one cell in a worker this executor keeps for the next call, under the same
+        isolation and budgets as :meth:`run`: for a host that receives cells one at a
+        time (a Dask worker) and must not start a process per cell. :meth:`close` ends
+        the kept worker."""
+        if self._kept is None:
+            context = multiprocessing.get_context("spawn")
+            self._kept = self._start(context, self._cores, fn, failure)
+        worker = self._kept
+        refused = self._assign(worker, cell, failure)
+        if refused is not None:
+            return refused[1]
+        while True:
+            wait([worker.conn, worker.process.sentinel], timeout=self.poll_seconds)
+            done = self._check(worker, failure)
+            if done is not None:
+                _, record, reusable = done
+                worker.cell = None
+                if not reusable:
+                    self._kept = None
+                return record
+
+    def close(self) -> None:
+        """End the worker kept by :meth:`run_one` (and everything it started)."""
+        worker, self._kept = self._kept, None
+        if worker is not None:
+            with contextlib.suppress(OSError, ValueError):
+                worker.conn.send(None)
+            worker.process.join(timeout=2)
+            _kill_tree(worker.process)
+
+    @staticmethod
+    def _assign(
+        worker: _Worker, cell: Cell, failure: FailureFunction
+    ) -> tuple[Cell, Record] | None:
+        """Send ``cell`` to the idle ``worker``; the cell's error record if it cannot be
+        sent (e.g. unpicklable parameters), else None."""
+        worker.cell, worker.sent, worker.started, worker.peak_mb = cell, time.monotonic(), None, 0.0
+        try:
+            worker.conn.send(cell)
+        except (OSError, ValueError, TypeError, AttributeError) as exc:
+            worker.cell = None
+            return cell, failure(cell, Status.ERROR, f"could not send the cell to a worker: {exc}")
+        return None
+
+    def _check(self, worker: _Worker, failure: FailureFunction) -> tuple[Cell, Record, bool] | None:
+        """The finished cell of ``worker`` as ``(cell, record, worker reusable)``, or None
+        while it is running within its budgets."""
+        cell = worker.cell
+        assert cell is not None
+        while worker.conn.poll():
+            try:
+                kind, payload = worker.conn.recv()
+            except (EOFError, OSError):
+                break  # died while sending: handled below as a dead worker
+            if kind == "start":
+                worker.started = time.monotonic()
+            else:
+                record, retire = payload
+                if retire is not None:
+                    logger.debug("replacing worker %d: %s", worker.process.pid, retire)
+                    worker.process.join(timeout=5)
+                    _kill_tree(worker.process)
+                return cell, record, retire is None
+        if not worker.process.is_alive():
+            code = worker.process.exitcode
+            _kill_tree(worker.process)
+            return cell, failure(cell, Status.ERROR, _death(code)), False
+        if worker.started is None:  # a new worker still importing
+            if time.monotonic() - worker.sent > self.start_seconds:
+                _kill_tree(worker.process)
+                message = f"the worker process did not start within {self.start_seconds:g} s"
+                return cell, failure(cell, Status.ERROR, message), False
+            return None
+        if time.monotonic() - worker.started > cell.time_budget:
+            _kill_tree(worker.process)
+            message = f"exceeded the time budget of {cell.time_budget:g} s"
+            return cell, failure(cell, Status.TIMEOUT, message), False
+        rss = _tree_rss_mb(worker.process.pid)
+        worker.peak_mb = max(worker.peak_mb, rss)
+        if rss > self.memory_budget_mb:
+            _kill_tree(worker.process)
+            message = (
+                f"exceeded the memory budget of {self.memory_budget_mb:.0f} MiB "
+                f"(resident {rss:.0f} MiB; suite setting memory_budget_mb or --memory-budget)"
+            )
+            return cell, failure(cell, Status.OOM, message), False
+        return None

@@ -1,0 +1,1 @@
+"""Exporting runs to other tools (MLflow)."""

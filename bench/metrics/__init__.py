@@ -1,0 +1,1 @@
+"""What a cell measures: the metric registry, per-cell metrics, thresholds, series metrics."""

@@ -1,0 +1,1 @@
+"""The report: its model (computed), figures, and renderers."""

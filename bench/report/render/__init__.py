@@ -1,0 +1,1 @@
+"""Text, Markdown, CSV/LaTeX and HTML made from the report model."""
