@@ -7,13 +7,11 @@ The Python API (:mod:`anobench.api`), imported on first use so ``import anobench
 light: :func:`evaluate`, :func:`run`, :func:`load_run`, :func:`compare`.
 """
 
-from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
-try:
-    __version__ = version("anobench")
-except PackageNotFoundError:  # running from a source tree that is not installed
-    __version__ = "0+unknown"
+from anobench.provenance import VERSION
+
+__version__ = VERSION
 
 __all__ = ["__version__", "compare", "evaluate", "load_run", "run"]
 

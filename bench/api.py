@@ -13,155 +13,29 @@ configuration. Everything here works in a notebook and in a script without an
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from anobench.execution.cell import failure_record, run_cell
 from anobench.execution.driver import RunSummary, run_suite
 from anobench.execution.executors.local import InProcessExecutor
-from anobench.execution.store import RunStore, results_frame, run_frame
+from anobench.execution.store import RunStore
 from anobench.plan.expansion import expand
-from anobench.plan.imports import FILE_PREFIX, Overlay
+from anobench.plan.imports import Overlay
+from anobench.plan.inline import dataset_entry, detector_entry
 from anobench.plan.suite import Suite, SuiteError, load_suite, parse_suite
 from anobench.registry import dataset_registry, detector_registry
 from anobench.results.gate import DEFAULT_FLOOR, DEFAULT_K, Finding, check, make_baseline
+from anobench.results.table import results_frame, run_frame
 
 logger = logging.getLogger(__name__)
 
 __all__ = ["Comparison", "Run", "compare", "evaluate", "load_run", "run"]
-
-
-def _changed_params(detector: Any) -> dict[str, Any]:
-    """The constructor parameters of an instance that differ from their defaults (a
-    suite names only those, so the cell equals the command line's)."""
-    import inspect
-
-    if not callable(getattr(detector, "get_params", None)):
-        raise TypeError(
-            f"{type(detector).__name__} has no get_params (not a scikit-learn-style "
-            "estimator); name its class by reference instead ('module:Class')"
-        )
-    params = detector.get_params(deep=False)
-    signature = inspect.signature(type(detector).__init__)
-    out = {}
-    for key, value in params.items():
-        default = signature.parameters[key].default if key in signature.parameters else None
-        try:
-            same = not isinstance(value, np.ndarray) and bool(value == default)
-        except Exception:
-            same = False
-        if not same:
-            if isinstance(value, np.generic):  # np.int64(50) from a loop over np.arange
-                value = value.item()
-            try:  # a cell's parameters are recorded as JSON: refuse before any work
-                json.dumps(value, allow_nan=False)
-            except (TypeError, ValueError) as exc:
-                raise TypeError(
-                    f"{type(detector).__name__}(... {key}={value!r:.60}): a cell's parameters "
-                    f"are recorded as JSON, and {type(value).__name__} cannot be ({exc}); pass "
-                    "a plain value (a seed instead of a RandomState, a list instead of an "
-                    "array)"
-                ) from None
-            out[key] = value
-    return out
-
-
-def _detector_entry(
-    detector: Any, params: dict[str, Any] | None, name: str | None
-) -> tuple[str, dict[str, Any]]:
-    """(name, suite table) for a registry id, a reference or an instance; a reference
-    goes in the table's ``ref``, as in a suite."""
-    from anobench.plan.imports import register
-    from anobench.registry import import_ref
-
-    params = dict(params or {})
-    registry = detector_registry()
-    if isinstance(detector, str):
-        if detector in registry.names() or ":" not in detector:
-            return name or detector, params  # an unknown name is reported with suggestions
-        return name or detector, {"ref": detector, **params}
-    if isinstance(detector, type):
-        raise TypeError(
-            f"pass an instance ({detector.__name__}()), a registry id or a 'module:Class' "
-            "reference, not a class"
-        )
-    if not callable(getattr(detector, "fit", None)):
-        raise TypeError(f"{detector!r:.80} is not a detector (no fit method)")
-    cls = type(detector)
-    table = {**_changed_params(detector), **params}
-    qualified = f"{cls.__module__}:{cls.__qualname__}"
-    own = getattr(cls, "name", "")
-    if own in registry.names() and registry.entry(own).ref == qualified:
-        return name or own, table  # an anobench detector: the command line's cells
-    try:
-        importable = cls.__module__ != "__main__" and import_ref(qualified) is cls
-    except (ImportError, AttributeError):
-        importable = False
-    # a class of a notebook or script is reached in this process only (run in-process)
-    ref = qualified if importable else register(cls, qualified)
-    return name or cls.__name__, {"ref": ref, **table}
-
-
-def _labels(y: Any) -> np.ndarray:
-    labels = np.asarray(y).ravel()
-    if labels.dtype == bool:
-        return labels.astype(np.int64)
-    if labels.dtype.kind not in "iuf" or not set(np.unique(labels).tolist()) <= {0, 1}:
-        shown = sorted(map(str, np.unique(labels.astype(str))))[:10]
-        raise ValueError(f"y must hold 0 (normal) / 1 (anomaly) or booleans; it holds {shown}")
-    return labels.astype(np.int64)
-
-
-def _dataset_entry(dataset: Any, name: str | None) -> tuple[str, str | None]:
-    """(name, in-memory reference or None) for a registry id, a path, ``(X, y)`` or a
-    spec. A path becomes ``file:<path as given>``, the name a suite beside it uses."""
-    from anobench.plan.imports import register
-
-    registered = dataset_registry().names()
-    if isinstance(dataset, str) and dataset in registered:
-        return dataset, None
-    if isinstance(dataset, str | Path):
-        text = str(dataset)
-        path = Path(text[len(FILE_PREFIX) :] if text.startswith(FILE_PREFIX) else text)
-        if not path.is_file():
-            from anobench.registry import did_you_mean
-
-            raise ValueError(
-                f"{text!r} is neither a registered data set nor a file."
-                + did_you_mean(text, registered)
-            )
-        return FILE_PREFIX + str(path), None
-    if isinstance(dataset, tuple) and len(dataset) == 2:
-        from anobench.datasets.spec import Data, DatasetSpec, data_digest
-
-        X, y = np.asarray(dataset[0]), np.asarray(dataset[1])
-        if X.ndim < 2 or y.ndim != 1 or len(X) != len(y):
-            raise ValueError(
-                f"dataset (X, y) needs X of shape (n, ...) and y of shape (n,); got "
-                f"{X.shape} and {y.shape}"
-            )
-        if X.dtype.kind not in "fiub":
-            raise ValueError(f"X must be numeric, got dtype {X.dtype}")
-        label = name or "arrays"
-        modality = "image" if X.ndim == 4 else "series" if X.ndim == 3 else "tabular"
-        data = Data(X, _labels(y))
-        spec = DatasetSpec(name=label, modality=modality, load=lambda: data)
-        # keyed by content: other arrays under the same name are another data set
-        return label, register(spec, f"dataset:{label}:{data_digest(data)[:16]}")
-    if callable(getattr(dataset, "split", None)) and hasattr(dataset, "name"):
-        label = name or dataset.name
-        return label, register(dataset, f"dataset:{label}:{id(dataset):x}")
-    raise TypeError(
-        f"dataset must be a registry id, a file path, (X, y) or a DatasetSpec; got "
-        f"{type(dataset).__name__}"
-    )
 
 
 def evaluate(
@@ -190,8 +64,8 @@ def evaluate(
         are read with ``get_params``).
     dataset : a registry id (``"wine"``), a file path (CSV, Parquet, NPZ, ``.mat``;
         ``dataset_params`` then holds ``label`` etc., see
-        :mod:`anobench.datasets.files`), a tuple ``(X, y)`` with y 1 = anomaly, or a
-        :class:`~anobench.datasets.spec.DatasetSpec`.
+        :mod:`anobench.data.files`), a tuple ``(X, y)`` with y 1 = anomaly, or a
+        :class:`~anobench.data.spec.DatasetSpec`.
     protocol : ``"novelty"``, ``"unsupervised"`` or a published preset.
     seeds : the seeds; ``None`` for the protocol's default ones.
     params : detector parameters (override an instance's).
@@ -204,7 +78,7 @@ def evaluate(
     Returns
     -------
     DataFrame
-        The tidy table (:func:`anobench.execution.store.results_frame`), one row per seed, with
+        The tidy table (:func:`anobench.results.table.results_frame`), one row per seed, with
         ``roc_auc``, ``ap`` (average precision), the F1 of every threshold policy, timings and
         ``status``/``error``; identical splits, seeds and numbers to ``anobench run``
         with a suite naming the same detector and data set.
@@ -214,8 +88,8 @@ def evaluate(
     anobench.plan.suite.SuiteError
         Unknown names or parameters, or a reference that scores in the wrong direction.
     """
-    det_name, table = _detector_entry(detector, params, name)
-    ds_name, ds_ref = _dataset_entry(dataset, dataset_name)
+    det_name, table = detector_entry(detector, params, name)
+    ds_name, ds_ref = dataset_entry(dataset, dataset_name)
     options: dict[str, Any] = {**(dataset_params or {})}
     if max_train is not None:
         options["max_train"] = max_train
@@ -345,7 +219,7 @@ class Run:
         ValueError
             An unknown rule (with the known ones), or nothing in the run to select from.
         """
-        from anobench.selection.boards import long_frame, selection_boards, settings_of
+        from anobench.results.selection_boards import long_frame, selection_boards, settings_of
         from anobench.selection.rules import Selection, parse_rule
 
         stored = settings_of(self.manifest.get("suite") or {}) or Selection()
@@ -424,7 +298,7 @@ class Comparison:
         return not any(f.fails for f in self.findings)
 
     def text(self) -> str:
-        from anobench.results.gate import format_findings
+        from anobench.report.render.gate import format_findings
 
         return format_findings(self.findings, len(self.cells))
 

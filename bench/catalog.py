@@ -22,6 +22,8 @@ from importlib.metadata import PackageNotFoundError, distribution
 from pathlib import Path
 from typing import Any
 
+__all__ = ["CATALOG_FILE", "GROUPS", "build", "describe", "lookup", "main"]
+
 logger = logging.getLogger(__name__)
 
 CATALOG_FILE = Path(__file__).with_name("catalog.json")

@@ -13,6 +13,8 @@ import hashlib
 import re
 from pathlib import Path
 
+__all__ = ["MAX_NAME", "PathEscapeError", "confined", "slug"]
+
 #: the longest file name a slug gives (well under the 255 bytes of common file systems)
 MAX_NAME = 120
 

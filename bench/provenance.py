@@ -19,26 +19,32 @@ import importlib
 import json
 import logging
 import sys
-from importlib.metadata import PackageNotFoundError, distribution
+from importlib.metadata import PackageNotFoundError, distribution, version
 from pathlib import Path
 from typing import Any
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["RESULT_MODULES", "code_identity", "harness_identity", "is_local_install", "source_hash"]
+__all__ = ["RESULT_MODULES", "VERSION", "code_identity", "harness_identity", "source_hash"]
+
+try:
+    #: anobench's installed version (``anobench.__version__``)
+    VERSION = version("anobench")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    VERSION = "0+unknown"
 
 #: the harness modules whose code can change a cell's numbers
 RESULT_MODULES = (
     "anobench.data.splits",
-    "anobench.execution.calibration",
+    "anobench.metrics.calibration",
     "anobench.metrics.cell",
     "anobench.metrics.thresholds",
     "anobench.execution.cell",
     "anobench.seeding",
-    "anobench.datasets.spec",
+    "anobench.data.spec",
     "anobench.plan.presets",
     "anobench.execution.fitting",
-    "anobench.execution.artifacts",  # the scores selection reads (anobench.selection.boards)
+    "anobench.execution.artifacts",  # the scores selection reads
     "anobench.execution.isolation",  # the clean state every cell starts from (RNGs, error modes)
     "anobench.metrics.series",  # point-level metrics of series cells
     "anobench.metrics.points",
@@ -62,12 +68,6 @@ def _distribution_info(name: str) -> tuple[str | None, bool]:
     except (OSError, ValueError) as exc:
         logger.debug("cannot read direct_url.json of %s: %s", name, exc)
     return dist.version, local
-
-
-def is_local_install(name: str) -> bool:
-    """True when distribution ``name`` is not installed from a versioned artefact
-    (editable, built from a local folder, or not installed at all)."""
-    return _distribution_info(name)[1]
 
 
 def _hash_files(files: list[Path]) -> str:

@@ -18,6 +18,22 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
+__all__ = [
+    "DATASET_GROUP",
+    "DETECTOR_GROUP",
+    "DETECTOR_METHODS",
+    "Entry",
+    "Registry",
+    "UnavailableError",
+    "UnknownNameError",
+    "dataset_registry",
+    "detector_registry",
+    "did_you_mean",
+    "import_ref",
+    "validate_dataset",
+    "validate_detector",
+]
+
 logger = logging.getLogger(__name__)
 
 DETECTOR_GROUP = "anobench.detectors"
@@ -184,7 +200,7 @@ def _describe_import_failure(name: str, ep: EntryPoint, exc: BaseException) -> s
     return message
 
 
-#: what a detector class must offer (:class:`anobench.detectors.base.BaseDetector` has it all)
+#: what a detector class must offer (:class:`anobench.contract.BaseDetector` has it all)
 DETECTOR_METHODS = ("fit", "anomaly_score", "param_names", "test_params", "warm_up")
 
 
@@ -199,7 +215,7 @@ def validate_detector(obj: Any) -> None:
     if missing:
         raise TypeError(
             f"{obj.__module__}.{obj.__qualname__} is not an anobench detector (no "
-            f"{', '.join(missing)}): derive from anobench.detectors.base.BaseDetector, or "
+            f"{', '.join(missing)}): derive from anobench.contract.BaseDetector, or "
             "use a scikit-learn / PyOD estimator by reference in a suite "
             '(ref = "module:Class")'
         )
@@ -221,7 +237,7 @@ def validate_dataset(obj: Any) -> None:
     if missing or not isinstance(getattr(obj, "name", None), str):
         raise TypeError(
             f"{obj!r:.80} is not a data-set spec (no {', '.join(missing) or 'name'}): "
-            "declare an anobench.datasets.spec.DatasetSpec"
+            "declare an anobench.data.spec.DatasetSpec"
         )
     check_modality(getattr(obj, "modality", None), f"data set {obj.name!r}")
 

@@ -6,6 +6,8 @@ import hashlib
 import json
 from typing import Any
 
+__all__ = ["canonical_json", "derive_seed", "stable_hash"]
+
 
 def canonical_json(obj: Any) -> str:
     """JSON with sorted keys and no whitespace: the same object always gives the same text."""

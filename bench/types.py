@@ -4,13 +4,26 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-if TYPE_CHECKING:
-    from anobench.metrics.points import SeriesPoints
+__all__ = [
+    "SCHEMA_VERSION",
+    "Budget",
+    "Cell",
+    "CellResult",
+    "Modality",
+    "Protocol",
+    "RecordError",
+    "SeriesPoints",
+    "Split",
+    "Status",
+    "check_modality",
+    "labelled",
+    "parse_protocol",
+]
 
 
 class Protocol(enum.StrEnum):
@@ -101,6 +114,33 @@ class Status(enum.StrEnum):
 
 
 @dataclass(frozen=True)
+class SeriesPoints:
+    """Where windows lie in their series.
+
+    Attributes
+    ----------
+    starts : ndarray of int, shape (n_windows,)
+        Index of each window's first point in the series.
+    window : int
+        Window length in points.
+    labels : ndarray of int, shape (n_points,)
+        0/1 label of every point of the series (of the series the test windows come from
+        when training and test are separate files).
+    """
+
+    starts: np.ndarray
+    window: int
+    labels: np.ndarray
+
+    def take(self, rows: np.ndarray) -> SeriesPoints:
+        """The layout of the windows ``rows`` (indices or a boolean mask), same series."""
+        return SeriesPoints(np.asarray(self.starts)[rows], self.window, self.labels)
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+
+@dataclass(frozen=True)
 class Split:
     """A train/test split of one data set under one protocol and seed.
 
@@ -174,7 +214,7 @@ class Cell:
     expected_contamination: float | str = 0.1
     skip_reason: str | None = None
     dataset_params: dict[str, Any] = field(default_factory=dict)
-    #: how label-free thresholds are calibrated (:class:`anobench.execution.calibration.Calibration`)
+    #: how label-free thresholds are calibrated (:class:`anobench.metrics.calibration.Calibration`)
     calibration: dict[str, Any] = field(default_factory=dict)
     #: the code behind the result: ``detector`` (distribution, version, source hash) and
     #: ``harness`` (anobench version, source hash of its result-affecting modules)

@@ -33,7 +33,27 @@ import numpy as np
 from scipy import ndimage
 
 from anobench.data.io import DataFileError, RemoteFile, locate
-from anobench.datasets.spec import Catalog, Data, DatasetSpec
+from anobench.data.spec import Catalog, Data, DatasetSpec
+
+__all__ = [
+    "CORRUPTIONS",
+    "DATA_SEED",
+    "FASHION",
+    "FASHION_ALL",
+    "FASHION_TEST",
+    "FASHION_URLS",
+    "MNIST",
+    "MNIST_ALL",
+    "MNIST_TEST",
+    "MNIST_URLS",
+    "corrupt",
+    "corrupted_task",
+    "load_images",
+    "one_vs_rest_task",
+    "pair_task",
+    "read_idx",
+    "vs_fashion_task",
+]
 
 #: fixed seed of the anomaly subsampling and corruptions (the cell seed changes the split)
 DATA_SEED = 20240521

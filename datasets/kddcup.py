@@ -18,7 +18,19 @@ from sklearn.compose import ColumnTransformer
 from sklearn.preprocessing import OneHotEncoder
 
 from anobench.data.io import DataFileError, RemoteFile, locate
-from anobench.datasets.spec import Data, DatasetSpec
+from anobench.data.spec import Data, DatasetSpec
+
+__all__ = [
+    "CATEGORICAL",
+    "DATA_SEED",
+    "KDDCUP99",
+    "N_FEATURES",
+    "TEST_FILE",
+    "TRAIN_FILE",
+    "load_kddcup99",
+    "one_hot",
+    "read_kdd",
+]
 
 DATA_SEED = 19990101
 N_FEATURES = 41

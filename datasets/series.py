@@ -1,4 +1,4 @@
-"""Time series cut into sliding windows, plus ECG5000 heartbeats.
+"""Time series cut into sliding windows (:mod:`anobench.data.windows`).
 
 Every series becomes windows ``X`` of shape (n_windows, window) for one channel or
 (n_windows, window, channels), with parameters ``window`` and ``stride``. A window is
@@ -22,8 +22,6 @@ Sources and how their training region is defined:
   channel). These runs carry no labels; we define them: the final ``failure_fraction``
   of each run (where the bearing degrades to failure) is anomalous, and the first
   ``train_fraction`` is the training region. This is a proxy label, documented as such.
-- ``ecg5000``: 4 998 heartbeats of 140 samples (the autoencoder tutorial's ``ecg.csv``,
-  label 1 = normal, which we flip); each beat is one row, split at random like tabular data.
 """
 
 from __future__ import annotations
@@ -35,56 +33,22 @@ import numpy as np
 import pandas as pd
 
 from anobench.data.io import DataFileError, RemoteFile, locate
-from anobench.datasets.spec import Catalog, Data, DatasetSpec
-from anobench.metrics.points import SeriesPoints
+from anobench.data.spec import Catalog, Data, DatasetSpec
+from anobench.data.windows import sliding_windows, windowed
+from anobench.types import SeriesPoints
 
-
-def sliding_windows(
-    values: np.ndarray, labels: np.ndarray, window: int, stride: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Cut a series into windows.
-
-    Parameters
-    ----------
-    values : (T,) or (T, channels). labels : (T,) 0/1 point labels.
-    window, stride : window length and step, in points.
-
-    Returns
-    -------
-    X : (n, window) or (n, window, channels); y : (n,) 1 if any point is anomalous;
-    starts : (n,) index of each window's first point.
-    """
-    if isinstance(window, bool) or not isinstance(window, int) or window < 2:
-        raise ValueError(f"window must be an integer >= 2, got {window!r}")
-    if isinstance(stride, bool) or not isinstance(stride, int) or stride < 1:
-        raise ValueError(f"stride must be an integer >= 1, got {stride!r}")
-    if len(values) < window:
-        raise ValueError(f"series of {len(values)} points is shorter than the window {window}")
-    starts = np.arange(0, len(values) - window + 1, stride)
-    view = np.lib.stride_tricks.sliding_window_view(values, window, axis=0)[starts]
-    X = view if values.ndim == 1 else np.moveaxis(view, -1, 1)  # (n, window, channels)
-    point_windows = np.lib.stride_tricks.sliding_window_view(labels, window)[starts]
-    return (
-        np.ascontiguousarray(X, dtype=np.float64),
-        point_windows.max(axis=1).astype(np.int64),
-        starts,
-    )
-
-
-def windowed(
-    values: np.ndarray, labels: np.ndarray, train_end: int, window: int, stride: int
-) -> Data:
-    """Windows of a series whose points ``[0, train_end)`` are the training region."""
-    if not 0 < train_end < len(values):
-        raise ValueError(
-            f"train_end must be inside the series (1..{len(values) - 1}), got {train_end}"
-        )
-    X, y, starts = sliding_windows(values, labels, window, stride)
-    in_train = starts + window <= train_end
-    in_test = starts >= train_end
-    keep = in_train | in_test
-    points = SeriesPoints(starts[keep], window, labels)
-    return Data(X[keep], y[keep], train_mask=in_train[keep], series=points)
+__all__ = [
+    "EXCERPTS",
+    "IMS",
+    "TIMEEVAL",
+    "UCR",
+    "UCR_ZIP",
+    "load_timeeval_pair",
+    "parse_ucr_name",
+    "read_labelled",
+    "read_timeeval",
+    "read_ucr",
+]
 
 
 def _read_values(path: str) -> np.ndarray:
@@ -402,45 +366,4 @@ IMS = Catalog(
         **{f"run_{k}": _ims_spec(k, name, digest) for k, (name, digest) in _IMS_FILES.items()},
         "run_3_bearing_3": _ims_bearing_spec(),
     }
-)
-
-# --- ECG5000 --------------------------------------------------------------------------
-
-ECG_FILE = RemoteFile(
-    "ecg5000",
-    "ecg.csv",
-    ("http://storage.googleapis.com/download.tensorflow.org/data/ecg.csv",),
-    None,  # no published checksum; the offline copy was rebuilt from float32 values
-)
-
-
-@functools.lru_cache(maxsize=1)
-def load_ecg5000() -> Data:
-    """Heartbeats X (4998, 140); y 1 = abnormal beat (the file's label 0)."""
-    path = str(locate(ECG_FILE))
-    try:
-        raw = np.loadtxt(path, delimiter=",", dtype=np.float64)
-    except (OSError, ValueError) as exc:
-        raise DataFileError(
-            f"{path}: expected 141 comma-separated numbers per row ({exc})"
-        ) from exc
-    if raw.ndim != 2 or raw.shape[1] != 141 or not np.isin(raw[:, -1], (0, 1)).all():
-        raise DataFileError(f"{path}: expected rows of 140 values and a 0/1 label, got {raw.shape}")
-    X = np.ascontiguousarray(raw[:, :-1])
-    y = (raw[:, -1] == 0).astype(np.int64)
-    X.flags.writeable = False
-    y.flags.writeable = False
-    return Data(X, y)
-
-
-ECG5000 = DatasetSpec(
-    name="ecg5000",
-    modality="series",
-    load=load_ecg5000,
-    description="ECG5000 heartbeats (140 samples each; the TensorFlow autoencoder tutorial's "
-    "ecg.csv): normal beats normal, the four abnormal classes anomalous (about 42%).",
-    licence="UCR time-series archive (free for research use)",
-    citation="Goldberger et al. (2000). PhysioBank, PhysioToolkit, and PhysioNet. Circulation. "
-    "Dau et al. (2019). The UCR time series archive.",
-    files=(ECG_FILE,),
 )

@@ -13,7 +13,16 @@ import functools
 import numpy as np
 from sklearn import datasets as skdata
 
-from anobench.datasets.spec import DatasetSpec
+from anobench.data.spec import DatasetSpec
+
+__all__ = [
+    "BREAST_CANCER",
+    "DATA_SEED",
+    "WINE",
+    "load_breast_cancer",
+    "load_digits",
+    "load_wine",
+]
 
 DATA_SEED = 20221128
 

@@ -12,7 +12,18 @@ import functools
 
 import numpy as np
 
-from anobench.datasets.spec import DatasetSpec
+from anobench.data.spec import DatasetSpec
+
+__all__ = [
+    "BLOBS_CLUSTERED",
+    "BLOBS_DEPENDENCY",
+    "BLOBS_GLOBAL",
+    "BLOBS_LOCAL",
+    "BUMPS",
+    "DATA_SEED",
+    "make_blobs",
+    "make_bumps",
+]
 
 DATA_SEED = 20221128  # fixed: the data are part of the benchmark definition
 

@@ -20,7 +20,18 @@ import zipfile
 import numpy as np
 
 from anobench.data.io import DataFileError, RemoteFile, locate
-from anobench.datasets.spec import Catalog, Data, DatasetSpec, identifier
+from anobench.data.spec import Catalog, Data, DatasetSpec, identifier
+
+__all__ = [
+    "ADBENCH",
+    "ADBENCH_CITATION",
+    "ADBENCH_URL",
+    "ODDS",
+    "ODDS_CITATION",
+    "ODDS_URL",
+    "read_mat",
+    "read_npz",
+]
 
 ADBENCH_URL = "https://github.com/Minqi824/ADBench/raw/main/adbench/datasets/Classical/"
 ODDS_URL = "https://raw.githubusercontent.com/yzhao062/pyod/master/notebooks/data/"

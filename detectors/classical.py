@@ -14,7 +14,9 @@ from sklearn.mixture import GaussianMixture
 from sklearn.svm import OneClassSVM
 from sklearn.utils import check_random_state
 
-from anobench.detectors.base import BaseDetector
+from anobench.contract import BaseDetector
+
+__all__ = ["GMM", "KDE", "OCSVM", "IForest", "PCAReconstruction"]
 
 
 class OCSVM(BaseDetector):

@@ -27,7 +27,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.stats import skew
 
-from anobench.detectors.base import BaseDetector
+from anobench.contract import BaseDetector
 
 __all__ = ["COPODInductive", "ECODInductive"]
 

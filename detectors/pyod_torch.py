@@ -10,6 +10,8 @@ import torch  # noqa: F401  (unavailable without the torch extra, by design)
 
 from anobench.detectors.pyod_zoo import PyODDetector
 
+__all__ = ["DeepSVDD"]
+
 
 class DeepSVDD(PyODDetector):
     """PyOD's DeepSVDD (PyTorch, PyOD's defaults; ``n_features`` is taken from the data).

@@ -21,7 +21,28 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from anobench.detectors.base import BaseDetector
+from anobench.contract import BaseDetector
+
+__all__ = [
+    "ABOD",
+    "CBLOF",
+    "COF",
+    "COPOD",
+    "ECOD",
+    "HBOS",
+    "INNE",
+    "KNN",
+    "LMDD",
+    "LODA",
+    "LOF",
+    "MCD",
+    "OCSVM",
+    "PCA",
+    "SOD",
+    "FeatureBagging",
+    "IForest",
+    "PyODDetector",
+]
 
 
 class PyODDetector(BaseDetector):

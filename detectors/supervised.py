@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 
-from anobench.detectors.base import BaseDetector
+from anobench.contract import BaseDetector
 
 __all__ = ["RandomForestBaseline", "labelled_targets"]
 

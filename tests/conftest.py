@@ -15,7 +15,7 @@ from anobench.types import SCHEMA_VERSION, Cell
 BAD_DETECTORS = '''
 import os, time
 import numpy as np
-from anobench.detectors.base import BaseDetector
+from anobench.contract import BaseDetector
 
 class Mean(BaseDetector):
     """Distance to the training mean (a working plugin detector)."""

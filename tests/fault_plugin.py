@@ -18,8 +18,8 @@ import time
 
 import numpy as np
 
-from anobench.datasets.spec import DatasetSpec
-from anobench.detectors.base import BaseDetector
+from anobench.contract import BaseDetector
+from anobench.data.spec import DatasetSpec
 
 #: where detectors that start processes write their pids (set by the test)
 PID_DIR = "ANOBENCH_FAULT_PID_DIR"

@@ -12,7 +12,8 @@ from anobench.cli import main
 from anobench.execution.driver import run_suite
 from anobench.plan.suite import Suite
 from anobench.registry import DETECTOR_GROUP, Registry, dataset_registry
-from anobench.results.gate import Baseline, BaselineError, check, format_findings, make_baseline
+from anobench.report.render.gate import format_findings
+from anobench.results.gate import Baseline, BaselineError, check, make_baseline
 
 SUITE = Suite(
     name="gate",

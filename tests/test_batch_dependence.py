@@ -15,7 +15,7 @@ from sklearn.datasets import load_breast_cancer
 from sklearn.metrics import roc_auc_score
 
 from anobench import testing
-from anobench.detectors.base import BaseDetector
+from anobench.contract import BaseDetector
 from anobench.detectors.ecdf import COPODInductive, ECODInductive
 from anobench.detectors.pyod_zoo import COPOD, ECOD
 from anobench.registry import detector_registry

@@ -9,20 +9,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from anobench.execution.calibration import (
+from anobench.execution.driver import run_suite
+from anobench.execution.store import RunStore
+from anobench.metrics.calibration import (
     Calibration,
     CalibrationError,
     calibration_folds,
     out_of_sample,
 )
-from anobench.execution.driver import run_suite
-from anobench.execution.store import RunStore, run_frame
 from anobench.plan.suite import Suite, load_suite
 from anobench.registry import dataset_registry, detector_registry
+from anobench.results.table import run_frame
 
 
 def _scores(*args, **kwargs):  # type: ignore[no-untyped-def]
-    """(scores, info) of :func:`anobench.execution.calibration.out_of_sample`."""
+    """(scores, info) of :func:`anobench.metrics.calibration.out_of_sample`."""
     result = out_of_sample(*args, **kwargs)
     return result.scores, result.info
 

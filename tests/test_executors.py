@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from anobench.execution.executors.local import ProcessExecutor, core_groups
+from anobench.execution.executors.base import core_groups
+from anobench.execution.executors.local import ProcessExecutor
 
 needs_two_cores = pytest.mark.skipif(
     not hasattr(os, "sched_getaffinity") or len(os.sched_getaffinity(0)) < 2,

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import precision_recall_curve, roc_auc_score, roc_curve
 
+from anobench.metrics.curves import roc_pr_points
 from anobench.report.figure_pool import FIGURES_FILE, FigurePool
 from anobench.report.plots import charts as plots
 
@@ -31,7 +32,7 @@ def test_roc_pr_points_equal_sklearns_curves(seed: int) -> None:
     y = (rng.random(n) < 0.2).astype(int)
     y[:2] = (1, 0)
     s = rng.normal(size=n).round(int(rng.integers(0, 3)))  # ties too
-    fpr, tpr, recall, precision = plots.roc_pr_points(y, s)
+    fpr, tpr, recall, precision = roc_pr_points(y, s)
     sk_fpr, sk_tpr, _ = roc_curve(y, s, drop_intermediate=False)
     sk_precision, sk_recall, _ = precision_recall_curve(y, s)
     assert np.allclose(fpr, sk_fpr) and np.allclose(tpr, sk_tpr)

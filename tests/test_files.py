@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 import scipy.io
 
+from anobench.data.files import file_dataset, load_file
 from anobench.data.io import DataFileError, DataMissingError
-from anobench.datasets.files import file_dataset, load_file
 from anobench.plan.expansion import expand
 from anobench.plan.suite import load_suite
 from anobench.registry import dataset_registry, detector_registry

@@ -11,7 +11,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from anobench import testing
-from anobench.detectors.base import BaseDetector
+from anobench.contract import BaseDetector
 from anobench.registry import detector_registry
 
 DET = detector_registry()

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from anobench.execution.driver import program_affinity, run_suite
-from anobench.execution.executors.local import _Pending
+from anobench.execution.executors.workers import Pending
 from anobench.execution.store import RunStore
 from anobench.plan.expansion import expand
 from anobench.plan.suite import Suite
@@ -17,7 +17,7 @@ from anobench.registry import dataset_registry, detector_registry, import_ref
 
 def test_pending_cells_stay_with_their_key() -> None:
     cells = list("aAbBcC")  # stand-ins: the key is the lower-cased letter
-    pending = _Pending(cells, lambda c: c.lower())  # type: ignore[arg-type]
+    pending = Pending(cells, lambda c: c.lower())  # type: ignore[arg-type]
     first, key = pending.take(None, set())
     assert (first, key) == ("a", "a")
     # another worker takes a key nobody runs, not the second seed of "a"
@@ -36,7 +36,7 @@ def test_a_new_key_prefers_a_detector_no_other_worker_runs() -> None:
     """(detector, data set) keys: blobs-local and blobs-global compile equal programs, so
     the second worker starts another detector while the first compiles fanogan's."""
     keys = [("fanogan", "blobs-local"), ("fanogan", "blobs-global"), ("ae", "blobs-local")]
-    pending = _Pending(keys, lambda c: c)  # type: ignore[arg-type]
+    pending = Pending(keys, lambda c: c)  # type: ignore[arg-type]
     assert pending.take(None, set()) == (keys[0], keys[0])
     assert pending.take(None, {keys[0]}) == (keys[2], keys[2])
     # only the same detector is left: take it rather than wait

@@ -14,6 +14,7 @@ from scipy.stats import spearmanr
 from anobench.execution.store import RunStore
 from anobench.plan import presets
 from anobench.report.build import write_report
+from anobench.report.render.protocol_effect import spearman_text
 from anobench.results.protocol_effect import (
     dataset_facts,
     mechanism,
@@ -117,9 +118,9 @@ def test_spearman_of_the_detectors_means_by_hand() -> None:
     assert effect.spearman == pytest.approx(
         spearmanr([0.925, 0.725, 0.625, 0.825], [0.825, 0.775, 0.525, 0.575]).statistic
     )
-    assert effect.spearman_text == "0.80 (n=4 detectors, 2 data sets)"
+    assert spearman_text(effect) == "0.80 (n=4 detectors, 2 data sets)"
     two = protocol_effect(_frame({k: MEANS[k] for k in "ab"}), ADB)
-    assert two.spearman is None and two.spearman_text.startswith("n/a (n=2 detectors")
+    assert two.spearman is None and spearman_text(two).startswith("n/a (n=2 detectors")
 
 
 def test_mechanism_names_resampling_and_the_copy_fraction_from_recorded_facts() -> None:

@@ -9,8 +9,10 @@ import pytest
 from scipy import stats as sps
 from statsmodels.stats.multitest import multipletests
 
+from anobench.report.render.board_layout import format_leaderboard
+from anobench.report.render.statistics import describe, summary_rows
 from anobench.results import effects, stats
-from anobench.results.leaderboard import format_leaderboard, leaderboard
+from anobench.results.leaderboard import leaderboard
 
 SETS = [f"s{i}" for i in range(8)]
 HARD = ["s5", "s6", "s7"]  # the hardest data sets: every detector scores lowest there
@@ -96,7 +98,7 @@ def test_one_rank_definition_everywhere() -> None:
     m.loc["q", "s3"] = np.nan
     table = leaderboard(tidy(m), "roc_auc", "novelty")
     means = table[table.attrs["datasets"]]
-    comp = stats.compare(means)
+    comp = stats.rank_test(means)
     summary = stats.summary(means)
     ranked = table[table["ranked"]]
     assert list(ranked.index) == comp.detectors == list(comp.avg_ranks.index)
@@ -119,7 +121,7 @@ def test_saturated_data_sets_are_flagged() -> None:
     header = format_leaderboard(table).splitlines()[0]
     assert "sat ‡" in header and "s0 ‡" not in header
     assert "‡ saturated" in format_leaderboard(table)
-    assert "Saturated data sets" in stats.describe(stats.compare(m))
+    assert "Saturated data sets" in describe(stats.rank_test(m))
 
 
 def test_std_uses_ddof_1_and_one_seed_says_n_1() -> None:
@@ -154,32 +156,32 @@ def test_min_adjusted_p_knows_what_8_data_sets_can_show() -> None:
         3 * sps.wilcoxon(np.ones(20), zero_method="zsplit", method="approx").pvalue
     )
     # the reviewer's case: 4 data sets, a always 0.25 above b: no p may beat the bound
-    four = stats.compare(pd.DataFrame([[1.0] * 4, [0.75] * 4], index=["a", "b"]))
+    four = stats.rank_test(pd.DataFrame([[1.0] * 4, [0.75] * 4], index=["a", "b"]))
     assert four.pvalues.loc["a", "b"] >= four.min_adjusted_p - 1e-12
     rng = np.random.default_rng(0)
     m = pd.DataFrame(rng.uniform(0.5, 1.0, (23, 8)), columns=SETS)
     m.iloc[0] = 1.0  # the best on every set still cannot be told apart
-    comp = stats.compare(m)
+    comp = stats.rank_test(m)
     assert comp.min_adjusted_p == 1.0 and not comp.can_detect
     assert (comp.pvalues.to_numpy() >= comp.min_adjusted_p - 1e-12).all()
-    text = stats.describe(comp)
+    text = describe(comp)
     assert "With 8 data sets and 253 pair(s)" in text
     assert "no pair can be significant at alpha = 0.05" in text and "forced" in text
     assert f"at least {stats.sets_needed('wilcoxon-holm', 23)} data sets" in text
     assert stats.min_adjusted_p("wilcoxon-holm", stats.sets_needed("wilcoxon-holm", 23), 23) < 0.05
-    few = stats.compare(m.iloc[:3])  # 3 pairs: 3 x 0.0047 < 0.05
+    few = stats.rank_test(m.iloc[:3])  # 3 pairs: 3 x 0.0047 < 0.05
     assert few.min_adjusted_p == pytest.approx(3 * single) and few.can_detect
-    assert "a pair can be significant" in stats.describe(few)
+    assert "a pair can be significant" in describe(few)
 
 
 def test_wilcoxon_approx_matches_scipy_and_holm_matches_statsmodels() -> None:
     x = np.array([0.9, 0.8, 0.7, 0.85, 0.6, 0.75, 0.72, 0.9])
     y = np.array([0.8, 0.8, 0.72, 0.8, 0.5, 0.7, 0.7, 0.95])  # a zero and ties in |d|
     z = np.array([0.5, 0.6, 0.65, 0.7, 0.4, 0.6, 0.66, 0.7])
-    pair = stats.compare(pd.DataFrame([x, y], index=["x", "y"], columns=SETS))
+    pair = stats.rank_test(pd.DataFrame([x, y], index=["x", "y"], columns=SETS))
     expected = sps.wilcoxon(x, y, zero_method="zsplit", method="approx").pvalue
     assert pair.pvalues.loc["x", "y"] == pytest.approx(expected)
-    three = stats.compare(pd.DataFrame([x, y, z], index=["x", "y", "z"], columns=SETS))
+    three = stats.rank_test(pd.DataFrame([x, y, z], index=["x", "y", "z"], columns=SETS))
     raw = [
         sps.wilcoxon(a, b, zero_method="zsplit", method="approx").pvalue
         for a, b in ((x, y), (x, z), (y, z))
@@ -237,7 +239,7 @@ def test_seed_values_and_summary_effect_sizes() -> None:
     assert summary.loc[worst, "poi_leader"] > 0.5
     assert summary.loc[worst, "poi_low"] <= summary.loc[worst, "poi_leader"]
     assert not summary.loc["e", "ranked"] and np.isnan(summary.loc["e", "poi_leader"])
-    headers, rows, notes = stats.summary_rows(summary, None)
+    headers, rows, notes = summary_rows(summary, None)
     assert "P(leader > it) [95% CI]" in headers and rows[0][4] == "(leader)"
     assert any("not comparable" in n for n in notes)
     assert any("not ranked" in r for r in rows)

@@ -16,11 +16,11 @@ from pydantic import ValidationError
 
 from anobench.data.io import DataFileError, DataMissingError
 from anobench.plan import presets
+from anobench.plan.suite import PublishedReference
 from anobench.report.published import write_comparisons
 from anobench.results.published import (
     CELL_COLUMNS,
-    Reference,
-    compare,
+    compare_with_published,
     load_table,
     not_reproduced,
     summarize,
@@ -82,17 +82,17 @@ def _cells(
 
 
 def _one(frame: pd.DataFrame, preset: presets.Preset = PYOD) -> pd.Series:
-    cells = compare(frame, preset, "roc_auc", table=TABLE)
+    cells = compare_with_published(frame, preset, "roc_auc", table=TABLE)
     assert len(cells) == 1, cells
     return cells.iloc[0]
 
 
 def test_the_reference_section_names_a_published_protocol() -> None:
-    assert Reference(published="adbench-2022").preset is ADB
+    assert PublishedReference(published="adbench-2022").preset is ADB
     with pytest.raises(ValidationError, match="unknown published protocol.*pyod-benchmark"):
-        Reference(published="pyod-benchmrk")
+        PublishedReference(published="pyod-benchmrk")
     with pytest.raises(ValidationError):
-        Reference(published="pyod-benchmark", files={"roc_auc": ROC})
+        PublishedReference(published="pyod-benchmark", files={"roc_auc": ROC})
 
 
 def test_reproduced_needs_the_papers_protocol_seeds_and_parameters() -> None:
@@ -100,7 +100,7 @@ def test_reproduced_needs_the_papers_protocol_seeds_and_parameters() -> None:
     assert row["verdict"] == "reproduced" and row["seeds"] == "10/10"
     assert row["column"] == "KNN" and row["published_row"] == "cardio"
     assert list(
-        compare(_cells("pyod-knn", "odds/cardio", [0.9] * 10), PYOD, "roc_auc", table=TABLE).columns
+        compare_with_published(_cells("pyod-knn", "odds/cardio", [0.9] * 10), PYOD, "roc_auc", table=TABLE).columns
     ) == list(CELL_COLUMNS)
 
 
@@ -123,7 +123,7 @@ def test_no_ok_seed_is_a_failure_with_the_first_error() -> None:
 
 def test_every_seed_skipped_is_not_run_and_not_compared() -> None:
     errors = {i: ("skipped", "data not available: no file") for i in range(10)}
-    cells = compare(
+    cells = compare_with_published(
         _cells("pyod-knn", "odds/cardio", [None] * 10, errors=errors), PYOD, "roc_auc", table=TABLE
     )
     assert cells.loc[0, "verdict"] == "not run: data not available: no file"
@@ -166,9 +166,9 @@ def test_rows_match_case_insensitively_and_na_gives_no_row() -> None:
     frame = pd.concat(
         [_cells("pyod-knn", "odds/glass", [0.8] * 10), _cells("pyod-knn", "odds/nope", [0.8] * 10)]
     )
-    assert compare(frame, PYOD, "roc_auc", table=TABLE).empty
+    assert compare_with_published(frame, PYOD, "roc_auc", table=TABLE).empty
     # a detector the preset does not map is not compared
-    assert compare(_cells("iforest", "odds/cardio", [0.7] * 10), PYOD, "roc_auc", table=TABLE).empty
+    assert compare_with_published(_cells("iforest", "odds/cardio", [0.7] * 10), PYOD, "roc_auc", table=TABLE).empty
 
 
 def test_the_per_detector_summary_counts_verdicts() -> None:
@@ -185,7 +185,7 @@ def test_the_per_detector_summary_counts_verdicts() -> None:
             _cells("pyod-knn", "odds/cardio", [0.9213] * 10),
         ]
     )
-    summary = summarize(compare(frame, PYOD, "roc_auc", table=TABLE)).set_index("detector")
+    summary = summarize(compare_with_published(frame, PYOD, "roc_auc", table=TABLE)).set_index("detector")
     iforest = summary.loc["pyod-iforest"]
     assert iforest["compared"] == 3 and iforest["reproduced"] == "1/3"
     assert iforest["verdicts"] == "1 failure, 1 library version drift"
@@ -259,7 +259,7 @@ def test_table_from_the_mirror_is_checked_and_compared(
     # a clean protocol is compared only when the suite names a published protocol
     clean = _cells("pyod-iforest", "odds/cardio", [0.95] * 3, protocol="unsupervised")
     assert write_comparisons(clean, None, tmp_path) == []
-    [c] = write_comparisons(clean, Reference(published="pyod-benchmark"), tmp_path)
+    [c] = write_comparisons(clean, PublishedReference(published="pyod-benchmark"), tmp_path)
     assert c.markdown.name == "reference_unsupervised_roc_auc.md"
     assert c.cells.loc[0, "verdict"] == "protocol differs: unsupervised"
 
@@ -317,5 +317,5 @@ def test_only_the_papers_own_files_are_compared() -> None:
             _cells("pyod-knn", "adbench/cardio", [0.9213] * 10),
         ]
     )
-    cells = compare(frame, PYOD, "roc_auc", table=TABLE)
+    cells = compare_with_published(frame, PYOD, "roc_auc", table=TABLE)
     assert cells["dataset"].tolist() == ["odds/cardio"]

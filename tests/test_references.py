@@ -15,7 +15,8 @@ from anobench import testing
 from anobench.execution.driver import run_suite
 from anobench.execution.store import RunStore
 from anobench.plan.expansion import expand
-from anobench.plan.imports import BadReferenceError, check_orientation, detector_class
+from anobench.plan.imports import BadReferenceError, detector_class
+from anobench.plan.orientation import check_orientation
 from anobench.plan.suite import SuiteError, load_suite
 from anobench.registry import UnavailableError, dataset_registry, detector_registry
 
@@ -211,7 +212,7 @@ def test_entry_point_that_is_not_a_detector_is_listed_unavailable(make_plugin) -
 def test_misspelt_modality_is_an_error_at_load(make_plugin) -> None:
     detector = textwrap.dedent(
         """
-        from anobench.detectors.base import BaseDetector
+        from anobench.contract import BaseDetector
 
         class Odd(BaseDetector):
             modalities = ("tabular", "graph")
@@ -219,7 +220,7 @@ def test_misspelt_modality_is_an_error_at_load(make_plugin) -> None:
     )
     dataset = textwrap.dedent(
         """
-        from anobench.datasets.spec import DatasetSpec
+        from anobench.data.spec import DatasetSpec
 
         TYPO = DatasetSpec(name="typo", modality="tabluar", load=lambda: None)
         """

@@ -8,7 +8,8 @@ import pytest
 
 from anobench.execution.store import RunStore
 from anobench.report.build import write_report
-from anobench.results.leaderboard import format_leaderboard, leaderboard
+from anobench.report.render.board_layout import format_leaderboard
+from anobench.results.leaderboard import leaderboard
 
 
 def frame() -> pd.DataFrame:

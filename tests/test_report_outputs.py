@@ -165,7 +165,7 @@ def test_page_leads_with_the_summary(written) -> None:
 
 def test_renderers_do_not_import_the_report_module() -> None:
     code = (
-        "import sys, anobench.report.render.html, anobench.report.render.tables, anobench.report.render.text; "
+        "import sys, anobench.report.render.html, anobench.report.render.csv_latex, anobench.report.render.text; "
         "print('anobench.report.build' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

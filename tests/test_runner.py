@@ -13,9 +13,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from anobench.data.io import write_json_atomic
 from anobench.execution.cell import run_cell
 from anobench.execution.driver import run_suite
-from anobench.execution.store import RunStore, write_json_atomic
+from anobench.execution.store import RunStore
 from anobench.plan.expansion import expand
 from anobench.plan.suite import Suite
 from anobench.registry import dataset_registry, detector_registry

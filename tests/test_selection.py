@@ -11,16 +11,16 @@ import pandas as pd
 import pytest
 
 from anobench.api import load_run
-from anobench.execution.calibration import Calibration, out_of_sample, uniform_probes
 from anobench.execution.driver import run_suite
 from anobench.execution.store import RunStore
+from anobench.metrics.calibration import Calibration, out_of_sample, uniform_probes
 from anobench.plan.expansion import expand
 from anobench.plan.suite import SuiteError, load_suite, parse_suite
 from anobench.registry import dataset_registry, detector_registry
 from anobench.report.build import make_report
+from anobench.results.selection_boards import candidates
+from anobench.results.selection_stats import smallest_p
 from anobench.selection import criteria
-from anobench.selection.board_stats import smallest_p
-from anobench.selection.boards import candidates
 from anobench.selection.rules import ANY_DETECTOR, Selection, choose, parse_rule
 
 DET, DS = detector_registry(), dataset_registry()

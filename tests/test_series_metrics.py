@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from anobench.data.io import DATA_DIR_ENV
-from anobench.metrics.points import SeriesPoints, point_scores
+from anobench.metrics.points import point_scores
 from anobench.metrics.series import (
     point_adjusted_f1,
     range_precision_recall,
@@ -21,6 +21,7 @@ from anobench.metrics.series import (
     series_evaluation,
     vus,
 )
+from anobench.types import SeriesPoints
 
 REFERENCE = json.loads((Path(__file__).parent / "data" / "vus_reference.json").read_text())
 
@@ -125,9 +126,9 @@ def test_series_evaluation_record_and_columns() -> None:
 def test_series_data_sets_carry_the_test_windows_points_through_the_split() -> None:
     """windowed() records each window's start; a split keeps the test windows' layout,
     whose max-mapped points are exactly the test region, labelled as the series."""
-    from anobench.datasets.series import windowed
-    from anobench.datasets.spec import DatasetSpec
-    from anobench.execution.store import results_frame
+    from anobench.data.spec import DatasetSpec
+    from anobench.data.windows import windowed
+    from anobench.results.table import results_frame
 
     t = np.arange(1200)
     values = np.sin(2 * np.pi * t / 50)
@@ -160,10 +161,11 @@ def test_a_series_cell_records_and_stores_point_metrics(
     """run_cell on a real series: the record holds the point-level metrics, passes the
     record schema when stored, and the tidy table has their columns."""
     from anobench.execution.cell import run_cell
-    from anobench.execution.store import RunStore, results_frame
+    from anobench.execution.store import RunStore
     from anobench.plan.expansion import expand
     from anobench.plan.suite import Suite
     from anobench.registry import dataset_registry, detector_registry
+    from anobench.results.table import results_frame
 
     monkeypatch.setenv(DATA_DIR_ENV, str(MIRROR))
     suite = Suite(

@@ -9,7 +9,8 @@ from matplotlib.figure import Figure
 from scipy import stats as sps
 
 from anobench.report.plots import charts as plots
-from anobench.results import stats
+from anobench.report.render.statistics import describe
+from anobench.results import effects, stats
 
 
 def matrix(seed: int = 0) -> pd.DataFrame:
@@ -25,11 +26,11 @@ def matrix(seed: int = 0) -> pd.DataFrame:
 
 def test_bootstrap_ci_is_seeded_and_covers_the_mean() -> None:
     values = np.array([0.6, 0.7, 0.8, 0.9, 0.75])
-    low, high = stats.bootstrap_ci(values, seed=3)
-    assert (low, high) == stats.bootstrap_ci(values, seed=3)
+    low, high = effects.bootstrap_mean_ci(values, seed=3)
+    assert (low, high) == effects.bootstrap_mean_ci(values, seed=3)
     assert low < values.mean() < high
-    assert np.isnan(stats.bootstrap_ci(np.array([0.7]))[0])
-    assert stats.bootstrap_ci(np.array([0.5, 0.5, 0.5])) == (0.5, 0.5)
+    assert np.isnan(effects.bootstrap_mean_ci(np.array([0.7]))[0])
+    assert effects.bootstrap_mean_ci(np.array([0.5, 0.5, 0.5])) == (0.5, 0.5)
 
 
 def test_standings_and_summary_rank_only_full_coverage() -> None:
@@ -47,7 +48,7 @@ def test_standings_and_summary_rank_only_full_coverage() -> None:
 
 def test_friedman_matches_scipy_and_posthoc_finds_the_best() -> None:
     m = matrix()
-    comp = stats.compare(m)
+    comp = stats.rank_test(m)
     expected = sps.friedmanchisquare(*m.to_numpy())
     assert comp.statistic == pytest.approx(expected.statistic)
     assert comp.p_value == pytest.approx(expected.pvalue)
@@ -55,26 +56,26 @@ def test_friedman_matches_scipy_and_posthoc_finds_the_best() -> None:
     better = {(a, b) for a, b, _ in comp.significant_pairs()}
     assert {("a", "b"), ("a", "c"), ("a", "d")} <= better
     assert np.allclose(comp.pvalues.to_numpy(), comp.pvalues.to_numpy().T)
-    nemenyi = stats.compare(m, method="nemenyi")
+    nemenyi = stats.rank_test(m, method="nemenyi")
     assert nemenyi.pvalues.shape == (4, 4)
     with pytest.raises(ValueError, match="unknown post-hoc"):
-        stats.compare(m, method="t-test")
+        stats.rank_test(m, method="t-test")
 
 
 def test_low_coverage_detectors_leave_the_test_and_are_named() -> None:
     m = matrix()
     m.loc["d", ["set0", "set1", "set2", "set3", "set4", "set5", "set6"]] = np.nan
     m.loc["c", "set9"] = np.nan
-    comp = stats.compare(m)  # default: ranked = covers every data set
+    comp = stats.rank_test(m)  # default: ranked = covers every data set
     assert "3/10" in comp.excluded["d"] and "9/10" in comp.excluded["c"]
     assert comp.detectors == ["a", "b"] and len(comp.datasets) == 10
-    assert "Not ranked: c" in stats.describe(comp)
-    half = stats.compare(m, min_coverage=0.5)  # c ranked, last on set9 where it failed
+    assert "Not ranked: c" in describe(comp)
+    half = stats.rank_test(m, min_coverage=0.5)  # c ranked, last on set9 where it failed
     assert set(half.detectors) == {"a", "b", "c"} and "d" in half.excluded
     assert half.datasets == [f"set{i}" for i in range(10)]
     assert stats.standings(m, min_coverage=0.5).ranks.loc["c", "set9"] == 3.0
-    tiny = stats.compare(m[["set0"]])
-    assert not tiny.testable and "No test" in stats.describe(tiny)
+    tiny = stats.rank_test(m[["set0"]])
+    assert not tiny.testable and "No test" in describe(tiny)
 
 
 def test_plot_functions_return_figures() -> None:
@@ -82,7 +83,7 @@ def test_plot_functions_return_figures() -> None:
     m = matrix()
     y = np.r_[np.zeros(50), np.ones(10)].astype(int)
     scores = {"a": (y, y + rng.normal(size=60)), "b": (y, rng.normal(size=60))}
-    comp = stats.compare(m)
+    comp = stats.rank_test(m)
     summary = pd.DataFrame(
         {
             "seconds": [0.1, 2.0, 0.5, 1.0],

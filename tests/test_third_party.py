@@ -33,8 +33,8 @@ MODULE = '''
 """An outside package adding one detector and one data set to anobench."""
 import numpy as np
 
-from anobench.datasets.spec import DatasetSpec
-from anobench.detectors.base import BaseDetector
+from anobench.data.spec import DatasetSpec
+from anobench.contract import BaseDetector
 
 
 class Centroid(BaseDetector):

@@ -10,17 +10,18 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from anobench.datasets.spec import DatasetSpec
+from anobench.data.spec import DatasetSpec
 from anobench.execution.driver import run_suite
-from anobench.execution.store import RunStore, run_frame
+from anobench.execution.store import RunStore
 from anobench.plan.expansion import expand
 from anobench.plan.suite import Suite
 from anobench.registry import Registry, dataset_registry, detector_registry
 from anobench.report.build import write_report
+from anobench.results.table import run_frame
 
 MEAN = '''
 import numpy as np
-from anobench.detectors.base import BaseDetector
+from anobench.contract import BaseDetector
 
 class Mean(BaseDetector):
     """Distance to the training mean."""

@@ -14,13 +14,10 @@ import numpy as np
 import pytest
 
 import anobench
+from anobench.contract import BaseDetector
 from anobench.data.splits import make_split
-from anobench.detectors.base import BaseDetector
-from anobench.execution.executors.local import (
-    ProcessExecutor,
-    available_cores,
-    default_memory_budget_mb,
-)
+from anobench.execution.executors.base import available_cores, default_memory_budget_mb
+from anobench.execution.executors.local import ProcessExecutor
 from anobench.metrics.cell import evaluate as cell_metrics
 from anobench.metrics.cell import precision_at_n
 

@@ -7,6 +7,14 @@ from typing import Any
 
 from anobench.cli.options import spec_names
 
+__all__ = [
+    "add_commands",
+    "cmd_data_fetch",
+    "cmd_data_info",
+    "cmd_data_list",
+    "cmd_data_verify",
+]
+
 
 def add_commands(sub: Any) -> None:
     p_data = sub.add_parser(

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
+__all__ = ["add_commands", "cmd_export"]
+
 
 def add_commands(sub: Any) -> None:
     p = sub.add_parser(

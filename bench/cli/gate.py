@@ -8,6 +8,8 @@ from typing import Any
 
 from anobench.cli.options import metric_help, metric_key
 
+__all__ = ["add_commands", "cmd_baseline", "cmd_check"]
+
 
 def add_commands(sub: Any) -> None:
     p_base = sub.add_parser(
@@ -78,7 +80,8 @@ def cmd_baseline(args: argparse.Namespace) -> int:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    from anobench.results.gate import Baseline, check, format_findings
+    from anobench.report.render.gate import format_findings
+    from anobench.results.gate import Baseline, check
 
     run_dir = Path(args.run_dir)
     if not run_dir.is_dir():

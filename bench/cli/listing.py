@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+__all__ = ["add_commands", "cmd_list"]
+
 
 def add_commands(sub: Any) -> None:
     p = sub.add_parser(

@@ -4,9 +4,20 @@ overrides, metric names. Imports nothing heavy at module level (``--help`` stays
 from __future__ import annotations
 
 import argparse
-import os
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "MAX_CELLS",
+    "add_selection",
+    "metric_help",
+    "metric_key",
+    "names",
+    "override",
+    "positive_int",
+    "seeds",
+    "spec_names",
+]
 
 if TYPE_CHECKING:
     from anobench.plan.suite import Suite
@@ -46,15 +57,6 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
     return value
-
-
-def available_cores() -> int:
-    """Cores this process may run on (its CPU affinity, which containers and batch
-    schedulers set), else the machine's count."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def add_selection(parser: argparse.ArgumentParser, *, what: str = "run") -> None:

@@ -10,6 +10,8 @@ from typing import Any
 
 from anobench.cli.options import add_selection, override, positive_int
 
+__all__ = ["add_commands", "cmd_perf_deep", "cmd_perf_isolation", "cmd_perf_scale"]
+
 
 def add_commands(sub: Any) -> None:
     p_perf = sub.add_parser(

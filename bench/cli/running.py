@@ -15,18 +15,32 @@ from anobench.cli import exporting
 from anobench.cli.options import (
     MAX_CELLS,
     add_selection,
-    available_cores,
     metric_help,
     metric_key,
     override,
     positive_int,
 )
+from anobench.cli.reporting import (
+    FAILED_EXIT,
+    FAILED_STATUSES,
+    cmd_prune,
+    cmd_report,
+    report_and_print,
+)
+from anobench.execution.executors.base import available_cores
+
+__all__ = [
+    "FAILED_EXIT",
+    "FAILED_STATUSES",
+    "add_commands",
+    "cmd_prune",
+    "cmd_report",
+    "cmd_run",
+]
 
 logger = logging.getLogger("anobench")
 
 #: statuses that make `run` exit with FAILED_EXIT unless --allow-failures
-FAILED_STATUSES = ("error", "timeout", "oom")
-FAILED_EXIT = 1
 
 
 def add_commands(sub: Any) -> None:
@@ -248,14 +262,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             return FAILED_EXIT
         return 0
     # the run's leading metric: VUS-PR for series suites, ROC-AUC otherwise
-    return _report_and_print(out, None, allow_failures=args.allow_failures)
+    return report_and_print(out, None, allow_failures=args.allow_failures)
 
 
 def _failed_cells(out: Path, shard: tuple[int, int] | None) -> int:
     """Failed cells (error, timeout, oom) of the current expansion in ``out`` (of its
     shard), whether run now or kept from an earlier invocation."""
     from anobench.execution.driver import in_shard
-    from anobench.execution.store import RunStore, run_frame
+    from anobench.execution.store import RunStore
+    from anobench.results.table import run_frame
 
     frame = run_frame(RunStore(out)).frame
     if frame.empty:
@@ -326,80 +341,3 @@ def _run_with_progress(
         if bar is not None:
             bar.close()
 
-
-def _report_and_print(
-    run_dir: Path,
-    metric: str | None,
-    *,
-    allow_failures: bool = True,
-    posthoc: str = "wilcoxon-holm",
-    plots: bool = True,
-    rebuild: bool = False,
-    vector_all: bool = False,
-) -> int:
-    """Write (or keep) the report, print coverage and the leaderboards; the exit status."""
-    from anobench.report.build import make_report
-    from anobench.report.render.text import console_text
-
-    report = make_report(
-        run_dir,
-        posthoc=posthoc,
-        plots=plots,
-        rebuild=rebuild,
-        dataset_formats=(".png", ".pdf", ".svg") if vector_all else (".png",),
-    )
-    if report.n_missing:
-        print(
-            f"\n{report.n_missing} of {len(report.frame)} cells of this suite never ran: "
-            "shown as 'missing'; run the same command again to finish them."
-        )
-    assert report.path is not None
-    if metric is None:  # the first leaderboard (anobench.metrics.cell orders them)
-        metric = report.boards[0].metric if report.boards else "roc_auc"
-    print("\n" + console_text(report, metric))
-    print(f"\nreport: {report.path / 'index.html'}")
-    n_failed = report.n_failed
-    if n_failed and not allow_failures:
-        print(
-            f"anobench: {n_failed} cell(s) failed (error, timeout or oom; see the report's "
-            "failures table): exit status 1 (--allow-failures accepts them)",
-            file=sys.stderr,
-        )
-        return FAILED_EXIT
-    return 0
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    run_dir = Path(args.run_dir)
-    if not run_dir.is_dir():
-        raise FileNotFoundError(f"run directory {run_dir} does not exist")
-    return _report_and_print(
-        run_dir,
-        args.metric,
-        allow_failures=args.allow_failures,
-        posthoc=args.posthoc,
-        plots=not args.no_plots,
-        rebuild=args.rebuild,
-        vector_all=args.vector_all,
-    )
-
-
-def cmd_prune(args: argparse.Namespace) -> int:
-    from anobench.execution.store import RunStore, results_frame, stale_summary
-
-    run_dir = Path(args.run_dir)
-    if not (run_dir / "run.json").is_file():
-        raise FileNotFoundError(f"{run_dir} is not a run directory (no run.json)")
-    store = RunStore(run_dir)
-    stale_ids = store.stale_ids()
-    named = results_frame(store.records(stale_ids))
-    if not named.empty:
-        print(stale_summary(named, run_dir))
-    unreadable = len(stale_ids) - len(named)
-    if unreadable:
-        print(f"{unreadable} record(s) of an older schema or damaged")
-    if not args.dry_run:
-        store.prune()
-    verb = "would remove" if args.dry_run else "removed"
-    print(f"{verb} {len(stale_ids)} stale record(s) (and their score files) from {run_dir}")
-    return 0

@@ -21,10 +21,12 @@ from anobench.data.io import (
     check_file,
     file_hash,
     find_local,
+    write_json_atomic,
 )
 from anobench.data.splits import copy_groups, duplicate_stats
-from anobench.execution.store import write_json_atomic
 from anobench.registry import Registry
+
+__all__ = ["FileCheck", "check", "files_of", "presence", "stats"]
 
 logger = logging.getLogger(__name__)
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from anobench.execution.calibration import OutOfSample
+from anobench.metrics.calibration import OutOfSample
 
 logger = logging.getLogger(__name__)
 

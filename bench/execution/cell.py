@@ -18,24 +18,35 @@ from typing import Any
 
 import numpy as np
 
-from anobench import __version__
-from anobench.environment import environment
 from anobench.execution import compile_clock
 from anobench.execution.artifacts import cell_arrays
-from anobench.execution.calibration import (
+from anobench.execution.environment import environment
+from anobench.execution.fitting import make_detector, prepare, warm_up
+from anobench.execution.resources import PeakMemory
+from anobench.metrics.calibration import (
     Calibration,
     CalibrationError,
     OutOfSample,
     out_of_sample,
     uniform_probes,
 )
-from anobench.execution.fitting import make_detector, prepare, warm_up
-from anobench.execution.resources import PeakMemory
 from anobench.metrics.cell import evaluate, roc_auc_by_group, score_sanity
 from anobench.metrics.series import series_evaluation
 from anobench.plan import presets
-from anobench.plan.imports import check_orientation, dataset_spec
+from anobench.plan.imports import dataset_spec
+from anobench.plan.orientation import check_orientation
+from anobench.provenance import VERSION
 from anobench.types import SCHEMA_VERSION, Cell, Status
+
+__all__ = [
+    "MAX_WARNINGS",
+    "DataChangedError",
+    "DetectorOutputError",
+    "Record",
+    "base_record",
+    "failure_record",
+    "run_cell",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +89,7 @@ def base_record(cell: Cell) -> Record:
         "calibration_settings": cell.calibration,
         "provenance": cell.provenance,
         "detector_flags": cell.detector_flags,
-        "anobench_version": __version__,
+        "anobench_version": VERSION,
         "environment": environment(),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
@@ -93,7 +104,8 @@ def run_cell(cell: Cell) -> Record:
     """Run one cell; never raises for the cell's own failures: any ``Exception`` or
     ``SystemExit`` becomes a record with status ``error`` (a ``KeyboardInterrupt`` is let
     through here, so Ctrl-C stops an in-process call; in a worker process, where the
-    user's Ctrl-C never arrives, :mod:`anobench.execution.isolation` records it as the cell's error).
+    user's Ctrl-C never arrives, :mod:`anobench.execution.isolation` records it as the cell's
+    error).
 
     Records fit / score / total seconds (score time is for the test set; the extra fits
     of out-of-sample calibration are timed apart in ``calibration``;

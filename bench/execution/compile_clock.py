@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import threading
 
+__all__ = ["EVENTS", "install", "installed", "seconds"]
+
 #: the JAX events whose durations count as compilation
 EVENTS = (
     "/jax/core/compile/jaxpr_trace_duration",

@@ -21,14 +21,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from anobench import __version__
-from anobench.environment import environment
 from anobench.execution.cell import Record, failure_record, run_cell
-from anobench.execution.executors.local import Executor, ProcessExecutor
+from anobench.execution.environment import environment
+from anobench.execution.executors.base import Executor
+from anobench.execution.executors.local import ProcessExecutor
 from anobench.execution.store import RunStore
 from anobench.plan.expansion import MAX_CELLS, check_size, expand, registries
 from anobench.plan.imports import BadReferenceError, dataset_spec
 from anobench.plan.suite import Suite, SuiteError
+from anobench.provenance import VERSION
 from anobench.registry import Registry
 from anobench.types import Cell, Status
 
@@ -296,7 +297,7 @@ def _run_locked(
         {
             "shard": list(shard) if shard else None,
             "suite": suite.model_dump(mode="json"),
-            "anobench_version": __version__,
+            "anobench_version": VERSION,
             "environment": environment(),
             "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "n_cells": len(cells),

@@ -33,6 +33,16 @@ from typing import Any
 
 import numpy as np
 
+__all__ = [
+    "OUTPUT_KEEP",
+    "CapturedOutput",
+    "ProcessState",
+    "become_worker",
+    "descendants",
+    "kill_processes",
+    "run_isolated",
+]
+
 logger = logging.getLogger(__name__)
 
 #: characters of a cell's captured output kept in its record (half from the start, half

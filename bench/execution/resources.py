@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from types import TracebackType
 
+__all__ = ["PeakMemory"]
+
 logger = logging.getLogger(__name__)
 
 _STATUS = Path("/proc/self/status")

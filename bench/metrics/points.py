@@ -1,7 +1,7 @@
 """From window scores to point scores, so every detector on a series is evaluated on the
 same points.
 
-Series data sets are cut into sliding windows (:func:`anobench.datasets.series.sliding_windows`)
+Series data sets are cut into sliding windows (:func:`anobench.data.windows.sliding_windows`)
 and detectors score windows: a window detector scores the whole window, the forecaster
 (``lstm``) the forecast of its last points. Point-level metrics
 (:mod:`anobench.metrics.series`) need one score per point of the series, mapped the same
@@ -21,41 +21,15 @@ point, the window length and the point labels); the split keeps the test windows
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 
-__all__ = ["SeriesPoints", "point_scores"]
+from anobench.types import SeriesPoints
+
+__all__ = ["point_scores"]
 
 Reduce = Literal["max", "mean"]
-
-
-@dataclass(frozen=True)
-class SeriesPoints:
-    """Where windows lie in their series.
-
-    Attributes
-    ----------
-    starts : ndarray of int, shape (n_windows,)
-        Index of each window's first point in the series.
-    window : int
-        Window length in points.
-    labels : ndarray of int, shape (n_points,)
-        0/1 label of every point of the series (of the series the test windows come from
-        when training and test are separate files).
-    """
-
-    starts: np.ndarray
-    window: int
-    labels: np.ndarray
-
-    def take(self, rows: np.ndarray) -> SeriesPoints:
-        """The layout of the windows ``rows`` (indices or a boolean mask), same series."""
-        return SeriesPoints(np.asarray(self.starts)[rows], self.window, self.labels)
-
-    def __len__(self) -> int:
-        return len(self.starts)
 
 
 def point_scores(

@@ -30,8 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from anobench.metrics.points import SeriesPoints, point_scores
+from anobench.metrics.points import point_scores
 from anobench.metrics.thresholds import POLICIES, policies_for, threshold
+from anobench.types import SeriesPoints
 
 __all__ = [
     "PA_WARNING",

@@ -1,7 +1,7 @@
 """Threshold policies that turn scores into labels, so F1 always names its policy.
 
 Label-free policies see out-of-sample training scores only (see
-:mod:`anobench.execution.calibration`); oracle policies use the test labels or the true anomaly
+:mod:`anobench.metrics.calibration`); oracle policies use the test labels or the true anomaly
 ratio and are reported as oracle (an upper bound, not an achievable result);
 ``val-best-f1`` uses the labels of a validation part of the training rows, which only the
 semi-supervised protocol grants, and is marked "uses labels".
@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+
+__all__ = ["POLICIES", "Policy", "policies_for", "threshold"]
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,17 @@ from sklearn.metrics import roc_auc_score
 
 from anobench.settings import overridden
 
+__all__ = [
+    "DeepPerfReport",
+    "PerfData",
+    "PerfRow",
+    "batch_matmul_gflops",
+    "deep_perf",
+    "dense_ae_flops",
+    "matmul_gflops",
+    "perf_data",
+]
+
 logger = logging.getLogger(__name__)
 
 

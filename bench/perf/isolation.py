@@ -30,6 +30,8 @@ from anobench.plan.suite import Suite
 from anobench.registry import dataset_registry, detector_registry
 from anobench.settings import overridden
 
+__all__ = ["STRATEGIES", "Pass", "format_passes", "isolation_perf"]
+
 logger = logging.getLogger(__name__)
 
 STRATEGIES = ("reuse", "fresh")

@@ -31,6 +31,18 @@ from anobench.execution.cell import failure_record
 from anobench.execution.executors.local import ProcessExecutor
 from anobench.types import Cell, Status
 
+__all__ = [
+    "DURATIONS",
+    "Pass",
+    "ScaleReport",
+    "Simulated",
+    "format_scale",
+    "measure",
+    "scale_perf",
+    "simulate",
+    "synthetic_cell",
+]
+
 #: log-normal cell durations (seconds): median and sigma of log, from a `quick` run
 DURATIONS = {"median_s": 0.153, "sigma": 1.84}
 

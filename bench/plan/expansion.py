@@ -159,7 +159,7 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
     A detector given by ``ref`` (:mod:`anobench.plan.imports`) carries the reference in its
     id (with its provider's version, or the hash of its file's folder) and is probed on the
     toy task inside each worker before its first cell
-    (:func:`anobench.plan.imports.check_orientation`).
+    (:func:`anobench.plan.orientation.check_orientation`).
 
     Raises
     ------

@@ -4,11 +4,12 @@ A suite (or :func:`anobench.evaluate`) may name
 
 - a detector by import path or file: ``ref = "pyod.models.iforest:IForest"``,
   ``"sklearn.ensemble:IsolationForest"`` or ``"path/to/file.py:MyDetector"``; a class that
-  is not an anobench detector is wrapped (:mod:`anobench.detectors.adapters`); each
-  configuration is probed on toy data in the cell before its fit (:func:`check_orientation`:
+  is not an anobench detector is wrapped (:mod:`anobench.plan.adapters`); each
+  configuration is probed on toy data in the cell before its fit
+  (:func:`anobench.plan.orientation.check_orientation`:
   inverted scores are an error, batch-dependent ones are marked);
 - a data set by path: ``"file:data/plant.csv"`` (CSV, Parquet, NPZ or ``.mat``, see
-  :mod:`anobench.datasets.files`).
+  :mod:`anobench.data.files`).
 
 :class:`Overlay` puts such references beside a registry's names, so the suite expansion,
 the executors and the report treat them like registered entries. A cell of a reference
@@ -23,10 +24,8 @@ import contextlib
 import functools
 import hashlib
 import importlib.util
-import json
 import logging
 import sys
-from dataclasses import dataclass
 from importlib.metadata import packages_distributions
 from pathlib import Path
 from typing import Any
@@ -39,11 +38,12 @@ __all__ = [
     "FILE_PREFIX",
     "BadReferenceError",
     "Overlay",
-    "check_orientation",
     "dataset_spec",
     "detector_class",
     "load_object",
     "provider",
+    "rebuild",
+    "version_of",
 ]
 
 #: a data set named by path: ``file:<path>``
@@ -167,7 +167,7 @@ def load_object(ref: str) -> Any:
         raise BadReferenceError(f"cannot import {ref!r}: {type(exc).__name__}: {exc}") from exc
 
 
-def _version(ref: str) -> str:
+def version_of(ref: str) -> str:
     """What a cache of ``ref`` must be keyed by besides the reference: the content of a
     file reference, the version of an object registered in this process (:func:`register`);
     nothing for an import path."""
@@ -188,7 +188,7 @@ def detector_class(ref: str) -> type:
     or a re-registered object gives its new class)."""
     if ref.startswith(MEMORY_PREFIX):
         return _adapt(ref)
-    return _cached_class(ref, _version(ref))
+    return _cached_class(ref, version_of(ref))
 
 
 @functools.cache
@@ -196,12 +196,20 @@ def _cached_class(ref: str, version: str) -> type:
     return _adapt(ref)
 
 
+def rebuild(reference: str, state: dict[str, Any]) -> Any:
+    """An adapted detector from its pickle: its class resolved again, then its state."""
+    cls: Any = detector_class(reference)
+    obj = cls.__new__(cls)
+    obj.__dict__.update(state)
+    return obj
+
+
 def _adapt(ref: str) -> type:
-    from anobench.detectors.adapters import adapt
+    from anobench.plan.adapters import adapt  # imports scikit-learn: only when needed
 
     obj = load_object(ref)
     try:
-        return adapt(obj, ref)
+        return adapt(obj, ref, rebuild)
     except TypeError as exc:
         raise BadReferenceError(f"{ref!r} is not a detector: {exc}") from None
 
@@ -209,10 +217,10 @@ def _adapt(ref: str) -> type:
 @functools.cache
 def dataset_spec(ref: str, modality: str = "tabular") -> Any:
     """The data-set spec behind ``ref``: ``file:<absolute path>`` builds a file data set
-    (:func:`anobench.datasets.files.file_dataset`; ``modality`` is what suites select
+    (:func:`anobench.data.files.file_dataset`; ``modality`` is what suites select
     detectors by); ``module:attr`` imports a registered spec."""
     if ref.startswith(FILE_PREFIX):
-        from anobench.datasets.files import file_dataset
+        from anobench.data.files import file_dataset
 
         return file_dataset(Path(ref[len(FILE_PREFIX) :]), modality)
     return load_object(ref)
@@ -229,77 +237,6 @@ def provider(ref: str) -> str:
     top = ref.split(":")[0].split(".")[0]
     return (packages_distributions().get(top) or [top])[0]
 
-
-#: toy-task ROC-AUC below which a reference's scores are taken as inverted
-INVERTED_AUC = 0.5
-
-
-@dataclass(frozen=True)
-class Probe:
-    """What a reference's detector did on the separable toy task
-    (:func:`anobench.testing.toy_data`): its ROC-AUC, and whether scoring rows alone
-    gave other scores than scoring them in the full batch (batch-dependent)."""
-
-    auc: float
-    batch_dependent: bool
-
-
-@functools.cache
-def _probe(ref: str, version: str, params_key: str) -> Probe:
-    import numpy as np
-    from sklearn.metrics import roc_auc_score
-
-    from anobench.testing import SUBSET_ATOL, SUBSET_RTOL, toy_for, toy_labels
-
-    cls: Any = detector_class(ref)
-    params = json.loads(params_key)
-    if "random_state" in cls.param_names():
-        params.setdefault("random_state", 0)
-    X_train, X_test, y_test = toy_for(cls)
-    # the toy test set lists its anomalies last: score it in a shuffled order, so that a
-    # detector scoring row positions gets no orientation from it
-    order = np.random.default_rng(0).permutation(len(X_test))
-    X_test, y_test = X_test[order], y_test[order]
-    detector = cls(**params).fit(X_train, *toy_labels(cls, X_train))
-    scores = np.asarray(detector.anomaly_score(X_test), dtype=float)
-    auc = float(roc_auc_score(y_test, scores))
-    # rows at random (the toy set is ordered by label), as many as SOD needs
-    rows = np.sort(np.random.default_rng(0).choice(len(X_test), 40, replace=False))
-    try:
-        alone = np.asarray(detector.anomaly_score(X_test[rows]), dtype=float)
-        dependent = not np.allclose(alone, scores[rows], rtol=SUBSET_RTOL, atol=SUBSET_ATOL)
-    except Exception:  # cannot score a smaller batch: the batch matters
-        dependent = True
-    return Probe(auc, dependent)
-
-
-def check_orientation(name: str, ref: str, params: dict[str, Any]) -> Probe:
-    """Fit ``ref`` with ``params`` on the separable toy task and return what it did
-    (:class:`Probe`; once per process and configuration, an edited file again). Run in
-    the cell, under its time budget and isolation, before the real fit.
-
-    Raises
-    ------
-    BadReferenceError
-        The ROC-AUC is below 0.5: the scores are oriented the wrong way (higher must
-        mean more anomalous), or the toy fit failed.
-    """
-    try:
-        probe = _probe(ref, _version(ref), json.dumps(params, sort_keys=True, default=str))
-    except BadReferenceError:
-        raise
-    except Exception as exc:
-        raise BadReferenceError(
-            f"detector {name!r} ({ref}) failed on the toy task: {type(exc).__name__}: {exc}"
-        ) from exc
-    if probe.auc < INVERTED_AUC:
-        raise BadReferenceError(
-            f"detector {name!r} ({ref}) scores in the wrong direction: ROC-AUC "
-            f"{probe.auc:.3f} on the separable toy task, where higher scores must mean MORE "
-            "anomalous. If it returns normality scores, expose them as score_samples "
-            "(negated by the adapter), or negate them in anomaly_score"
-        )
-    return probe
 
 
 class Overlay:

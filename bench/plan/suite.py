@@ -42,7 +42,7 @@ reference and a data set by path, with no package (:mod:`anobench.plan.imports`)
 
     [datasets."file:data/plant.csv"]            # CSV, Parquet, NPZ or .mat
     label = "status"
-    anomaly_values = ["fault"]                  # see anobench.datasets.files
+    anomaly_values = ["fault"]                  # see anobench.data.files
 """
 
 from __future__ import annotations
@@ -66,12 +66,26 @@ from pydantic import (
     model_validator,
 )
 
-from anobench.execution.calibration import Calibration
+from anobench.metrics.calibration import Calibration
 from anobench.plan import presets
 from anobench.registry import did_you_mean
-from anobench.results.published import Reference
 from anobench.selection.rules import Selection
 from anobench.types import Protocol, parse_protocol
+
+__all__ = [
+    "DEFAULT_SEEDS",
+    "SUITE_NAME",
+    "DatasetOptions",
+    "Exclusion",
+    "PublishedReference",
+    "Seed",
+    "Suite",
+    "SuiteError",
+    "builtin_suites",
+    "expand_grid",
+    "load_suite",
+    "parse_suite",
+]
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +104,34 @@ Seed = Annotated[int, Strict(), Field(ge=0, le=2**32 - 1)]
 
 class SuiteError(ValueError):
     """A suite file is missing, malformed or names something unknown."""
+
+
+class PublishedReference(BaseModel):
+    """The ``[reference]`` section of a suite: ``published = "<preset name>"``.
+
+    The suite's clean-protocol cells are then compared with that preset's published
+    tables too (cells run under a preset are always compared with its own tables).
+    """
+
+    model_config = ConfigDict(extra="forbid")
+    published: str
+
+    @field_validator("published")
+    @classmethod
+    def _known_preset(cls, value: str) -> str:
+        if value not in presets.PRESETS:
+            known = sorted(presets.PRESETS)
+            raise ValueError(
+                f"unknown published protocol {value!r}."
+                + did_you_mean(value, known)
+                + f" Published protocols: {', '.join(known)}"
+            )
+        return value
+
+    @property
+    def preset(self) -> presets.Preset:
+        """The named :class:`anobench.plan.presets.Preset`."""
+        return presets.PRESETS[self.published]
 
 
 class DatasetOptions(BaseModel):
@@ -138,7 +180,7 @@ class Suite(BaseModel):
     #: data set's true fraction (PyOD's benchmark protocol; label-informed, recorded so)
     expected_contamination: Annotated[float, Field(gt=0, lt=0.5)] | Literal["data"] = 0.1
     exclude: list[Exclusion] = []
-    reference: Reference | None = None
+    reference: PublishedReference | None = None
     calibration: Calibration = Calibration()
     #: how one configuration of a grid is chosen (:mod:`anobench.selection.rules`); None: the
     #: default rules when a detector has a grid

@@ -1,9 +1,10 @@
 """The report of a run, written to ``RUN_DIR/report/``: computed once into a
 :class:`~anobench.report.model.Report` (the tidy table, every leaderboard of
 :mod:`anobench.results.leaderboard` with its statistics, figures, comparisons with published
-results), then rendered by :mod:`anobench.report.render.tables` (CSV, LaTeX),
-:mod:`anobench.report.render.text` (Markdown) and :mod:`anobench.report.render.html` (the page). It covers the
-current suite expansion only (:func:`anobench.execution.store.run_frame`)."""
+results), then rendered by :mod:`anobench.report.render.csv_latex` (CSV, LaTeX),
+:mod:`anobench.report.render.text` (Markdown) and :mod:`anobench.report.render.html` (the page). It
+covers the
+current suite expansion only (:func:`anobench.results.table.run_frame`)."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from anobench import settings
-from anobench.execution.executors.local import available_cores
+from anobench.execution.executors.base import available_cores
 from anobench.execution.store import RunStore
 from anobench.report.figure_pool import FigurePool
 from anobench.report.figures import collect_figures, submit_cd, submit_plots
@@ -37,8 +38,8 @@ from anobench.report.model import (
 )
 from anobench.report.plots.charts import FORMATS
 from anobench.report.render import html
+from anobench.report.render.csv_latex import write_csv, write_latex
 from anobench.report.render.selection import write_selection
-from anobench.report.render.tables import write_csv, write_latex
 from anobench.report.render.text import write_markdown
 from anobench.report.selection import add_selection, sensitivity_figures
 
@@ -67,12 +68,11 @@ def inputs_key(run_dir: Path, posthoc: str, plots: bool) -> str:
     options, anobench's own
     code (its modules' sizes and times) and the published reference tables in use."""
     import hashlib
+    import importlib.util
 
-    import anobench
-    import anobench.datasets
-    import anobench.detectors
+    from anobench.provenance import VERSION
 
-    digest = hashlib.sha256(f"{anobench.__version__}|{posthoc}|{plots}".encode())
+    digest = hashlib.sha256(f"{VERSION}|{posthoc}|{plots}".encode())
 
     def add(paths: Any) -> None:
         for path in sorted(paths):
@@ -88,8 +88,11 @@ def inputs_key(run_dir: Path, posthoc: str, plots: bool) -> str:
     digest.update(json.dumps([suite, expansion], sort_keys=True, default=str).encode())
     for sub in ("cells", "scores"):
         add((run_dir / sub).glob("*"))
-    for package in (anobench, anobench.detectors, anobench.datasets):
-        add(Path(package.__file__).parent.rglob("*.py"))
+    # the built-in plugin packages' folders, found without importing them
+    for name in ("anobench", "anobench.detectors", "anobench.datasets"):
+        spec = importlib.util.find_spec(name)
+        if spec is not None and spec.origin:
+            add(Path(spec.origin).parent.rglob("*.py"))
     reference_dir = settings.current().reference_dir
     digest.update(f"reference={reference_dir}\n".encode())
     if reference_dir is not None and reference_dir.is_dir():

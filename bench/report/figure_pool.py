@@ -29,6 +29,8 @@ from typing import Any
 
 from anobench.execution.spawning import main_script_not_rerun
 
+__all__ = ["FIGURES_FILE", "FigurePool", "draw", "figure_key"]
+
 logger = logging.getLogger(__name__)
 
 
@@ -61,10 +63,8 @@ def _code_key() -> str:
     versions of the plotting libraries."""
     from importlib.metadata import PackageNotFoundError, version
 
-    import anobench
-
     digest = hashlib.sha256()
-    for path in sorted(Path(anobench.__file__).parent.rglob("*.py")):
+    for path in sorted(Path(__file__).parents[1].rglob("*.py")):
         digest.update(path.read_bytes())
     for name in _LIBRARIES:
         try:

@@ -1,12 +1,13 @@
 """The report of a run as one object, computed once: :class:`Report`.
 
 A :class:`Report` holds the tidy table of the current suite expansion
-(:func:`anobench.execution.store.run_frame`, read once), one :class:`Board` per protocol and
+(:func:`anobench.results.table.run_frame`, read once), one :class:`Board` per protocol and
 metric (its leaderboard, also in long form, and its statistics: bootstrap CIs, average
 ranks, Friedman and post-hoc tests, probabilities of improvement, missing cells), the
 figures drawn, the comparisons with published tables, what each published protocol does
 against its clean one, the stale records and the failures. The renderers
-(:mod:`anobench.report.render.text` for the console and Markdown, :mod:`anobench.report.render.tables`
+(:mod:`anobench.report.render.text` for the console and Markdown,
+:mod:`anobench.report.render.csv_latex`
 for CSV and LaTeX, :mod:`anobench.report.render.html` for the page) only read it.
 
 Built in steps so the figures can be drawn while the statistics are computed:
@@ -25,15 +26,16 @@ import numpy as np
 import pandas as pd
 from pydantic import ValidationError
 
-from anobench.execution.store import RunStore, run_frame, stale_summary, unreadable_count
+from anobench.execution.store import RunStore
 from anobench.metrics.cell import Metric, applies, leaderboard_metrics
 from anobench.metrics.cell import metric as metric_info
 from anobench.paths import slug
 from anobench.plan import presets
-from anobench.report.published import Comparison, comparisons
+from anobench.plan.suite import PublishedReference
+from anobench.report.published import PublishedComparison, comparisons
 from anobench.results.leaderboard import leaderboard, long_form, missing_cells
-from anobench.results.published import Reference
-from anobench.selection.boards import GRID_WARNING, grid_detectors
+from anobench.results.selection_boards import GRID_WARNING, grid_detectors
+from anobench.results.table import run_frame, stale_summary, unreadable_count
 
 __all__ = [
     "FAILED_STATUSES",
@@ -113,7 +115,8 @@ class Board:
     """One leaderboard (a protocol and a metric) and its statistics.
 
     ``table``: :func:`anobench.results.leaderboard.leaderboard`; ``summary``
-    (:func:`anobench.results.stats.summary`), ``comparison`` (:func:`anobench.results.stats.compare`),
+    (:func:`anobench.results.stats.summary`), ``comparison``
+    (:func:`anobench.results.stats.rank_test`),
     ``poi`` (probability of improvement matrix) and ``missing`` (cells without a result
     by status) once :func:`add_statistics` ran (``None`` for an empty leaderboard);
     ``cd``: the critical-difference diagram, when drawn.
@@ -180,12 +183,12 @@ class Report:
     invocations: list[dict[str, Any]] = field(default_factory=list)
     files: dict[str, str] = field(default_factory=dict)
     figures: list[FigureFile] = field(default_factory=list)
-    comparisons: list[Comparison] = field(default_factory=list)
+    comparisons: list[PublishedComparison] = field(default_factory=list)
     effects: list[Any] = field(default_factory=list)
     posthoc: str = "wilcoxon-holm"
     #: the report folder, once written (or kept)
     path: Path | None = None
-    #: one :class:`anobench.selection.boards.SelectionBoard` per protocol and metric (a
+    #: one :class:`anobench.results.selection_boards.SelectionBoard` per protocol and metric (a
     #: suite with grids); empty otherwise
     selections: list[Any] = field(default_factory=list)
     #: sensitivity figures: ``(protocol, detector)`` -> PNG
@@ -305,13 +308,13 @@ def _highlight(b: Board, frame: pd.DataFrame, top: int) -> Highlight:
     )  # fmt: skip
 
 
-def _suite_reference(suite: dict[str, Any]) -> Reference | None:
+def _suite_reference(suite: dict[str, Any]) -> PublishedReference | None:
     """The suite's ``[reference]`` section, or ``None`` (an unreadable one, e.g. from an
     older anobench, is a logged warning)."""
     if not suite.get("reference"):
         return None
     try:
-        return Reference.model_validate(suite["reference"])
+        return PublishedReference.model_validate(suite["reference"])
     except ValidationError as exc:
         logger.warning("the suite's [reference] section is not understood, ignored: %s", exc)
         return None
@@ -363,7 +366,7 @@ def add_statistics(report: Report, posthoc: str = "wilcoxon-holm") -> None:
         seeds = effects.seed_values(report.frame[report.frame["protocol"] == b.protocol], b.metric)
         st = stats.standings(means)
         b.summary = stats.summary(means, seeds=seeds)
-        b.comparison = stats.compare(means, method=posthoc)
+        b.comparison = stats.rank_test(means, method=posthoc)
         b.poi = effects.poi_matrix({d: seeds[d].loc[st.datasets] for d in st.ranked})
         b.missing = missing_cells(report.frame, b.protocol, b.metric)
 

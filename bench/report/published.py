@@ -15,12 +15,18 @@ from anobench.metrics.cell import metric as metric_info
 from anobench.paths import slug
 from anobench.plan import presets
 from anobench.plan.presets import Preset
-from anobench.results.published import REPRODUCED, Reference, compare, not_reproduced, summarize
+from anobench.plan.suite import PublishedReference
+from anobench.results.published import (
+    REPRODUCED,
+    compare_with_published,
+    not_reproduced,
+    summarize,
+)
 
 __all__ = [
     "CELL_HEADERS",
     "SUMMARY_HEADERS",
-    "Comparison",
+    "PublishedComparison",
     "comparisons",
     "console_summaries",
     "display_rows",
@@ -34,10 +40,10 @@ logger = logging.getLogger(__name__)
 
 
 @dataclass
-class Comparison:
+class PublishedComparison:
     """One written comparison: a protocol's cells against a preset's table for a metric.
 
-    ``summary`` (:func:`summarize`), ``cells`` (:func:`compare`), ``missing``
+    ``summary`` (:func:`summarize`), ``cells`` (:func:`compare_with_published`), ``missing``
     (:func:`not_reproduced`), and the Markdown / CSV files written.
     """
 
@@ -72,7 +78,7 @@ class Comparison:
         )
 
 
-#: display headers of :func:`summarize`'s and :func:`compare`'s columns
+#: display headers of :func:`summarize`'s and :func:`compare_with_published`'s columns
 SUMMARY_HEADERS = {
     "detector": "detector", "column": "published as", "compared": "sets",
     "reproduced": "reproduced", "max_abs_difference": "max abs diff",
@@ -104,7 +110,7 @@ def _md(table: pd.DataFrame, headers: dict[str, str]) -> str:
     return tabulate(rows, list(headers.values()), tablefmt="github", disable_numparse=True)
 
 
-def format_comparison(comparison: Comparison) -> str:
+def format_comparison(comparison: PublishedComparison) -> str:
     """Markdown: the preset's flaws (under a preset protocol), the per-detector summary,
     every compared cell with its verdict (sorted by detector, data set), the cells not
     run and the published columns not reproduced."""
@@ -142,7 +148,9 @@ def format_comparison(comparison: Comparison) -> str:
     return "\n".join(text).rstrip()
 
 
-def _targets(frame: pd.DataFrame, suite_reference: Reference | None) -> list[tuple[str, Preset]]:
+def _targets(
+    frame: pd.DataFrame, suite_reference: PublishedReference | None
+) -> list[tuple[str, Preset]]:
     targets = []
     for protocol in sorted(frame["protocol"].dropna().unique()):
         preset = presets.get(str(protocol)) or (
@@ -153,7 +161,9 @@ def _targets(frame: pd.DataFrame, suite_reference: Reference | None) -> list[tup
     return targets
 
 
-def comparisons(frame: pd.DataFrame, suite_reference: Reference | None) -> list[Comparison]:
+def comparisons(
+    frame: pd.DataFrame, suite_reference: PublishedReference | None
+) -> list[PublishedComparison]:
     """Compare the cells of ``frame`` with the published tables: for every preset
     protocol in ``frame`` (with its own tables) and, when ``suite_reference`` is given,
     every clean protocol (with that preset's tables). A table that cannot be found or
@@ -165,7 +175,7 @@ def comparisons(frame: pd.DataFrame, suite_reference: Reference | None) -> list[
             if metric not in frame.columns:
                 continue
             try:
-                cells = compare(part, preset, metric)
+                cells = compare_with_published(part, preset, metric)
             except DataFileError as exc:
                 logger.warning(
                     "no %s comparison of protocol %s with %s (%s): %s",
@@ -177,20 +187,20 @@ def comparisons(frame: pd.DataFrame, suite_reference: Reference | None) -> list[
                 )
                 continue
             found.append(
-                Comparison(
+                PublishedComparison(
                     protocol, preset, metric, summarize(cells), cells, not_reproduced(part, preset)
                 )
             )
     return found
 
 
-def file_stem(comparison: Comparison) -> str:
+def file_stem(comparison: PublishedComparison) -> str:
     """``reference_<protocol>_<metric stem>`` (an oracle metric's stem says ``_oracle``)."""
     info = metric_info(comparison.metric)
     return slug(f"reference_{comparison.protocol}_{info.stem}".lower()).replace(".", "-")
 
 
-def write_comparison_files(found: list[Comparison], out: Path) -> None:
+def write_comparison_files(found: list[PublishedComparison], out: Path) -> None:
     """Write each comparison's Markdown (:func:`format_comparison`) and per-cell CSV
     (with ``metric`` and ``oracle`` columns) into ``out``, as ``<file_stem>.md`` /
     ``.csv``; sets their ``markdown`` and ``csv``."""
@@ -206,8 +216,8 @@ def write_comparison_files(found: list[Comparison], out: Path) -> None:
 
 
 def write_comparisons(
-    frame: pd.DataFrame, suite_reference: Reference | None, out: Path
-) -> list[Comparison]:
+    frame: pd.DataFrame, suite_reference: PublishedReference | None, out: Path
+) -> list[PublishedComparison]:
     """:func:`comparisons`, written into ``out`` by :func:`write_comparison_files`;
     returns them."""
     found = comparisons(frame, suite_reference)
@@ -215,7 +225,7 @@ def write_comparisons(
     return found
 
 
-def console_summaries(found: list[Comparison], metric: str = "roc_auc") -> list[str]:
+def console_summaries(found: list[PublishedComparison], metric: str = "roc_auc") -> list[str]:
     """For the console: the title and per-detector summary table of every comparison of
     ``metric`` (by protocol)."""
     return [

@@ -1,4 +1,4 @@
-"""Selection in a report: the boards of :mod:`anobench.selection.boards` computed from a
+"""Selection in a report: the boards of :mod:`anobench.results.selection_boards` computed from a
 run directory (records, expansion roles and stored out-of-sample scores) and the
 sensitivity figures (:func:`anobench.report.plots.selection.sensitivity`)."""
 
@@ -13,7 +13,7 @@ from anobench.paths import slug
 from anobench.report.model import Report
 from anobench.report.plots.charts import save
 from anobench.report.plots.selection import sensitivity
-from anobench.selection.boards import SelectionBoard, selection_boards, settings_of
+from anobench.results.selection_boards import SelectionBoard, selection_boards, settings_of
 from anobench.selection.rules import ANY_DETECTOR
 
 __all__ = ["add_selection", "sensitivity_figures"]

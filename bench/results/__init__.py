@@ -1,1 +1,2 @@
-"""From records to answers: the tidy table, leaderboards, ranks, statistics, effects, the gate, published tables."""
+"""From records to answers: the tidy table, leaderboards, ranks, statistics, effects, the gate,
+published tables."""

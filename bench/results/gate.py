@@ -18,9 +18,24 @@ from typing import Any
 
 import pandas as pd
 
-from anobench import __version__
-from anobench.execution.store import RunStore, run_frame
+from anobench.execution.store import RunStore
 from anobench.metrics.cell import METRICS
+from anobench.provenance import VERSION
+from anobench.results.table import run_frame
+
+__all__ = [
+    "DEFAULT_FLOOR",
+    "DEFAULT_K",
+    "DEFAULT_METRICS",
+    "FAILING",
+    "KEY",
+    "Baseline",
+    "BaselineCell",
+    "BaselineError",
+    "Finding",
+    "check",
+    "make_baseline",
+]
 
 #: metrics a baseline records unless told otherwise: the headline ones every cell has
 #: (series runs add their VUS metrics with --metric)
@@ -115,7 +130,7 @@ def make_baseline(
         raise FileNotFoundError(f"{run_dir} holds no cell records (is it a run directory?)")
     suite = (store.manifest().get("suite") or {}).get("name", "")
     baseline = Baseline(
-        suite, list(metrics), floor, k, datetime.now(UTC).isoformat(timespec="seconds"), __version__
+        suite, list(metrics), floor, k, datetime.now(UTC).isoformat(timespec="seconds"), VERSION
     )
     for metric in metrics:
         if metric not in METRICS:
@@ -253,59 +268,3 @@ def _finding(
 
 def _float(value: Any) -> float | None:
     return None if pd.isna(value) else float(value)
-
-
-def format_findings(findings: list[Finding], n_keys: int) -> str:
-    """A table of findings and a one-line verdict."""
-    from tabulate import tabulate
-
-    order = {k: i for i, k in enumerate((*FAILING, "improvement", "fixed", "new"))}
-    rows = []
-    for f in sorted(findings, key=lambda f: (order[f.kind], f.metric, f.detector, f.dataset)):
-        delta = (
-            (f.current - f.baseline) if f.current is not None and f.baseline is not None else None
-        )
-        rows.append(
-            [
-                f.kind.upper() if f.fails else f.kind,
-                f.detector,
-                f.dataset,
-                f.protocol,
-                f.metric,
-                _fmt(f.baseline),
-                _fmt(f.current),
-                "" if delta is None else f"{delta:+.3f}",
-                "" if f.allowed_drop is None else f"{f.allowed_drop:.3f}",
-                f.detail,
-            ]
-        )
-    failing = sum(f.fails for f in findings)
-    verdict = (
-        f"FAILED: {failing} of {n_keys} baseline keys regressed, newly fail or are missing"
-        if failing
-        else f"passed: {n_keys} baseline keys within their allowed drop"
-    )
-    if not rows:
-        return verdict
-    table = tabulate(
-        rows,
-        headers=[
-            "finding",
-            "detector",
-            "data set",
-            "protocol",
-            "metric",
-            "baseline",
-            "now",
-            "change",
-            "allowed drop",
-            "detail",
-        ],
-        tablefmt="github",
-        disable_numparse=True,
-    )
-    return f"{table}\n\n{verdict}"
-
-
-def _fmt(value: float | None) -> str:
-    return "" if value is None else f"{value:.3f}"

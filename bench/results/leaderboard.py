@@ -6,15 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from tabulate import tabulate
-
-from anobench.report.render.board_layout import BATCH_MARK, SATURATED_MARK, SUBSAMPLED_MARK, grid
 
 __all__ = [
-    "BATCH_MARK",
-    "SATURATED_MARK",
-    "SUBSAMPLED_MARK",
-    "format_leaderboard",
     "leaderboard",
     "long_form",
     "missing_cells",
@@ -144,17 +137,6 @@ def _missing_text(counts: pd.Series) -> str:
     order = [s for s in _STATUS_ORDER if s in counts.index]
     order += sorted(s for s in counts.index if s not in _STATUS_ORDER)
     return ", ".join(f"{int(counts[s])} {s}" for s in order) or "none"
-
-
-def format_leaderboard(table: pd.DataFrame, tablefmt: str = "github") -> str:
-    """Text of a :func:`leaderboard` table, one row per detector (Markdown by default),
-    with footnotes after a blank line: what the ranks are over, then the marks used
-    (the layout of :func:`anobench.report.render.board_layout.grid`)."""
-    if table.empty:
-        return "(no cells)"
-    g = grid(table, "detectors")
-    text = str(tabulate(g.rows, headers=g.headers, tablefmt=tablefmt, disable_numparse=True))
-    return text + "".join(f"\n\n{n}" for n in g.notes)
 
 
 def long_form(table: pd.DataFrame, protocol: str, metric: str) -> pd.DataFrame:

@@ -23,16 +23,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from tabulate import tabulate
 
-from anobench.metrics.cell import metric as metric_info
 from anobench.plan.presets import Preset
 
 __all__ = [
     "DETAIL_COLUMNS",
     "ProtocolEffect",
     "dataset_facts",
-    "format_effect",
     "mechanism",
     "protocol_effect",
     "split_details",
@@ -217,22 +214,6 @@ class ProtocolEffect:
         """The clean protocol compared with."""
         return self.preset.clean
 
-    def mover_table(self) -> tuple[list[str], list[list[str]]]:
-        """Headers and text rows of :attr:`movers` (for the Markdown and HTML pages)."""
-        headers = ["detector", "data set", self.preset.name, self.clean, "difference"]
-        rows = [
-            [r.detector, r.dataset, _f(r.published_mean), _f(r.clean_mean),
-             _f(r.difference, True), r.mechanism]
-            for r in self.movers.itertuples()
-        ]  # fmt: skip
-        return [*headers, "recorded facts"], rows
-
-    @property
-    def spearman_text(self) -> str:
-        """E.g. ``"0.85 (n=13 detectors, 40 data sets)"`` or ``"n/a (n=2 detectors ...)"``."""
-        value = "n/a" if self.spearman is None else f"{self.spearman:.2f}"
-        return f"{value} (n={self.n_detectors} detectors, {self.n_datasets} data sets)"
-
 
 def _means(part: pd.DataFrame, metric: str, who: str) -> pd.DataFrame:
     grouped = part.groupby([who, "dataset"])
@@ -300,48 +281,3 @@ def _spearman(a: pd.Series, b: pd.Series) -> float | None:
     rho = float(spearmanr(a.to_numpy(), b.loc[a.index].to_numpy()).statistic)
     return None if np.isnan(rho) else rho
 
-
-def _f(value: Any, sign: bool = False) -> str:
-    return "" if pd.isna(value) else (f"{value:+.4f}" if sign else f"{value:.4f}")
-
-
-def format_effect(effect: ProtocolEffect) -> str:
-    """Markdown: the preset's flaws, the rank correlation, the mean difference per
-    detector and the top movers with their mechanisms."""
-    e, title = effect, metric_info(effect.metric).title
-    text = [e.preset.describe().replace("known flaws:", "\nKnown flaws:"), ""]
-    if e.cells.empty:
-        return "\n".join([*text, f"(no detector and data set has an ok {title} under both)"])
-    text += [
-        f"Spearman rank correlation of the detectors' mean {title} under {e.preset.name} and "
-        f"under {e.clean}, over the data sets every detector has under both: "
-        f"{e.spearman_text}.",
-        "",
-    ]
-    if e.cells["clean_train_anomalies_removed"].eq(False).all():
-        text += ["Both protocols train on the training part with its anomalies.", ""]
-    headers, rows = e.mover_table()
-    per = e.cells.groupby("detector").agg(
-        n_sets=("dataset", "size"),
-        mean_pub=("published_mean", "mean"),
-        mean_clean=("clean_mean", "mean"),
-        mean_diff=("difference", "mean"),
-    )
-    text += [
-        f"Mean over each detector's paired data sets ({e.preset.name} - {e.clean}):",
-        "",
-        tabulate(
-            [
-                [r.Index, int(r.n_sets), _f(r.mean_pub), _f(r.mean_clean), _f(r.mean_diff, True)]
-                for r in per.itertuples()
-            ],
-            headers=["detector", "sets", e.preset.name, e.clean, "difference"],
-            tablefmt="github",
-            disable_numparse=True,
-        ),
-        "",
-        f"Largest differences (top {len(e.movers)}), with what was recorded for the data set:",
-        "",
-        tabulate(rows, headers, tablefmt="github", disable_numparse=True),
-    ]
-    return "\n".join(text)

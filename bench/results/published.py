@@ -35,19 +35,16 @@ from collections import Counter
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, field_validator
 
 from anobench.plan import presets
 from anobench.plan.presets import Preset
-from anobench.registry import did_you_mean
 from anobench.results.published_tables import load_table
 
 __all__ = [
     "CELL_COLUMNS",
     "REPRODUCED",
     "SUMMARY_COLUMNS",
-    "Reference",
-    "compare",
+    "compare_with_published",
     "load_table",
     "not_reproduced",
     "summarize",
@@ -55,7 +52,7 @@ __all__ = [
 
 logger = logging.getLogger(__name__)
 
-#: the columns of :func:`compare`'s per-cell table, in order
+#: the columns of :func:`compare_with_published`'s per-cell table, in order
 CELL_COLUMNS = (
     "protocol",
     "detector",
@@ -85,34 +82,6 @@ SUMMARY_COLUMNS = (
 )
 
 REPRODUCED = "reproduced"
-
-
-class Reference(BaseModel):
-    """The ``[reference]`` section of a suite: ``published = "<preset name>"``.
-
-    The suite's clean-protocol cells are then compared with that preset's published
-    tables too (cells run under a preset are always compared with its own tables).
-    """
-
-    model_config = ConfigDict(extra="forbid")
-    published: str
-
-    @field_validator("published")
-    @classmethod
-    def _known_preset(cls, value: str) -> str:
-        if value not in presets.PRESETS:
-            known = sorted(presets.PRESETS)
-            raise ValueError(
-                f"unknown published protocol {value!r}."
-                + did_you_mean(value, known)
-                + f" Published protocols: {', '.join(known)}"
-            )
-        return value
-
-    @property
-    def preset(self) -> Preset:
-        """The named :class:`anobench.plan.presets.Preset`."""
-        return presets.PRESETS[self.published]
 
 
 def _row_finder(index: pd.Index) -> dict[str, str]:
@@ -173,14 +142,14 @@ def _verdict(
     return "unexplained"
 
 
-def compare(
+def compare_with_published(
     frame: pd.DataFrame, preset: Preset, metric: str, *, table: pd.DataFrame | None = None
 ) -> pd.DataFrame:
     """Compare every cell of ``frame`` with ``preset``'s published table for ``metric``.
 
     Parameters
     ----------
-    frame : tidy results (:func:`anobench.execution.store.results_frame`); every protocol in it is
+    frame : tidy results (:func:`anobench.results.table.results_frame`); every protocol in it is
         compared (the caller selects them). Needs ``protocol, detector, dataset, seed,
         status`` and ``metric``; uses ``dataset_name``, ``params``, ``label``, ``error``
         when present.

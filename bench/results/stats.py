@@ -27,17 +27,13 @@ from anobench.results.ranking import SATURATION, Standings, standings
 __all__ = [
     "POSTHOC",
     "SATURATION",
-    "Comparison",
+    "RankTest",
     "Standings",
-    "bootstrap_ci",
-    "compare",
-    "describe",
-    "format_summary",
     "min_adjusted_p",
+    "rank_test",
     "sets_needed",
     "standings",
     "summary",
-    "summary_rows",
 ]
 
 logger = logging.getLogger(__name__)
@@ -46,20 +42,6 @@ logger = logging.getLogger(__name__)
 POSTHOC = ("wilcoxon-holm", "nemenyi")
 #: stands in for a missing value of a ranked detector in the tests (below any metric)
 _FAILED = -1.0
-
-
-def bootstrap_ci(
-    values: np.ndarray, *, confidence: float = 0.95, n_resamples: int = 2000, seed: int = 0
-) -> tuple[float, float]:
-    """Percentile bootstrap CI of the mean of ``values`` (shape (k,), one per data set).
-
-    The one-seed case of :func:`anobench.results.effects.bootstrap_mean_ci`. Seeded. Fewer than
-    two values give ``(nan, nan)``; values all equal give ``(v, v)``.
-    """
-    values = np.asarray(values, dtype=float)
-    return effects.bootstrap_mean_ci(
-        values[np.isfinite(values)], confidence=confidence, n_resamples=n_resamples, seed=seed
-    )
 
 
 def summary(
@@ -123,7 +105,7 @@ def summary(
 
 
 @dataclass
-class Comparison:
+class RankTest:
     """Friedman test and post-hoc p-values over the ranking of a :class:`Standings`.
 
     detectors : the ranked detectors (best first).
@@ -240,13 +222,13 @@ def _nemenyi(avg_ranks: np.ndarray, n_sets: int) -> np.ndarray:
     return out
 
 
-def compare(
+def rank_test(
     means: pd.DataFrame,
     *,
     method: str = "wilcoxon-holm",
     min_coverage: float = 1.0,
     alpha: float = 0.05,
-) -> Comparison:
+) -> RankTest:
     """Friedman test and pairwise post-hoc tests over the :func:`standings` of ``means``.
 
     The tested detectors, data sets and average ranks are the standings' (the same as
@@ -259,7 +241,7 @@ def compare(
         raise ValueError(f"unknown post-hoc method {method!r}; choose one of {POSTHOC}")
     means = means.rename(index=str, columns=str)
     st = standings(means, min_coverage=min_coverage)
-    comp = Comparison(
+    comp = RankTest(
         method,
         list(st.ranked),
         list(st.datasets) if st.ranked else [],
@@ -284,113 +266,3 @@ def compare(
     comp.pvalues = pd.DataFrame(pv, index=comp.detectors, columns=comp.detectors).fillna(1.0)
     return comp
 
-
-def _ci_text(low: float, high: float, digits: int = 3) -> str:
-    return "" if np.isnan(low) else f"[{low:.{digits}f}, {high:.{digits}f}]"
-
-
-def summary_rows(
-    table: pd.DataFrame, missing: pd.DataFrame | None
-) -> tuple[list[str], list[list[str]], list[str]]:
-    """Headers, rows and footnotes of a :func:`summary` table, with each detector's
-    missing cells by status (``missing``: detectors x status counts)."""
-    rows, any_apart = [], False
-    leader = table.index[0] if len(table) and bool(table["ranked"].iloc[0]) else None
-    for det, row in table.iterrows():
-        miss = missing.loc[det] if missing is not None and det in missing.index else {}
-        missing_text = ", ".join(f"{int(v)} {k}" for k, v in dict(miss).items() if v) or "none"
-        sets = f"{int(row['n_datasets'])}/{int(row['of'])}"
-        if not row["ranked"]:
-            any_apart = True
-            covered = "" if np.isnan(row["mean_covered"]) else f"({row['mean_covered']:.3f})"
-            rows.append([str(det), covered, "", "not ranked", "", sets, missing_text])
-            continue
-        poi = f"{row['poi_leader']:.2f} {_ci_text(row['poi_low'], row['poi_high'], 2)}".strip()
-        rows.append(
-            [
-                str(det),
-                f"{row['mean']:.3f}",
-                _ci_text(row["ci_low"], row["ci_high"]),
-                f"{row['avg_rank']:.2f}",
-                "(leader)" if det == leader else poi,
-                sets,
-                missing_text,
-            ]
-        )
-    headers = [
-        "detector",
-        "mean",
-        "95% CI (stratified bootstrap, data sets x seeds)",
-        "avg rank",
-        "P(leader > it) [95% CI]",
-        "sets",
-        "missing cells",
-    ]
-    notes = [str(table.attrs.get("note", ""))]
-    if any_apart:
-        notes.append(
-            "(mean) of a detector not ranked: over its own covered data sets, not comparable."
-        )
-    return headers, rows, [n for n in notes if n]
-
-
-def format_summary(table: pd.DataFrame, comparison: Comparison, missing: pd.DataFrame) -> str:
-    """Markdown: per-detector summary (mean, CI, avg rank, P(leader > it), coverage,
-    missing cells by status), what the ranking is over, and the test results."""
-    from tabulate import tabulate
-
-    headers, rows, notes = summary_rows(table, missing)
-    text = tabulate(rows, headers=headers, tablefmt="github", disable_numparse=True)
-    return "\n\n".join([str(text), *notes, describe(comparison)])
-
-
-def describe(comparison: Comparison) -> str:
-    """Plain-text account of a :class:`Comparison`, with what its data sets can show."""
-    c = comparison
-    lines = []
-    if not c.testable:
-        lines.append(
-            f"No test: {len(c.detectors)} ranked detector(s) on {len(c.datasets)} data set(s) "
-            "(needs 2 and 2)."
-        )
-    else:
-        n, m = len(c.datasets), c.n_pairs
-        if np.isfinite(c.statistic):
-            verdict = "differ" if c.p_value < c.alpha else "do not differ detectably"
-            lines.append(
-                f"Friedman test over {n} data sets x {len(c.detectors)} detectors: "
-                f"chi2 = {c.statistic:.2f}, p = {c.p_value:.3g}: the detectors {verdict} "
-                f"(alpha = {c.alpha})."
-            )
-        name = {
-            "wilcoxon-holm": "Wilcoxon signed-rank, normal approximation, Holm-adjusted",
-            "nemenyi": "Nemenyi",
-        }[c.method]
-        power = (
-            f"With {n} data sets and {m} pair(s) the smallest adjusted p any pair can reach "
-            f"is {c.min_adjusted_p:.2g}: "
-        )
-        if c.can_detect:
-            power += f"a pair can be significant at alpha = {c.alpha}."
-        else:
-            power += (
-                f"no pair can be significant at alpha = {c.alpha}, so the CD diagram's single "
-                "bar is forced by the number of data sets, not evidence of equality (it takes "
-                f"at least {sets_needed(c.method, len(c.detectors), c.alpha)} data sets)."
-            )
-        pairs = c.significant_pairs()
-        lines.append(f"Post-hoc ({name}). {power}")
-        lines.append(
-            f"{len(pairs)} significant pair(s) at alpha = {c.alpha}" + (":" if pairs else ".")
-        )
-        lines.extend(f"- {a} > {b} (p = {p:.3g})" for a, b, p in pairs[:30])
-        if len(pairs) > 30:
-            lines.append(f"- ... and {len(pairs) - 30} more (see the CSV)")
-    if c.saturated:
-        lines.append(
-            f"Saturated data sets (every ranked detector within {SATURATION} of 1.0; they add "
-            "ties, not evidence): " + ", ".join(c.saturated) + "."
-        )
-    if c.excluded:
-        lines.append("Not ranked: " + "; ".join(f"{k} ({v})" for k, v in c.excluded.items()))
-    return "\n".join(lines)

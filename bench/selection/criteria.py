@@ -16,7 +16,7 @@ anomalous) and the level sets ``{s <= u}`` of the normal region:
   better).
 
 ``Leb`` is estimated by probe points drawn uniformly in the bounding box of the training
-part (:func:`anobench.execution.calibration.uniform_probes`) and measured in units of that box:
+part (:func:`anobench.metrics.calibration.uniform_probes`) and measured in units of that box:
 the same box and probes for every candidate of a data set and seed, so the criteria
 compare candidates. Each calibration fold's model scores its held-out rows and the
 probes, the criterion is computed per fold and averaged (weighted by rows). Goix et

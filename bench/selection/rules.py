@@ -33,7 +33,7 @@ for the criterion (its calibration failed) cannot be chosen; a chosen candidate 
 test cell failed gives no value, never a better one.
 
 This module is pure: :func:`choose` maps a candidates table to the long table of
-choices; reading records and scores is :mod:`anobench.selection.boards`.
+choices; reading records and scores is :mod:`anobench.results.selection_boards`.
 """
 
 from __future__ import annotations

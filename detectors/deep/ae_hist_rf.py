@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.ensemble import RandomForestClassifier
 
-from anobench.detectors.base import BaseDetector
+from anobench.contract import BaseDetector
 from anobench.detectors.deep.autoencoders import AE
 from anobench.detectors.supervised import labelled_targets
 

@@ -22,6 +22,19 @@ from anobench.detectors.deep.training import (
     new_state,
 )
 
+__all__ = [
+    "AE",
+    "AE_FUNCTIONS",
+    "CAE",
+    "CAE_FUNCTIONS",
+    "VAE",
+    "VAE_FUNCTIONS",
+    "AEConfig",
+    "CAEConfig",
+    "VAEConfig",
+    "neg_elbo",
+]
+
 
 def _flat_mse(x: jax.Array, y: jax.Array) -> jax.Array:
     """Per-sample mean squared difference over all non-batch axes: (b, ...) -> (b,)."""

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from anobench.detectors.base import BaseDetector
+from anobench.contract import BaseDetector
 from anobench.detectors.deep.training import (
     PROGRAMS,
     Apply,
@@ -21,6 +21,8 @@ from anobench.detectors.deep.training import (
     train,
 )
 from anobench.execution import compile_clock
+
+__all__ = ["SCORE_CHUNK", "DeepDetector", "Reconstructor"]
 
 #: rows scored per compiled call
 SCORE_CHUNK = 4096

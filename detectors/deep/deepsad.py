@@ -26,6 +26,8 @@ from anobench.detectors.deep.training import (
     seed_keys,
 )
 
+__all__ = ["SAD_FUNCTIONS", "DeepSAD", "SADConfig", "sad_init", "sad_loss"]
+
 
 @dataclass(frozen=True)
 class SADConfig(SVDDConfig):

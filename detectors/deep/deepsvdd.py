@@ -21,6 +21,8 @@ from anobench.detectors.deep.training import (
     new_state,
 )
 
+__all__ = ["SVDD_FUNCTIONS", "DeepSVDD", "SVDDConfig", "svdd_init", "svdd_loss", "svdd_score"]
+
 
 @dataclass(frozen=True)
 class SVDDConfig:

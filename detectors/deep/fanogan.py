@@ -26,6 +26,22 @@ from anobench.detectors.deep.training import (
     train,
 )
 
+__all__ = [
+    "ENCODER_FUNCTIONS",
+    "GAN_FUNCTIONS",
+    "EncoderConfig",
+    "FAnoGAN",
+    "GANConfig",
+    "encoder_init",
+    "encoder_loss",
+    "fanogan_encode",
+    "fanogan_reconstruct",
+    "gan_init",
+    "gan_score",
+    "gan_step",
+    "izif_residual",
+]
+
 
 # -- stage 1: WGAN-GP -----------------------------------------------------------------
 @dataclass(frozen=True)

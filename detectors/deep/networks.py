@@ -14,6 +14,22 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+__all__ = [
+    "MLP",
+    "SLOPE",
+    "VAE",
+    "Conv",
+    "ConvAE",
+    "DenseAE",
+    "GaussianEncoder",
+    "StackedLSTM",
+    "conv2d",
+    "convolve",
+    "default_widths",
+    "leaky",
+    "patches",
+]
+
 #: LeakyReLU slope used throughout
 SLOPE = 0.2
 

@@ -48,6 +48,30 @@ import optax
 from anobench import settings
 from anobench.execution import compile_clock
 
+__all__ = [
+    "PROGRAMS",
+    "Apply",
+    "Config",
+    "Init",
+    "Loss",
+    "ModelFunctions",
+    "Optim",
+    "ProgramCache",
+    "Step",
+    "TrainResult",
+    "TrainState",
+    "TrainingError",
+    "batch_layout",
+    "clear_cache",
+    "enable_persistent_cache",
+    "masked_mean",
+    "new_state",
+    "optimiser",
+    "resolve_seed",
+    "seed_keys",
+    "train",
+]
+
 logger = logging.getLogger(__name__)
 
 #: a frozen, hashable dataclass describing one model (sizes, :class:`Optim`, ...)

@@ -2,7 +2,8 @@
 
 The client, in the process that runs the suite, submits one task per cell and yields the
 records as they arrive; it stays the only writer of the run directory. On each Dask
-worker a task runs its cell through a :class:`~anobench.execution.executors.local.ProcessExecutor` that
+worker a task runs its cell through a :class:`~anobench.execution.executors.local.ProcessExecutor`
+that
 the worker keeps between tasks: the cell runs in a child process of the Dask worker with
 the same isolation as a local run (clean state per cell, its time and memory budgets,
 its process tree killed on a timeout, a crash recorded), and the child is reused, so no
@@ -27,13 +28,8 @@ from typing import Any
 
 from anobench import settings
 from anobench.errors import UserError
-from anobench.execution.executors.local import (
-    CellFunction,
-    FailureFunction,
-    ProcessExecutor,
-    Record,
-    available_cores,
-)
+from anobench.execution.executors.base import CellFunction, FailureFunction, Record, available_cores
+from anobench.execution.executors.local import ProcessExecutor
 from anobench.settings import Settings
 from anobench.types import Cell, Status
 

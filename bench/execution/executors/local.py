@@ -13,216 +13,49 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
-import os
 import random
-import signal
 import time
-from collections import deque
 from collections.abc import Callable, Hashable, Iterator, Sequence
-from dataclasses import dataclass
 from multiprocessing.connection import wait
-from typing import Any, Protocol
+from typing import Any
 
 from anobench import settings as settings_mod
+from anobench.execution.executors.base import (
+    MIN_MEMORY_BUDGET_MB,
+    CellFunction,
+    Executor,
+    FailureFunction,
+    Record,
+    available_cores,
+    core_groups,
+    default_memory_budget_mb,
+)
+from anobench.execution.executors.workers import (
+    Pending,
+    Worker,
+    death_reason,
+    kill_tree,
+    tree_rss_mb,
+    worker_main,
+)
 from anobench.execution.spawning import main_script_not_rerun
-from anobench.settings import Settings
 from anobench.types import Cell, Status
+
+__all__ = [
+    "MIN_MEMORY_BUDGET_MB",
+    "CellFunction",
+    "Executor",
+    "FailureFunction",
+    "InProcessExecutor",
+    "ProcessExecutor",
+    "Record",
+    "available_cores",
+    "core_groups",
+    "default_memory_budget_mb",
+]
 
 logger = logging.getLogger(__name__)
 
-Record = dict[str, Any]
-CellFunction = Callable[[Cell], Record]
-FailureFunction = Callable[[Cell, Status, str], Record]
-
-
-class Executor(Protocol):
-    """Runs ``fn`` on each cell; yields ``(cell, record)`` in completion order.
-
-    ``failure(cell, status, message)`` builds the record of a cell whose execution
-    itself failed (timeout, dead worker); the executor never raises for one cell.
-    """
-
-    def run(
-        self, cells: Sequence[Cell], fn: CellFunction, failure: FailureFunction
-    ) -> Iterator[tuple[Cell, Record]]: ...
-
-
-def core_groups(jobs: int, threads: int) -> list[list[int]]:
-    """Disjoint groups of ``threads`` cores, one per worker, from the cores this process may
-    use; ``[]`` (no pinning) for one job, without the affinity API, or when the cores do not
-    split into ``jobs`` groups."""
-    if jobs < 2 or not hasattr(os, "sched_getaffinity"):
-        return []
-    cores = sorted(os.sched_getaffinity(0))
-    if jobs * threads > len(cores):
-        return []
-    return [cores[i * threads : (i + 1) * threads] for i in range(jobs)]
-
-
-def available_cores() -> int:
-    """Cores this process may run on (its affinity mask where the OS has one)."""
-    if hasattr(os, "sched_getaffinity"):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
-#: the default per-cell memory budget never goes below this (MiB)
-MIN_MEMORY_BUDGET_MB = 1024.0
-
-
-def default_memory_budget_mb(jobs: int) -> float:
-    """80% of the machine's memory shared by ``jobs`` workers, in MiB, at least
-    :data:`MIN_MEMORY_BUDGET_MB` (or 80% of the machine when that is less)."""
-    import psutil
-
-    total = 0.8 * psutil.virtual_memory().total / 2**20
-    return max(total / max(1, jobs), min(MIN_MEMORY_BUDGET_MB, total))
-
-
-def _worker_main(
-    conn: Any,
-    threads: int,
-    cores: list[int],
-    fn: CellFunction,
-    failure: FailureFunction,
-    settings: Settings,
-) -> None:
-    """A worker's life: take the runner's settings, set up isolation, then run the cells
-    sent over ``conn`` until told to stop (``None``), the runner goes away, or a cell
-    leaves it unclean."""
-    from anobench.execution.isolation import ProcessState, become_worker, run_isolated
-
-    settings_mod.configure(settings)
-    become_worker()
-    # this fresh process's own thread settings, before NumPy/BLAS/XLA start their pools
-    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
-        os.environ[var] = str(threads)
-    if cores:
-        os.sched_setaffinity(0, cores)
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(limits=threads)
-    state = ProcessState(thread_limit=threads)
-    fresh = settings.fresh_workers
-    while True:
-        try:
-            cell = conn.recv()
-        except (EOFError, OSError):
-            return
-        if cell is None:
-            return
-        conn.send(("start", None))
-        record, retire = run_isolated(cell, fn, failure, state)
-        if fresh and retire is None:
-            retire = "ANOBENCH_FRESH_WORKERS=1"
-        try:
-            conn.send(("done", (record, retire)))
-        except (OSError, ValueError, TypeError, AttributeError) as exc:  # unpicklable record
-            message = f"the record could not be sent to the runner: {exc}"
-            conn.send(("done", (failure(cell, Status.ERROR, message), retire)))
-        if retire is not None:
-            return
-
-
-@dataclass
-class _Worker:
-    """A live worker process and the cell it is running (None when idle)."""
-
-    process: Any
-    conn: Any
-    cell: Cell | None = None
-    sent: float = 0.0
-    started: float | None = None
-    peak_mb: float = 0.0
-    key: Hashable = None  # affinity key of its current or last cell
-
-
-class _Pending:
-    """Cells waiting for a worker, grouped by affinity key (first-seen order kept)."""
-
-    def __init__(self, cells: Sequence[Cell], affinity: Callable[[Cell], Hashable] | None):
-        self._groups: dict[Hashable, deque[Cell]] = {}
-        self._finished: set[Hashable] = set()
-        for i, cell in enumerate(cells):
-            key = affinity(cell) if affinity else i
-            self._groups.setdefault(key, deque()).append(cell)
-
-    def __bool__(self) -> bool:
-        return bool(self._groups)
-
-    def take(self, last: Hashable, running: set[Hashable]) -> tuple[Cell, Hashable] | None:
-        """The next cell for a worker whose last key was ``last``, and its key; ``None``
-        when the worker should wait: every remaining key is running elsewhere and none
-        has finished a cell yet (its program is still being compiled, and would be
-        compiled twice at once)."""
-        if last in self._groups:
-            key = last
-        else:
-            free = [k for k in self._groups if k not in running or k in self._finished]
-            if not free:
-                return None
-            # prefer a key whose detector no other worker is running: keys that differ
-            # only in the data set often compile programs of equal shapes (same width,
-            # same rows), which the other worker is compiling now and will have cached
-            busy = {_owner(k) for k in running}
-            key = next((k for k in free if _owner(k) not in busy), free[0])
-        group = self._groups[key]
-        cell = group.popleft()
-        if not group:
-            del self._groups[key]
-        return cell, key
-
-    def finished(self, key: Hashable) -> None:
-        """A cell of ``key`` finished: its programs are in the compilation caches."""
-        self._finished.add(key)
-
-
-def _owner(key: Hashable) -> Hashable:
-    """What an affinity key's compiled programs depend on besides the data: all but the
-    last part of a tuple key (the data set in :func:`anobench.execution.driver.program_affinity`),
-    the key itself otherwise."""
-    return key[:-1] if isinstance(key, tuple) and len(key) > 1 else key
-
-
-def _tree_rss_mb(pid: int) -> float:
-    """Resident memory of process ``pid`` and all its descendants, in MiB."""
-    import psutil
-
-    try:
-        proc = psutil.Process(pid)
-        procs = [proc, *proc.children(recursive=True)]
-    except psutil.Error:
-        return 0.0
-    total = 0
-    for p in procs:
-        with contextlib.suppress(psutil.Error):
-            total += p.memory_info().rss
-    return total / 2**20
-
-
-def _kill_tree(process: Any) -> None:
-    """Stop a worker and everything it started: its process group is frozen first, so
-    nothing forks away while the tree is collected, then every process is killed."""
-    from anobench.execution.isolation import descendants, kill_processes
-
-    pid = process.pid
-    with contextlib.suppress(OSError):
-        os.killpg(pid, signal.SIGSTOP)
-    tree = descendants(pid)
-    with contextlib.suppress(OSError):
-        os.killpg(pid, signal.SIGKILL)
-    with contextlib.suppress(OSError):
-        process.kill()
-    kill_processes(tree)
-    process.join(timeout=5)
-
-
-def _death(exitcode: int | None) -> str:
-    if exitcode is not None and exitcode < 0:
-        name = signal.Signals(-exitcode).name if -exitcode in signal.valid_signals() else ""
-        hint = " (possibly the system's out-of-memory killer)" if -exitcode == 9 else ""
-        return f"worker process died (killed by signal {-exitcode} {name}){hint}"
-    return f"worker process died (exit code {exitcode})"
 
 
 def _refers_to_main(cells: Sequence[Cell]) -> bool:
@@ -321,15 +154,15 @@ class ProcessExecutor:
         self.workers_started = 0
         self._cores = cores or []  # for run_one's worker
         self.affinity = affinity
-        self._kept: _Worker | None = None
+        self._kept: Worker | None = None
         self._main_needed = False
 
     def _start(
         self, context: Any, cores: list[int], fn: CellFunction, failure: FailureFunction
-    ) -> _Worker:
+    ) -> Worker:
         parent, child = context.Pipe()
         process = context.Process(
-            target=_worker_main,
+            target=worker_main,
             args=(child, self.threads, cores, fn, failure, settings_mod.current()),
             daemon=True,
             name="anobench-worker",
@@ -338,7 +171,7 @@ class ProcessExecutor:
             process.start()
         child.close()
         self.workers_started += 1
-        return _Worker(process, parent)
+        return Worker(process, parent)
 
     def run(
         self, cells: Sequence[Cell], fn: CellFunction, failure: FailureFunction
@@ -349,8 +182,8 @@ class ProcessExecutor:
         context = multiprocessing.get_context("spawn")
         n = min(self.jobs, len(cells))
         groups = core_groups(n, self.threads) if settings_mod.current().pin_workers else []
-        todo = _Pending(cells, self.affinity)
-        slots: list[_Worker | None] = [None] * n
+        todo = Pending(cells, self.affinity)
+        slots: list[Worker | None] = [None] * n
         try:
             while True:
                 for i in range(n):
@@ -393,7 +226,7 @@ class ProcessExecutor:
                     with contextlib.suppress(OSError, ValueError):
                         worker.conn.send(None)
                     worker.process.join(timeout=2)
-                _kill_tree(worker.process)
+                kill_tree(worker.process)
 
     def run_one(self, cell: Cell, fn: CellFunction, failure: FailureFunction) -> Record:
         """Run one cell in a worker this executor keeps for the next call, under the same
@@ -424,11 +257,11 @@ class ProcessExecutor:
             with contextlib.suppress(OSError, ValueError):
                 worker.conn.send(None)
             worker.process.join(timeout=2)
-            _kill_tree(worker.process)
+            kill_tree(worker.process)
 
     @staticmethod
     def _assign(
-        worker: _Worker, cell: Cell, failure: FailureFunction
+        worker: Worker, cell: Cell, failure: FailureFunction
     ) -> tuple[Cell, Record] | None:
         """Send ``cell`` to the idle ``worker``; the cell's error record if it cannot be
         sent (e.g. unpicklable parameters), else None."""
@@ -440,7 +273,7 @@ class ProcessExecutor:
             return cell, failure(cell, Status.ERROR, f"could not send the cell to a worker: {exc}")
         return None
 
-    def _check(self, worker: _Worker, failure: FailureFunction) -> tuple[Cell, Record, bool] | None:
+    def _check(self, worker: Worker, failure: FailureFunction) -> tuple[Cell, Record, bool] | None:
         """The finished cell of ``worker`` as ``(cell, record, worker reusable)``, or None
         while it is running within its budgets."""
         cell = worker.cell
@@ -457,26 +290,26 @@ class ProcessExecutor:
                 if retire is not None:
                     logger.debug("replacing worker %d: %s", worker.process.pid, retire)
                     worker.process.join(timeout=5)
-                    _kill_tree(worker.process)
+                    kill_tree(worker.process)
                 return cell, record, retire is None
         if not worker.process.is_alive():
             code = worker.process.exitcode
-            _kill_tree(worker.process)
-            return cell, failure(cell, Status.ERROR, _death(code)), False
+            kill_tree(worker.process)
+            return cell, failure(cell, Status.ERROR, death_reason(code)), False
         if worker.started is None:  # a new worker still importing
             if time.monotonic() - worker.sent > self.start_seconds:
-                _kill_tree(worker.process)
+                kill_tree(worker.process)
                 message = f"the worker process did not start within {self.start_seconds:g} s"
                 return cell, failure(cell, Status.ERROR, message), False
             return None
         if time.monotonic() - worker.started > cell.time_budget:
-            _kill_tree(worker.process)
+            kill_tree(worker.process)
             message = f"exceeded the time budget of {cell.time_budget:g} s"
             return cell, failure(cell, Status.TIMEOUT, message), False
-        rss = _tree_rss_mb(worker.process.pid)
+        rss = tree_rss_mb(worker.process.pid)
         worker.peak_mb = max(worker.peak_mb, rss)
         if rss > self.memory_budget_mb:
-            _kill_tree(worker.process)
+            kill_tree(worker.process)
             message = (
                 f"exceeded the memory budget of {self.memory_budget_mb:.0f} MiB "
                 f"(resident {rss:.0f} MiB; suite setting memory_budget_mb or --memory-budget)"

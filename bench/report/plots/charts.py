@@ -21,9 +21,25 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
+from anobench.metrics.curves import roc_pr_points, thin
 from anobench.report.plots.images import _ANOMALY, _NORMAL
 from anobench.report.plots.images import latent_view as latent_view  # re-exported: report figures
 from anobench.report.plots.images import reconstruction_grid as reconstruction_grid
+
+__all__ = [
+    "FORMATS",
+    "NAMED_POINTS",
+    "VIOLIN_POINTS",
+    "Scores",
+    "cd_diagram",
+    "curves",
+    "dataset_overview",
+    "heatmap",
+    "rank_distribution",
+    "runtime_vs_metric",
+    "save",
+    "score_distributions",
+]
 
 
 def _subplots(*args: Any, **kwargs: Any) -> tuple[Figure, Any]:
@@ -137,35 +153,6 @@ def runtime_vs_metric(summary: pd.DataFrame, *, title: str = "ROC-AUC") -> Figur
     return fig
 
 
-#: points kept per drawn curve (a curve has up to one point per test row)
-CURVE_POINTS = 500
-
-
-def _thin(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """At most :data:`CURVE_POINTS` evenly spaced points of a curve, its ends kept."""
-    if len(x) <= CURVE_POINTS:
-        return x, y
-    keep = np.unique(np.linspace(0, len(x) - 1, CURVE_POINTS).round().astype(int))
-    return x[keep], y[keep]
-
-
-def roc_pr_points(
-    y: np.ndarray, scores: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """``(fpr, tpr, recall, precision)`` at every distinct score threshold, from the
-    highest score down (ties share a threshold); the ROC curve starts at (0, 0) and the
-    precision-recall curve ends at recall 0, precision 1 (sklearn's convention)."""
-    y = np.asarray(y) == 1
-    order = np.argsort(-np.asarray(scores, dtype=np.float64), kind="mergesort")
-    ranked = np.asarray(scores, dtype=np.float64)[order]
-    last = np.r_[np.flatnonzero(np.diff(ranked)), len(ranked) - 1]
-    tps = np.cumsum(y[order])[last].astype(np.float64)
-    fps = (last + 1) - tps
-    positives, negatives = max(tps[-1], 1.0), max(fps[-1], 1.0)
-    fpr, tpr = np.r_[0.0, fps / negatives], np.r_[0.0, tps / positives]
-    precision = tps / (tps + fps)
-    recall = tps / positives
-    return fpr, tpr, np.r_[recall[::-1], 0.0], np.r_[precision[::-1], 1.0]
 
 
 #: line styles combined with the ten tab10 colours beyond 20 detectors
@@ -201,8 +188,8 @@ def _draw_curves(
     roc, pr = [], []
     for y, s in scores.values():
         fpr, tpr, recall, precision = roc_pr_points(y, s)
-        roc.append(np.c_[_thin(fpr, tpr)])
-        pr.append(np.c_[_thin(recall, precision)])
+        roc.append(np.c_[thin(fpr, tpr)])
+        pr.append(np.c_[thin(recall, precision)])
     # one collection per panel: far fewer artists to draw than a line per detector
     styles = _line_styles(len(roc))
     roc_ax.add_collection(LineCollection(roc, colors=colors, linewidths=1.2, linestyles=styles))

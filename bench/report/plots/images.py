@@ -1,5 +1,6 @@
 """Figures of image models' outputs: stored test images next to their reconstructions,
-and latent codes. Like :mod:`anobench.report.plots.charts` (which re-exports them), each function takes
+and latent codes. Like :mod:`anobench.report.plots.charts` (which re-exports them), each function
+takes
 data and returns a matplotlib ``Figure`` drawn without pyplot."""
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+from tabulate import tabulate
 
 __all__ = [
     "BATCH_MARK",
@@ -29,6 +30,7 @@ __all__ = [
     "best_positions",
     "cell_text",
     "choose_layout",
+    "format_leaderboard",
     "grid",
 ]
 
@@ -169,3 +171,14 @@ def grid(table: pd.DataFrame, layout: Layout | Literal["auto"] = "auto") -> Grid
             rows.append([title] + [s[k] for s in summaries])
         best |= {(n, 1 + i) for i in best_rank} | {(n + 1, 1 + i) for i in best_mean}
     return Grid(headers, rows, best, _notes(table, cells), chosen)
+
+
+def format_leaderboard(table: pd.DataFrame, tablefmt: str = "github") -> str:
+    """Text of a :func:`leaderboard` table, one row per detector (Markdown by default),
+    with footnotes after a blank line: what the ranks are over, then the marks used
+    (the layout of :func:`anobench.report.render.board_layout.grid`)."""
+    if table.empty:
+        return "(no cells)"
+    g = grid(table, "detectors")
+    text = str(tabulate(g.rows, headers=g.headers, tablefmt=tablefmt, disable_numparse=True))
+    return text + "".join(f"\n\n{n}" for n in g.notes)

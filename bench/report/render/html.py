@@ -183,7 +183,7 @@ def _selection_summary(report: Report) -> str:
 
 
 def _board(b: Board, root: Path, grid_warning: str = "") -> str:
-    from anobench.results.stats import describe, summary_rows
+    from anobench.report.render.statistics import describe, summary_rows
 
     head = f'<h3 id="{e(b.stem)}">{e(b.title)}</h3>' + flaws(b.protocol)
     if grid_warning:

@@ -16,6 +16,7 @@ import pandas as pd
 from anobench.metrics.cell import metric
 from anobench.plan import presets
 from anobench.report.model import FigureFile, Report, file_stem
+from anobench.report.render.protocol_effect import mover_table, spearman_text
 
 __all__ = [
     "comparisons",
@@ -234,9 +235,9 @@ def effects(report: Report) -> str:
             f"<h3>{e(ef.preset.name)} vs {e(ef.clean)} ({e(metric(ef.metric).title)})</h3>"
             + flaws(ef.preset.name)
             + "<p>Spearman rank correlation of the detectors' means, over the data sets "
-            f"every detector has under both protocols: {e(ef.spearman_text)}</p>"
+            f"every detector has under both protocols: {e(spearman_text(ef))}</p>"
         )
-        headers, rows = ef.mover_table()
+        headers, rows = mover_table(ef)
         if rows:
             parts.append(
                 f"<p>The {len(rows)} largest differences, with what was recorded for the data "

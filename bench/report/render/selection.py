@@ -1,4 +1,4 @@
-"""Renderers of selection (:mod:`anobench.selection.boards`): the files
+"""Renderers of selection (:mod:`anobench.results.selection_boards`): the files
 ``selection_<protocol>_<metric>.csv`` (the long form: one row per rule, detector, data
 set and seed with the chosen configuration), ``selection_board_<protocol>_<metric>.csv``
 / ``.md`` (one row per detector and rule: mean ± std per data set, ranks, oracle gap,
@@ -13,7 +13,7 @@ from tabulate import tabulate
 
 from anobench.metrics.cell import metric as metric_info
 from anobench.report.render.html_parts import e, figure, table
-from anobench.selection.boards import SelectionBoard, long_frame
+from anobench.results.selection_boards import SelectionBoard, long_frame
 from anobench.selection.rules import ANY_DETECTOR, KINDS
 
 __all__ = [

@@ -1,7 +1,8 @@
 """Markdown and console renderers of a :class:`~anobench.report.model.Report`.
 
 Markdown files: per protocol and metric ``leaderboard_<stem>.md`` (laid out by
-:func:`anobench.report.render.board_layout.choose_layout`, best values in bold) and ``stats_<stem>.md``;
+:func:`anobench.report.render.board_layout.choose_layout`, best values in bold) and
+``stats_<stem>.md``;
 ``reference_<protocol>_<metric>.md`` (the comparisons with published tables) and
 ``protocol_effect_<preset>.md``. Under a published protocol every title says
 ``published protocol: <name>`` and lists its known flaws. The console text is the
@@ -20,9 +21,8 @@ from anobench.metrics.cell import metric as metric_info
 from anobench.report.model import Report, file_stem, flaws_markdown, protocol_title
 from anobench.report.model import published_flaws as published_flaws
 from anobench.report.published import console_summaries, write_comparison_files
-from anobench.report.render.board_layout import Layout, grid
+from anobench.report.render.board_layout import Layout, format_leaderboard, grid
 from anobench.report.render.selection import console_selection
-from anobench.results.leaderboard import format_leaderboard
 
 __all__ = ["console_text", "markdown_leaderboard", "write_markdown"]
 
@@ -50,8 +50,8 @@ def markdown_leaderboard(table: pd.DataFrame, layout: Layout | Literal["auto"] =
 
 def write_markdown(report: Report, out: Path) -> list[Path]:
     """Write the report's Markdown files into ``out`` (see the module docstring)."""
-    from anobench.results.protocol_effect import format_effect
-    from anobench.results.stats import format_summary
+    from anobench.report.render.protocol_effect import format_effect
+    from anobench.report.render.statistics import format_summary
 
     written = []
     for b in report.boards:

@@ -9,6 +9,8 @@ import sys
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+__all__ = ["environment"]
+
 _PACKAGES = (
     "anobench",
     "numpy",

@@ -1,4 +1,4 @@
-"""Statistics of a selection board (:mod:`anobench.selection.boards`): each rule's mean,
+"""Statistics of a selection board (:mod:`anobench.results.selection_boards`): each rule's mean,
 rank and coverage, and, paired with its group's ``oracle`` and ``random`` on the same data
 sets and seeds, the oracle gap, the probability of beating random and a Wilcoxon p-value
 with what the number of data sets allows it to show. Pure functions over the long table

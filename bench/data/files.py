@@ -23,7 +23,7 @@ parameters (set beside the name in a suite, e.g. ``[datasets."file:plant.csv"]``
 ``time_column``
     Makes the file a time series: rows are sorted by this column, cut into windows of
     ``window`` points with step ``stride``, and the first ``train_fraction`` of the
-    series is the training region (:func:`anobench.datasets.series.windowed`).
+    series is the training region (:func:`anobench.data.windows.windowed`).
 
 Text columns (and booleans in a table with numbers) are categorical: they are one-hot
 encoded, with the encoder fitted on the training part of each split only. Infinite values
@@ -42,23 +42,13 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from anobench.data.io import DataFileError, DataMissingError, file_hash
-from anobench.datasets.series import windowed
-from anobench.datasets.spec import Data, DatasetSpec
+from anobench.data.io import DataMissingError, file_hash
+from anobench.data.readers import FORMATS, file_format, read_arrays, read_table
+from anobench.data.spec import Data, DatasetSpec
+from anobench.data.windows import windowed
 
 __all__ = ["FORMATS", "FileDatasetSpec", "file_dataset", "load_file"]
 
-#: file extensions and the format they are read as
-FORMATS = {
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".txt": "csv",
-    ".gz": "csv",
-    ".parquet": "parquet",
-    ".pq": "parquet",
-    ".npz": "npz",
-    ".mat": "mat",
-}
 
 #: loader parameters and their defaults
 PARAMS: dict[str, Any] = {
@@ -77,80 +67,6 @@ PARAMS: dict[str, Any] = {
 MAX_MAGNITUDE = 1e150
 
 NAN_POLICIES = ("error", "drop", "impute")
-
-
-def _format(path: Path) -> str:
-    kind = FORMATS.get(path.suffix.lower())
-    if kind is None:
-        raise DataFileError(
-            f"{path}: unknown file type {path.suffix!r}; use one of {', '.join(sorted(FORMATS))}"
-        )
-    return kind
-
-
-def _read_arrays(path: Path, kind: str) -> dict[str, np.ndarray]:
-    try:
-        if kind == "npz":
-            with np.load(path, allow_pickle=False) as npz:
-                return {k: npz[k] for k in npz.files}
-        import h5py
-        import scipy.io
-
-        if h5py.is_hdf5(path):  # MATLAB v7.3; arrays are stored transposed
-            with h5py.File(path, "r") as fh:
-                return {k: np.asarray(fh[k]).T for k in fh if isinstance(fh[k], h5py.Dataset)}
-        return {k: v for k, v in scipy.io.loadmat(path).items() if not k.startswith("__")}
-    except (OSError, ValueError, TypeError, NotImplementedError) as exc:
-        raise DataFileError(f"{path}: not a readable {kind} file ({exc})") from exc
-
-
-def _delimiter(path: Path) -> str:
-    """The delimiter of a text table, sniffed from its first lines (``,`` if unsure)."""
-    import csv
-    import gzip
-
-    opener = gzip.open if path.suffix.lower() == ".gz" else open
-    with opener(path, "rt", newline="", errors="replace") as fh:
-        sample = fh.read(64 * 1024)
-    if not sample.strip():
-        raise DataFileError(f"{path}: the file is empty")
-    try:
-        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
-    except csv.Error:
-        return ","
-
-
-def _read_table(path: Path, kind: str) -> pd.DataFrame:
-    # the inode change time cannot be set back by a user (unlike the modification time):
-    # an edit of the same size with its mtime restored is a new version
-    stat = path.stat()
-    version = (stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
-    return _read_table_cached(path, kind, hash(version), stat.st_size).copy()
-
-
-@functools.lru_cache(maxsize=2)
-def _read_table_cached(path: Path, kind: str, mtime_ns: int, size: int) -> pd.DataFrame:
-    """One read per file version (the loader and the split's encoder both need it)."""
-    try:
-        if kind == "parquet":
-            frame = pd.read_parquet(path)
-        else:
-            sep = "\t" if path.suffix.lower() == ".tsv" else _delimiter(path)
-            frame = pd.read_csv(path, sep=sep, header=None, dtype=str, nrows=1)
-            header = [str(c) for c in frame.iloc[0]] if len(frame) else []
-            twice = sorted({c for c in header if header.count(c) > 1})
-            if twice:
-                raise DataFileError(
-                    f"{path}: column name(s) {twice} occur more than once: rename them (a "
-                    "second 'label' column would be read as a feature)"
-                )
-            frame = pd.read_csv(path, sep=sep)
-    except (OSError, ValueError, pd.errors.ParserError, ImportError) as exc:
-        raise DataFileError(f"{path}: not a readable {kind} table ({exc})") from exc
-    if frame.columns.duplicated().any():
-        twice = sorted({str(c) for c in frame.columns[frame.columns.duplicated()]})
-        raise DataFileError(f"{path}: column name(s) {twice} occur more than once: rename them")
-    return frame
 
 
 def _labels(values: np.ndarray, anomaly_values: Sequence[Any] | None, where: str) -> np.ndarray:
@@ -316,10 +232,10 @@ def load_file(path: Path | str, **params: Any) -> Data:
         raise ValueError(f"nan must be one of {', '.join(NAN_POLICIES)}, got {params['nan']!r}")
     if not path.is_file():
         raise DataMissingError(f"data file {path} does not exist")
-    kind = _format(path)
+    kind = file_format(path)
     if kind in ("npz", "mat"):
-        return _array_data(_read_arrays(path, kind), params, path)
-    return _table_data(_read_table(path, kind), params, path)
+        return _array_data(read_arrays(path, kind), params, path)
+    return _table_data(read_table(path, kind), params, path)
 
 
 def _encoder(categorical: tuple[int, ...], impute: bool) -> Any:
@@ -374,10 +290,10 @@ class FileDatasetSpec(DatasetSpec):
         """The train-only encoder the split needs: one-hot for text columns, imputation
         for ``nan = "impute"``; None when neither applies."""
         resolved = self.resolve_params(params)
-        if _format(self.path) in ("npz", "mat") or resolved["time_column"] is not None:
+        if file_format(self.path) in ("npz", "mat") or resolved["time_column"] is not None:
             impute = resolved["nan"] == "impute"
             return functools.partial(_encoder, (), True) if impute else None
-        frame = _read_table(self.path, _format(self.path))
+        frame = read_table(self.path, file_format(self.path))
         label, features = resolved["label"], resolved["features"]
         columns = features or [c for c in frame.columns if c != label]
         categorical = tuple(

@@ -11,21 +11,22 @@ wrapper keeps the estimator's own constructor parameters (so suites grid over th
 - a scikit-learn outlier estimator (``score_samples`` or ``decision_function``, higher =
   more normal): the score is negated;
 - a class with ``fit`` and ``anomaly_score`` that does not derive from
-  :class:`~anobench.detectors.base.BaseDetector`: ``anomaly_score`` as it is.
+  :class:`~anobench.contract.BaseDetector`: ``anomaly_score`` as it is.
 
 Which source of scores an adapter uses is recorded in its ``score_source``; whether the
 orientation is right is checked on toy data at first use
-(:func:`anobench.plan.imports.check_orientation`).
+(:func:`anobench.plan.orientation.check_orientation`).
 """
 
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 import numpy as np
 
-from anobench.detectors.base import BaseDetector
+from anobench.contract import BaseDetector
 
 __all__ = ["ReferenceAdapter", "adapt", "is_detector_class", "score_source"]
 
@@ -80,6 +81,9 @@ class ReferenceAdapter(BaseDetector):
     score_source: ClassVar[str]
     #: the reference the adapter was built from (``module:Class`` or ``file.py:Class``)
     reference: ClassVar[str]
+    #: ``rebuild(reference, state)``: an instance from a pickle, made by whoever resolves
+    #: references (:func:`anobench.plan.imports.rebuild`)
+    rebuild: ClassVar[Callable[[str, dict[str, Any]], Any]]
     _param_names: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
@@ -103,19 +107,12 @@ class ReferenceAdapter(BaseDetector):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # the adapter class is made at run time: pickle the reference and rebuild it
-        return (_rebuild, (self.reference, self.__dict__.copy()))
+        return (type(self).rebuild, (self.reference, self.__dict__.copy()))
 
 
-def _rebuild(reference: str, state: dict[str, Any]) -> ReferenceAdapter:
-    from anobench.plan.imports import detector_class
-
-    cls = detector_class(reference)
-    obj = cls.__new__(cls)
-    obj.__dict__.update(state)
-    return obj
-
-
-def adapt(cls: type, reference: str) -> type[BaseDetector]:
+def adapt(
+    cls: type, reference: str, rebuild: Callable[[str, dict[str, Any]], Any]
+) -> type[BaseDetector]:
     """``cls`` itself when it is an anobench detector, else an adapter class named after
     it whose parameters are ``cls``'s constructor parameters.
 
@@ -172,6 +169,7 @@ def adapt(cls: type, reference: str) -> type[BaseDetector]:
             "estimator_class": cls,
             "score_source": source,
             "reference": reference,
+            "rebuild": staticmethod(rebuild),
             "_param_names": tuple(defaults),
             "name": reference,
             "requires": (),

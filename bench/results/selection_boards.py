@@ -22,8 +22,8 @@ from pydantic import ValidationError
 from anobench.metrics.cell import applies
 from anobench.paths import slug
 from anobench.plan.suite import Suite
+from anobench.results.selection_stats import board_table, power
 from anobench.selection import criteria
-from anobench.selection.board_stats import board_table, power
 from anobench.selection.rules import ANY_DETECTOR, Rule, Selection, choose
 
 logger = logging.getLogger(__name__)
@@ -67,7 +67,7 @@ class SelectionBoard:
 
     long : :func:`anobench.selection.rules.choose`'s table plus ``protocol`` and ``metric``.
     table : one ``"<detector> · <rule>"`` row per detector and rule
-        (:func:`anobench.selection.board_stats.board_table`: mean, rank, coverage, per-data-set
+        (:func:`anobench.results.selection_stats.board_table`: mean, rank, coverage, per-data-set
         mean and std, oracle gap, P(beats random) and its p-value, all paired on the same
         data sets and seeds).
     power : what the number of data sets allows a test to show.

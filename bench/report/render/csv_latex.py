@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from anobench.execution.store import export_frame
 from anobench.metrics.cell import Metric
 from anobench.metrics.cell import metric as metric_info
 from anobench.report.model import Board, Report, file_stem
 from anobench.report.render.board_layout import Grid, best_positions, choose_layout, grid
+from anobench.results.table import export_frame
 
 __all__ = ["by_dataset", "latex_escape", "latex_table", "write_csv", "write_latex"]
 
@@ -162,7 +162,7 @@ def write_latex(report: Report, out: Path) -> list[Path]:
     :func:`~anobench.report.render.board_layout.choose_layout`) and ``stats_<stem>.tex`` (mean, 95%
     CI, average rank, P(leader > it), coverage) per protocol and metric into ``out``;
     return them."""
-    from anobench.results.stats import summary_rows
+    from anobench.report.render.statistics import summary_rows
 
     written = []
     for b in report.boards:
