@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
+from anobench.types import DETECTOR_METHODS
+
 __all__ = [
     "DATASET_GROUP",
     "DETECTOR_GROUP",
@@ -201,13 +203,12 @@ def _describe_import_failure(name: str, ep: EntryPoint, exc: BaseException) -> s
 
 
 #: what a detector class must offer (:class:`anobench.contract.BaseDetector` has it all)
-DETECTOR_METHODS = ("fit", "anomaly_score", "param_names", "test_params", "warm_up")
 
 
 def validate_detector(obj: Any) -> None:
     """Raise ``TypeError``/``ValueError`` unless ``obj`` is an anobench detector class
     with valid metadata (``modalities`` from :class:`anobench.types.Modality`)."""
-    from anobench.types import check_modality
+    from anobench.types import DETECTOR_METHODS, check_modality
 
     if not isinstance(obj, type):
         raise TypeError(f"{obj!r} is not a class; a detector entry point names a class")

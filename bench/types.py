@@ -1,22 +1,26 @@
-"""Plain data types shared by the core: protocols, splits, cells and their results."""
+"""Plain data types shared by the core: protocols, modalities, statuses, the detector and
+data-source contracts, loaded data, splits and cells (a cell's record is
+:mod:`anobench.record`)."""
 
 from __future__ import annotations
 
 import enum
+import typing
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 __all__ = [
-    "SCHEMA_VERSION",
+    "DETECTOR_METHODS",
     "Budget",
     "Cell",
-    "CellResult",
+    "Data",
+    "DataSource",
+    "Detector",
     "Modality",
     "Protocol",
-    "RecordError",
     "SeriesPoints",
     "Split",
     "Status",
@@ -140,6 +144,75 @@ class SeriesPoints:
         return len(self.starts)
 
 
+#: what the harness calls on a detector class and its instances (the registry checks them)
+DETECTOR_METHODS = ("fit", "anomaly_score", "param_names", "test_params", "warm_up")
+
+
+@typing.runtime_checkable
+class Detector(typing.Protocol):
+    """What the harness asks of a detector (:class:`anobench.contract.BaseDetector`
+    implements it; PyOD and scikit-learn classes are adapted to it,
+    :mod:`anobench.plan.adapters`).
+
+    ``fit(X[, y])`` learns from the training rows (``y``: the labels a budget grants, for
+    a detector with ``uses_labels``; never the test labels) and returns the detector;
+    ``anomaly_score(X)`` gives one finite score per row, shape (n,), higher = more
+    anomalous. It must not modify ``X``. The class methods say how to build and warm it.
+    """
+
+    def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> Any: ...
+
+    def anomaly_score(self, X: np.ndarray) -> np.ndarray: ...
+
+    @classmethod
+    def param_names(cls) -> list[str]: ...
+
+    @classmethod
+    def test_params(cls) -> dict[str, Any]: ...
+
+    @classmethod
+    def warm_up(cls) -> None: ...
+
+
+@dataclass(frozen=True)
+class Data:
+    """What a loader returns.
+
+    Attributes
+    ----------
+    X : ndarray, shape (n, ...)
+        Finite numbers: (n, d) tables, (n, h, w, c) images, (n, window[, channels]) series.
+    y : ndarray of int, shape (n,)
+        1 = anomaly, 0 = normal.
+    groups : ndarray of str, shape (n,), optional
+        What each row is (``"normal"``, ``"rotate"``, ``"fashion"``...). Test counts per
+        group are recorded and ROC-AUC is also reported per anomalous group.
+    train_mask : ndarray of bool, shape (n,), optional
+        A fixed split (an official train file, or the start of a time series): rows
+        marked True form the training part, the others the test part, for every seed.
+        ``None``: a stratified random split per seed.
+    series : SeriesPoints, optional
+        Windows of a series with a fixed split (``train_mask``): each row's first point,
+        the window length and the point labels of the series the test rows come from,
+        so test scores can be mapped to points (:mod:`anobench.metrics.points`).
+    """
+
+    X: np.ndarray
+    y: np.ndarray
+    groups: np.ndarray | None = None
+    train_mask: np.ndarray | None = None
+    series: SeriesPoints | None = None
+
+class DataSource(typing.Protocol):
+    """What a data set is to the core: a name, a modality and a loader of :class:`Data`
+    (:class:`anobench.data.spec.DatasetSpec` implements it). Plugins only load; the
+    core makes every split from the loaded data (:mod:`anobench.data.splits`)."""
+
+    name: str
+    modality: str
+    load: Callable[..., Data]
+
+
 @dataclass(frozen=True)
 class Split:
     """A train/test split of one data set under one protocol and seed.
@@ -243,119 +316,43 @@ class Cell:
         """Data set name with its parameters, e.g. ``mnist-test-pair(pair=[7, 5])``."""
         return labelled(self.dataset, self.dataset_params)
 
+    def id_payload(self) -> dict[str, Any]:
+        """What the cell id is the hash of: everything that can change the cell's result
+        (the configuration, the data's fingerprint, protocol, seed, the split's caps,
+        calibration, the code behind it, a preset's plan, probes), nothing that cannot
+        (the suite's name, the time budget, the selection role)."""
+        payload: dict[str, Any] = {
+            "detector": self.detector,
+            "params": self.params,
+            "dataset": self.dataset,
+            "dataset_params": self.dataset_params,
+            "data": self.data_fingerprint,
+            "protocol": self.protocol,
+            "seed": self.seed,
+            "max_train": self.max_train,
+            "max_test": self.max_test,
+            "test_size": self.test_size,
+            "expected_contamination": self.expected_contamination,
+            # label-free thresholds are not computed under a published protocol
+            "calibration": None if self.preset else self.calibration,
+            "code": self.provenance.get("detector"),
+            "harness": self.provenance.get("harness"),
+        }
+        if self.preset:
+            payload["preset"] = self.preset
+        if self.probes and not self.preset:
+            payload["probes"] = self.probes
+        return payload
 
-#: version of the cell-record layout; bump when a field changes meaning or shape
-SCHEMA_VERSION = 2
-
-
-class RecordError(ValueError):
-    """A stored record that this anobench cannot use (older schema, damaged, missing
-    fields); the message names the problem and what to do."""
-
-
-class CellResult(BaseModel):
-    """The record of one cell, as stored in ``cells/<cell id>.json``.
-
-    Every status has the identity fields (cell, detector, data set, protocol, seeds,
-    settings, provenance); ``ok`` records add metrics (``roc_auc``, ``ap``,
-    ``precision_at_n``, ``thresholds``: per policy ``threshold``, ``precision``,
-    ``recall``, ``f1``, ``fpr``, ``oracle``), timings (seconds), memory (MB), score
-    ``sanity``, ``split`` facts (sizes, duplicates, files) and ``calibration`` (method,
-    folds, seconds, or the error that left label-free thresholds out).
-    """
-
-    model_config = ConfigDict(extra="forbid")
-    schema_version: int = SCHEMA_VERSION
-    cell_id: str
-    suite: str
-    detector: str
-    label: str
-    params: dict[str, Any]
-    dataset: str
-    dataset_params: dict[str, Any] = {}
-    dataset_label: str
-    data_fingerprint: str
-    protocol: str
-    seed: int
-    split_seed: int
-    model_seed: int
-    time_budget: float
-    max_train: int | None = None
-    max_test: int | None = None
-    test_size: float
-    expected_contamination: float | str
-    calibration_settings: dict[str, Any] = {}
-    provenance: dict[str, Any] = {}
-    detector_flags: dict[str, Any] = {}
-    preset: dict[str, Any] | None = None
-    anobench_version: str
-    environment: dict[str, Any] = {}
-    finished_at: str
-    status: Status
-    error: str | None = None
-    traceback: str | None = None
-    transient: bool = False
-    warnings: list[str] = []
-    roc_auc: float | None = None
-    ap: float | None = None
-    precision_at_n: float | None = None
-    thresholds: dict[str, dict[str, Any]] = {}
-    #: policy -> why its threshold was left out (not finite: the scores overflow)
-    thresholds_not_computed: dict[str, str] | None = None
-    calibration: dict[str, Any] | None = None
-    #: semi-supervised: the labelled validation part ``val-best-f1`` read (rows, anomalies)
-    validation: dict[str, int] | None = None
-    roc_auc_by_group: dict[str, float] | None = None
-    #: series cells: point-level metrics (:func:`anobench.metrics.series.series_evaluation`)
-    series: dict[str, Any] | None = None
-    split: dict[str, Any] | None = None
-    sanity: dict[str, Any] | None = None
-    warmup_seconds: float | None = None
-    fit_seconds: float | None = None
-    compile_seconds: float | None = None
-    fit_compile_seconds: float | None = None
-    score_seconds: float | None = None
-    total_seconds: float | None = None
-    peak_rss_mb: float | None = None
-    peak_rss_delta_mb: float | None = None
-    memory_method: str | None = None
-    scores_file: str | None = None
-    #: the cell's captured stdout/stderr: ``bytes`` (total) and ``text`` (truncated)
-    output: dict[str, Any] | None = None
-    #: what the worker cleaned up after the cell (:mod:`anobench.execution.isolation`):
-    #: ``killed_processes``, ``leaked_threads``, ``state_reset``
-    isolation: dict[str, Any] | None = None
-
-    @classmethod
-    def parse(cls, data: Any, source: str = "record") -> CellResult:
-        """Validate a stored record.
-
-        Raises
-        ------
-        RecordError
-            Not a JSON object, written by another schema version, or missing / mistyped
-            fields; the message names ``source`` and the problem.
-        """
-        if not isinstance(data, dict):
-            raise RecordError(
-                f"{source}: not a cell record (a JSON object), got {type(data).__name__}"
-            )
-        version = data.get("schema_version", 1)
-        if version != SCHEMA_VERSION:
-            raise RecordError(
-                f"{source}: written with record schema {version} (anobench "
-                f"{data.get('anobench_version', 'unknown')}); this anobench reads schema "
-                f"{SCHEMA_VERSION}. Its cell will run again; `anobench prune RUN_DIR` removes "
-                "such records."
-            )
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()[:5]
-            )
-            raise RecordError(f"{source}: not a valid cell record ({problems})") from None
-
-    def to_json(self) -> dict[str, Any]:
-        """The record as a JSON-able dict (``status`` as its text)."""
-        return self.model_dump(mode="json")
+    def summary(self) -> dict[str, Any]:
+        """The few fields a run directory keeps per cell of its expansion (``run.json``)."""
+        return {
+            "cell_id": self.cell_id,
+            "detector": self.detector,
+            "label": self.label,
+            "dataset": self.dataset_label,
+            "dataset_name": self.dataset,
+            "protocol": self.protocol,
+            "seed": self.seed,
+            "selection_role": self.selection_role,
+        }

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from anobench.record import SCHEMA_VERSION
 from anobench.registry import DATASET_GROUP, DETECTOR_GROUP
-from anobench.types import SCHEMA_VERSION, Cell
+from anobench.types import Cell
 
 # Detectors that misbehave on purpose, shipped by the throw-away plugin.
 BAD_DETECTORS = '''
@@ -90,7 +91,7 @@ def make_plugin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[...
 
 @pytest.fixture
 def make_record() -> Callable[..., dict]:
-    """A factory of valid cell records (:class:`anobench.types.CellResult` fields), for
+    """A factory of valid cell records (:class:`anobench.record.CellResult` fields), for
     tests that build run directories by hand; keyword arguments override fields."""
 
     def make(**fields: object) -> dict:

@@ -16,7 +16,7 @@ PACKAGES = {"anobench": ROOT / "bench", "anobench.detectors": ROOT / "detectors"
 
 #: modules directly in bench/ and the layer each belongs to
 ROOT_LAYERS = {
-    "types": "base", "errors": "base", "settings": "base", "registry": "base",
+    "types": "base", "record": "base", "errors": "base", "settings": "base", "registry": "base",
     "seeding": "base", "provenance": "base", "paths": "base", "catalog": "base",
     "contract": "contract", "testing": "contract", "api": "api",
 }  # fmt: skip
@@ -175,3 +175,22 @@ def test_every_public_module_declares_all() -> None:
 def test_the_graph_sees_function_local_imports() -> None:
     """The checks above are only as good as the graph: a deferred import counts."""
     assert "anobench.api" in GRAPH["anobench"]  # imported inside __getattr__
+
+
+def test_the_contracts_are_the_cores() -> None:
+    """Built-in and adapted detectors satisfy the core's Detector protocol; the data-set
+    spec is the core's and provides what DataSource names."""
+    from sklearn.ensemble import IsolationForest
+
+    from anobench.contract import BaseDetector
+    from anobench.data.spec import DatasetSpec
+    from anobench.detectors.classical import OCSVM
+    from anobench.plan.adapters import adapt
+    from anobench.types import DataSource, Detector
+
+    assert issubclass(BaseDetector, Detector) and issubclass(OCSVM, Detector)
+    assert issubclass(adapt(IsolationForest, "sklearn.ensemble:IsolationForest", print), Detector)
+    assert DatasetSpec.__module__ == "anobench.data.spec"
+    names = set(DataSource.__annotations__)
+    assert names == {"name", "modality", "load"}
+    assert names <= {f.name for f in __import__("dataclasses").fields(DatasetSpec)}

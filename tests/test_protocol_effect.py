@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -141,17 +142,19 @@ def test_mechanism_names_resampling_and_the_copy_fraction_from_recorded_facts() 
 
 def test_split_details_come_from_the_records() -> None:
     records = [
-        {
-            "cell_id": "1",
-            "split": {
+        SimpleNamespace(
+            cell_id="1",
+            split={
                 "n_rows": 223,
                 "scaling": "min-max (train)",
                 "resampled_with_replacement": {"from": 223, "to": 1000},
             },
-        },
-        {"cell_id": "2", "split": {"n_rows": 20000, "subsampled": {"from": 20000, "to": 10000}}},
-        {"cell_id": "3", "split": {"n_train": 5}},
-    ]
+        ),
+        SimpleNamespace(
+            cell_id="2", split={"n_rows": 20000, "subsampled": {"from": 20000, "to": 10000}}
+        ),
+        SimpleNamespace(cell_id="3", split={"n_train": 5}),
+    ]  # what split_details reads of a CellResult
     details = split_details(records).set_index("cell_id")
     assert details.loc["1", "resampled_from"] == 223 and details.loc["1", "resampled_to"] == 1000
     assert details.loc["2", "subsampled_to"] == 10000 and pd.isna(details.loc["3", "n_rows"])

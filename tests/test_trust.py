@@ -208,7 +208,7 @@ def test_damaged_and_older_records_are_treated_as_missing(
 
 
 def test_record_of_another_schema_gets_a_clear_message() -> None:
-    from anobench.types import CellResult, RecordError
+    from anobench.record import CellResult, RecordError
 
     with pytest.raises(RecordError, match="schema 1 .* reads schema"):
         CellResult.parse({"cell_id": "x"}, source="cells/x.json")

@@ -16,41 +16,11 @@ from anobench.data.io import RemoteFile, file_hash, find_local, locate
 from anobench.data.splits import make_split
 from anobench.provenance import source_hash
 from anobench.seeding import canonical_json
-from anobench.types import Protocol, SeriesPoints, Split, check_modality
+from anobench.types import Data, Protocol, Split, check_modality
 
 __all__ = ["Catalog", "Data", "DatasetSpec", "Loader", "data_digest", "identifier"]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Data:
-    """What a loader returns.
-
-    Attributes
-    ----------
-    X : ndarray, shape (n, ...)
-        Finite numbers: (n, d) tables, (n, h, w, c) images, (n, window[, channels]) series.
-    y : ndarray of int, shape (n,)
-        1 = anomaly, 0 = normal.
-    groups : ndarray of str, shape (n,), optional
-        What each row is (``"normal"``, ``"rotate"``, ``"fashion"``...). Test counts per
-        group are recorded and ROC-AUC is also reported per anomalous group.
-    train_mask : ndarray of bool, shape (n,), optional
-        A fixed split (an official train file, or the start of a time series): rows
-        marked True form the training part, the others the test part, for every seed.
-        ``None``: a stratified random split per seed.
-    series : SeriesPoints, optional
-        Windows of a series with a fixed split (``train_mask``): each row's first point,
-        the window length and the point labels of the series the test rows come from,
-        so test scores can be mapped to points (:mod:`anobench.metrics.points`).
-    """
-
-    X: np.ndarray
-    y: np.ndarray
-    groups: np.ndarray | None = None
-    train_mask: np.ndarray | None = None
-    series: SeriesPoints | None = None
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,11 @@ report's plots need, so they never rerun a detector."""
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import numpy as np
 
 from anobench.metrics.calibration import OutOfSample
+from anobench.types import Detector, Split
 
 logger = logging.getLogger(__name__)
 
@@ -22,7 +22,7 @@ N_CODES = 2000
 
 
 def cell_arrays(
-    detector: Any, split: Any, test_scores: np.ndarray, calibration: OutOfSample | None
+    detector: Detector, split: Split, test_scores: np.ndarray, calibration: OutOfSample | None
 ) -> dict[str, np.ndarray]:
     """What plots and selection need from a cell, compact: labels and float32 test
     scores; when computed, the out-of-sample calibration scores (float64, for the

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
+from pydantic import ValidationError
 
 from anobench.execution import compile_clock
 from anobench.execution.artifacts import cell_arrays
@@ -36,20 +37,21 @@ from anobench.plan import presets
 from anobench.plan.imports import dataset_spec
 from anobench.plan.orientation import check_orientation
 from anobench.provenance import VERSION
-from anobench.types import SCHEMA_VERSION, Cell, Status
+from anobench.record import CellResult
+from anobench.types import Cell, Detector, Split, Status
 
 __all__ = [
     "MAX_WARNINGS",
     "DataChangedError",
     "DetectorOutputError",
     "Record",
-    "base_record",
     "failure_record",
     "run_cell",
 ]
 
 logger = logging.getLogger(__name__)
 
+#: the parts of a record a running cell has measured so far
 Record = dict[str, Any]
 
 #: distinct warning messages kept per record
@@ -64,43 +66,21 @@ class DataChangedError(RuntimeError):
     """The data a worker loaded is not the data the cell id was computed from."""
 
 
-def base_record(cell: Cell) -> Record:
-    """The fields every record has, whatever its status."""
+def _stamp() -> dict[str, Any]:
+    """What every record notes besides its cell: the code version, the environment, when."""
     return {
-        "schema_version": SCHEMA_VERSION,
-        "cell_id": cell.cell_id,
-        "suite": cell.suite,
-        "detector": cell.detector,
-        "label": cell.label,
-        "params": cell.params,
-        "dataset": cell.dataset,
-        "dataset_params": cell.dataset_params,
-        "dataset_label": cell.dataset_label,
-        "data_fingerprint": cell.data_fingerprint,
-        "protocol": cell.protocol,
-        "seed": cell.seed,
-        "split_seed": cell.split_seed,
-        "model_seed": cell.model_seed,
-        "time_budget": cell.time_budget,
-        "max_train": cell.max_train,
-        "max_test": cell.max_test,
-        "test_size": cell.test_size,
-        "expected_contamination": cell.expected_contamination,
-        "calibration_settings": cell.calibration,
-        "provenance": cell.provenance,
-        "detector_flags": cell.detector_flags,
         "anobench_version": VERSION,
         "environment": environment(),
         "finished_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
-def failure_record(cell: Cell, status: Status, message: str) -> Record:
+def failure_record(cell: Cell, status: Status, message: str) -> CellResult:
     """Record of a cell that produced no result (error, timeout or skipped)."""
-    return {**base_record(cell), "status": str(status), "error": message}
+    return CellResult.for_cell(cell, status=status, error=message, **_stamp())
 
 
-def run_cell(cell: Cell) -> Record:
+def run_cell(cell: Cell) -> CellResult:
     """Run one cell; never raises for the cell's own failures: any ``Exception`` or
     ``SystemExit`` becomes a record with status ``error`` (a ``KeyboardInterrupt`` is let
     through here, so Ctrl-C stops an in-process call; in a worker process, where the
@@ -118,22 +98,26 @@ def run_cell(cell: Cell) -> Record:
     if cell.skip_reason:
         return failure_record(cell, Status.SKIPPED, cell.skip_reason)
     start = time.perf_counter()
-    record = base_record(cell)
+    # what the cell measures, made into its CellResult at the end
+    record: Record = {"detector_flags": cell.detector_flags}
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             _fit_and_evaluate(cell, record)
-            record["status"] = str(Status.OK)
+            record["status"] = Status.OK
             record["error"] = None
         except (Exception, SystemExit) as exc:  # a detector's sys.exit() ends only its cell
-            record["status"] = str(Status.ERROR)
+            record["status"] = Status.ERROR
             record["error"] = f"{type(exc).__name__}: {exc}"
             record["traceback"] = traceback.format_exc(limit=-8)
     if caught:
         messages = sorted({f"{w.category.__name__}: {w.message}" for w in caught})
         record["warnings"] = messages[:MAX_WARNINGS]
     record["total_seconds"] = time.perf_counter() - start
-    return record
+    try:
+        return CellResult.for_cell(cell, **record, **_stamp())
+    except ValidationError as exc:  # a part of the wrong type: the cell's result is unusable
+        return failure_record(cell, Status.ERROR, f"the cell's record is not valid: {exc}")
 
 
 def _fit_and_evaluate(cell: Cell, record: Record) -> None:
@@ -186,7 +170,9 @@ def _probe_reference(cell: Cell, record: Record) -> None:
     }
 
 
-def _fit_and_score(cell: Cell, record: Record, split: Any, detector: Any, deadline: float) -> None:
+def _fit_and_score(
+    cell: Cell, record: Record, split: Split, detector: Detector, deadline: float
+) -> None:
     """Fit, score, check the scores, calibrate thresholds and compute the metrics."""
     labels = _fit_labels(cell, split)
     with PeakMemory() as memory:
@@ -253,7 +239,7 @@ def _fit_and_score(cell: Cell, record: Record, split: Any, detector: Any, deadli
     record["arrays"] = cell_arrays(detector, split, test_scores, held)
 
 
-def _fit_labels(cell: Cell, split: Any) -> np.ndarray | None:
+def _fit_labels(cell: Cell, split: Split) -> np.ndarray | None:
     """The labels a label-using detector is fitted with (semi-supervised: 1 for the
     labelled anomalies, -1 for the rest); None for a label-free detector, which never
     sees labels (under semi-supervised it trains on the same rows, unlabelled)."""
@@ -268,7 +254,7 @@ def _fit_labels(cell: Cell, split: Any) -> np.ndarray | None:
 
 
 def _validation(
-    cell: Cell, split: Any, cal_scores: np.ndarray | None, record: Record
+    cell: Cell, split: Split, cal_scores: np.ndarray | None, record: Record
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """(out-of-sample scores, labels) for ``val-best-f1``, from the labels the budget
     grants and nothing more: every training row's cross-fitted score, the labelled

@@ -19,9 +19,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
-from anobench.execution.cell import Record, failure_record, run_cell
+from anobench.data.spec import DatasetSpec
+from anobench.execution.cell import failure_record, run_cell
 from anobench.execution.environment import environment
 from anobench.execution.executors.base import Executor
 from anobench.execution.executors.local import ProcessExecutor
@@ -30,6 +30,7 @@ from anobench.plan.expansion import MAX_CELLS, check_size, expand, registries
 from anobench.plan.imports import BadReferenceError, dataset_spec
 from anobench.plan.suite import Suite, SuiteError
 from anobench.provenance import VERSION
+from anobench.record import CellResult
 from anobench.registry import Registry
 from anobench.types import Cell, Status
 
@@ -85,7 +86,7 @@ def _prepare_data(refs: set[str]) -> dict[str, tuple[Status, str]]:
     return problems
 
 
-def _load_spec(datasets: Registry, name: str) -> Any:
+def _load_spec(datasets: Registry, name: str) -> DatasetSpec | None:
     """The spec ``name``, or None when it is unavailable (its cells say why)."""
     try:
         return datasets.load(name)
@@ -167,11 +168,11 @@ def _todo(cells: list[Cell], store: RunStore, *, force: bool, retry_failed: bool
         old = None if force else store.get(cell.cell_id)
         if (
             old is None
-            or (old.get("scores_file") and not store.scores_readable(cell.cell_id))
-            or old.get("transient")  # e.g. its data were missing: try again
-            or (retry_failed and old.get("status") != Status.OK)
+            or (old.scores_file and not store.scores_readable(cell.cell_id))
+            or old.transient  # e.g. its data were missing: try again
+            or (retry_failed and old.status != Status.OK)
             # e.g. calibration refused for lack of time: a larger budget may allow it
-            or (retry_failed and (old.get("calibration") or {}).get("retry"))
+            or (retry_failed and (old.calibration or {}).get("retry"))
         ):
             todo.append(cell)
     return todo
@@ -183,11 +184,11 @@ def _estimates(store: RunStore, todo: list[Cell]) -> list[float | None]:
     by_pair: dict[tuple[str, str], list[float]] = defaultdict(list)
     by_detector: dict[str, list[float]] = defaultdict(list)
     for record in store.records():
-        seconds = record.get("total_seconds")
-        if record.get("status") == "skipped" or not seconds:
+        seconds = record.total_seconds
+        if record.status == Status.SKIPPED or not seconds:
             continue
-        by_pair[(record["label"], record["dataset_label"])].append(float(seconds))
-        by_detector[record["label"]].append(float(seconds))
+        by_pair[(record.label, record.dataset_label)].append(float(seconds))
+        by_detector[record.label].append(float(seconds))
     out: list[float | None] = []
     for cell in todo:
         seen = by_pair.get((cell.label, cell.dataset_label)) or by_detector.get(cell.label)
@@ -229,7 +230,7 @@ def run_suite(
     max_cells: int = MAX_CELLS,
     shard: tuple[int, int] | None = None,
     on_start: Callable[[int], None] | None = None,
-    on_result: Callable[[Record], None] | None = None,
+    on_result: Callable[[CellResult], None] | None = None,
 ) -> RunSummary:
     """Run every cell of ``suite`` not already stored in ``out_dir``.
 
@@ -277,7 +278,7 @@ def _run_locked(
     retry_failed: bool,
     shard: tuple[int, int] | None,
     on_start: Callable[[int], None] | None,
-    on_result: Callable[[Record], None] | None,
+    on_result: Callable[[CellResult], None] | None,
 ) -> RunSummary:
     """:func:`run_suite` once the run directory's lock is held."""
     # Download what is missing before the cells are expanded, so each data fingerprint
@@ -304,19 +305,7 @@ def _run_locked(
             "force": force,
             "retry_failed": retry_failed,
         },
-        [
-            {
-                "cell_id": c.cell_id,
-                "detector": c.detector,
-                "label": c.label,
-                "dataset": c.dataset_label,
-                "dataset_name": c.dataset,
-                "protocol": c.protocol,
-                "seed": c.seed,
-                "selection_role": c.selection_role,
-            }
-            for c in cells
-        ],
+        [c.summary() for c in cells],
     )
     todo = [c for c in _todo(cells, store, force=force, retry_failed=retry_failed)
             if in_shard(c.cell_id, shard)]  # fmt: skip
@@ -324,9 +313,9 @@ def _run_locked(
     if on_start:
         on_start(len(todo))
 
-    def keep(record: Record) -> None:
+    def keep(record: CellResult) -> None:
         store.put(record)
-        by_status[record["status"]] = by_status.get(record["status"], 0) + 1
+        by_status[record.status] = by_status.get(record.status, 0) + 1
         if on_result:
             on_result(record)
 
@@ -337,7 +326,7 @@ def _run_locked(
             keep(run_cell(cell))
         elif cell.dataset_ref in problems:
             status, message = problems[cell.dataset_ref]
-            keep({**failure_record(cell, status, message), "transient": True})
+            keep(failure_record(cell, status, message).model_copy(update={"transient": True}))
         else:
             runnable.append(cell)
     if runnable:

@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from anobench.data.spec import DatasetSpec
 from anobench.plan import presets
 from anobench.plan.imports import detector_class
-from anobench.types import Cell, Split
+from anobench.types import Cell, Detector, Split
 
 logger = logging.getLogger(__name__)
 
@@ -21,7 +23,7 @@ __all__ = ["Prepared", "make_detector", "prepare", "warm_up"]
 _DERIVED = object()
 
 
-def make_detector(cell: Cell, *, random_state: Any = _DERIVED) -> Any:
+def make_detector(cell: Cell, *, random_state: Any = _DERIVED) -> Detector:
     """Instantiate the cell's detector with its parameters.
 
     A detector taking ``random_state`` gets the cell's derived model seed, or
@@ -38,7 +40,9 @@ def make_detector(cell: Cell, *, random_state: Any = _DERIVED) -> Any:
     )
 
 
-def _build(cls: Any, params: dict[str, Any], random_state: Any, *, published: bool) -> Any:
+def _build(
+    cls: type[Detector], params: dict[str, Any], random_state: Any, *, published: bool
+) -> Detector:
     params = dict(params)
     names = cls.param_names()
     if "random_state" in names:
@@ -79,12 +83,12 @@ class Prepared:
     """
 
     split: Split
-    detector: Any
-    before_fit: Any
+    detector: Detector
+    before_fit: Callable[[], None]
     published: dict[str, Any] | None = None
 
 
-def prepare(cell: Cell, spec: Any) -> Prepared:
+def prepare(cell: Cell, spec: DatasetSpec) -> Prepared:
     """Load and split the cell's data and build its detector.
 
     Clean protocols: :meth:`DatasetSpec.split` with the derived split seed. Published

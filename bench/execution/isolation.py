@@ -33,6 +33,9 @@ from typing import Any
 
 import numpy as np
 
+from anobench.record import CellResult
+from anobench.types import Cell, Status
+
 __all__ = [
     "OUTPUT_KEEP",
     "CapturedOutput",
@@ -209,11 +212,11 @@ class CapturedOutput:
 
 
 def run_isolated(
-    cell: Any,
-    fn: Callable[[Any], dict[str, Any]],
-    failure: Callable[[Any, Any, str], dict[str, Any]],
+    cell: Cell,
+    fn: Callable[[Cell], CellResult],
+    failure: Callable[[Cell, Status, str], CellResult],
     state: ProcessState,
-) -> tuple[dict[str, Any], str | None]:
+) -> tuple[CellResult, str | None]:
     """Run ``fn(cell)`` in this worker with clean state; returns the record and, when
     the worker must not be reused, why.
 
@@ -222,8 +225,6 @@ def run_isolated(
     stdout/stderr) and ``isolation`` (state the cell changed, processes it left behind)
     when there is something to say.
     """
-    from anobench.types import Status
-
     reset = state.restore()
     with CapturedOutput() as captured:
         try:
@@ -234,7 +235,7 @@ def run_isolated(
             )
     output = captured.summary()
     if output is not None:
-        record["output"] = output
+        record.output = output
     children = kill_processes(descendants(os.getpid()))
     threads = state.leaked_threads()
     changed = state.restore()
@@ -248,7 +249,7 @@ def run_isolated(
     if reset:  # a previous cell's change that survived (should not happen)
         notes["state_reset_before"] = reset
     if notes:
-        record["isolation"] = notes
+        record.isolation = notes
         logger.debug("cell %s: %s", getattr(cell, "cell_id", "?"), notes)
     retire = None
     if threads:

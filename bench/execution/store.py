@@ -5,7 +5,7 @@ Layout::
     RUN_DIR/run.json            every invocation (suite, environment, start time) and the
                                 current suite expansion (the cells the report covers)
     RUN_DIR/cells/<id>.json     one record per finished cell (any status), a
-                                :class:`anobench.types.CellResult`
+                                :class:`anobench.record.CellResult`
     RUN_DIR/scores/<id>.npz     an ok cell's test labels and scores (and, for image models,
                                 reconstructions and latent codes), for plots
 
@@ -24,7 +24,7 @@ import json
 import logging
 import os
 import zipfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ import numpy as np
 
 from anobench.data.io import write_json_atomic, write_npz_atomic
 from anobench.errors import RunLockedError
-from anobench.types import CellResult, RecordError
+from anobench.record import CellResult, RecordError
 
 __all__ = ["RunStore"]
 
@@ -122,33 +122,37 @@ class RunStore:
                     fh.truncate()
                 fcntl.flock(fh, fcntl.LOCK_UN)
 
-    def get(self, cell_id: str) -> dict[str, Any] | None:
-        """The stored record (validated as a :class:`CellResult`), or ``None`` if absent,
-        unreadable, damaged or of another schema version (logged with the file's path;
-        the cell then runs again)."""
+    def get(self, cell_id: str) -> CellResult | None:
+        """The stored record, or ``None`` if absent, unreadable, damaged or of another
+        schema version (logged with the file's path; the cell then runs again)."""
         path = self.path(cell_id)
         try:
             with path.open() as fh:
                 data = json.load(fh)
-            return CellResult.parse(data, source=str(path)).to_json()
+            return CellResult.parse(data, source=str(path))
         except FileNotFoundError:
             return None
         except (OSError, json.JSONDecodeError, RecordError) as exc:
             logger.warning("ignoring record %s (%s); the cell will run again", path, exc)
             return None
 
-    def put(self, record: dict[str, Any]) -> None:
-        """Store a record; its ``arrays`` entry (if any) goes to ``scores/<id>.npz``,
-        written first, so a record on disk always has its arrays. The record is
-        validated as a :class:`CellResult` first."""
-        arrays = record.pop("arrays", None)
+    def put(self, record: CellResult | Mapping[str, Any]) -> None:
+        """Store a record; its arrays (if any) go to ``scores/<id>.npz``, written first,
+        so a record on disk always has its arrays. A mapping (a record's JSON, an
+        ``arrays`` entry beside it) is validated as a :class:`CellResult` first."""
+        if isinstance(record, CellResult):
+            result, arrays = record, record.take_arrays()
+        else:
+            fields = dict(record)
+            arrays = fields.pop("arrays", None)
+            result = CellResult.model_validate(fields)
         if arrays:
-            write_npz_atomic(self.scores_path(record["cell_id"]), arrays)
-            record["scores_file"] = str(self.scores_path(record["cell_id"]).relative_to(self.root))
-        result = CellResult.model_validate(record)
+            path = self.scores_path(result.cell_id)
+            write_npz_atomic(path, arrays)
+            result = result.model_copy(update={"scores_file": str(path.relative_to(self.root))})
         write_json_atomic(self.path(result.cell_id), result.to_json())
 
-    def records(self, cell_ids: Iterable[str] | None = None) -> Iterator[dict[str, Any]]:
+    def records(self, cell_ids: Iterable[str] | None = None) -> Iterator[CellResult]:
         """Every usable record (or those of ``cell_ids``), in file-name order."""
         if cell_ids is not None:
             for cell_id in sorted(cell_ids):

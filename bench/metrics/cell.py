@@ -214,9 +214,9 @@ def evaluate(
         "precision_at_n": precision_at_n(y_test, test_scores),
         "thresholds": {},
     }
-    prior = 0.1 if expected_contamination == "data" else float(expected_contamination)
+    names, prior = policies_for(expected_contamination)
     normal = y_test == 0
-    for name in policies_for(expected_contamination):
+    for name in names:
         policy = POLICIES[name]
         if policy.calibrated and calibration_scores is None:
             continue

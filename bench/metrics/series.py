@@ -205,8 +205,8 @@ def series_evaluation(
     out["point_roc_auc"] = float(roc_auc_score(labels, scores))
     out["point_ap"] = float(average_precision_score(labels, scores))
     out["thresholds"] = {}
-    prior = 0.1 if expected_contamination == "data" else float(expected_contamination)
-    for name in policies_for(expected_contamination):
+    names, prior = policies_for(expected_contamination)
+    for name in names:
         policy = POLICIES[name]
         label_free = policy.calibrated and not policy.oracle
         if not label_free or getattr(policy, "uses_labels", False) or calibration_scores is None:
@@ -232,10 +232,11 @@ _SCALARS = ("vus_pr", "vus_roc", "point_roc_auc", "point_ap")
 _PER_POLICY = ("range_f1", "range_precision", "range_recall", "pa_f1")
 
 
-def series_columns(record: dict[str, Any]) -> dict[str, Any]:
-    """A record's point-level metrics as tidy-table columns (``vus_pr``, ...,
-    ``range_f1@<policy>``, ``pa_f1@<policy>``); empty for a cell without them."""
-    series = record.get("series") or {}
+def series_columns(series: dict[str, Any] | None) -> dict[str, Any]:
+    """A record's point-level metrics (its ``series`` entry) as tidy-table columns
+    (``vus_pr``, ..., ``range_f1@<policy>``, ``pa_f1@<policy>``); empty for a cell
+    without them."""
+    series = series or {}
     row = {key: series[key] for key in _SCALARS if key in series}
     for policy, values in (series.get("thresholds") or {}).items():
         row.update({f"{key}@{policy}": values.get(key) for key in _PER_POLICY})

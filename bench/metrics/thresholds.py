@@ -102,11 +102,14 @@ POLICIES: dict[str, Policy] = {
 }
 
 
-def policies_for(expected_contamination: float | str) -> list[str]:
-    """The policies a cell computes: ``train-quantile`` needs a numeric prior and
-    ``true-quantile`` replaces it when the suite asks for the true ratio (``"data"``)."""
-    skip = "train-quantile" if expected_contamination == "data" else "true-quantile"
-    return [name for name in POLICIES if name != skip]
+def policies_for(expected_contamination: float | str) -> tuple[list[str], float]:
+    """A suite's ``expected_contamination`` resolved once for every metric: the policies
+    a cell computes and the prior ``train-quantile`` uses. ``train-quantile`` needs a
+    numeric prior; ``true-quantile`` replaces it when the suite asks for the true ratio
+    (``"data"``; the prior is then 0.1, used by no policy computed)."""
+    if expected_contamination == "data":
+        return [name for name in POLICIES if name != "train-quantile"], 0.1
+    return [name for name in POLICIES if name != "true-quantile"], float(expected_contamination)
 
 
 def threshold(

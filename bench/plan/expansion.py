@@ -4,6 +4,7 @@ seeds, with content-derived ids and seeds (:func:`expand`), and its size checked
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import itertools
 import logging
@@ -277,56 +278,34 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
         # by the suite, and the paper's literal seed for both the split and the model
         test_size = presets.PRESETS[protocol].test_size if preset else suite.test_size
         max_train, max_test = (None, None) if preset else (options.max_train, options.max_test)
-        payload = {
-            "detector": det,
-            "params": params,
-            "dataset": ds,
-            "dataset_params": ds_params,
-            "data": fingerprint,
-            "protocol": protocol,
-            "seed": seed,
-            "max_train": max_train,
-            "max_test": max_test,
-            "test_size": test_size,
-            "expected_contamination": suite.expected_contamination,
-            # label-free thresholds are not computed under a published protocol
-            "calibration": None if preset else calibration,
-            "code": code,
-            "harness": harness,
-        }
-        if preset:
-            payload["preset"] = preset
-        if probes and not preset:
-            payload["probes"] = probes
-        cells.append(
-            Cell(
-                cell_id=cell_id(payload),
-                suite=suite.name,
-                detector=det,
-                detector_ref=det_ref,
-                params=params,
-                dataset=ds,
-                dataset_ref=ds_ref,
-                data_fingerprint=fingerprint,
-                protocol=protocol,
-                seed=seed,
-                split_seed=seed if preset else derive_seed(seed, ds_label),
-                model_seed=seed if preset else derive_seed(seed, ds_label, det, params),
-                dataset_params=ds_params,
-                time_budget=suite.time_budget,
-                max_train=max_train,
-                max_test=max_test,
-                test_size=test_size,
-                expected_contamination=suite.expected_contamination,
-                skip_reason=det_skip or ds_skip or _excluded(suite, det, ds, protocol),
-                calibration=calibration,
-                provenance={"detector": code, "harness": harness},
-                detector_flags=flags,
-                preset=preset,
-                probes=0 if preset else probes,
-                selection_role=role,
-            )
+        cell = Cell(
+            cell_id="",
+            suite=suite.name,
+            detector=det,
+            detector_ref=det_ref,
+            params=params,
+            dataset=ds,
+            dataset_ref=ds_ref,
+            data_fingerprint=fingerprint,
+            protocol=protocol,
+            seed=seed,
+            split_seed=seed if preset else derive_seed(seed, ds_label),
+            model_seed=seed if preset else derive_seed(seed, ds_label, det, params),
+            dataset_params=ds_params,
+            time_budget=suite.time_budget,
+            max_train=max_train,
+            max_test=max_test,
+            test_size=test_size,
+            expected_contamination=suite.expected_contamination,
+            skip_reason=det_skip or ds_skip or _excluded(suite, det, ds, protocol),
+            calibration=calibration,
+            provenance={"detector": code, "harness": harness},
+            detector_flags=flags,
+            preset=preset,
+            probes=0 if preset else probes,
+            selection_role=role,
         )
+        cells.append(dataclasses.replace(cell, cell_id=cell_id(cell.id_payload())))
     return cells
 
 

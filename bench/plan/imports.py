@@ -28,9 +28,13 @@ import logging
 import sys
 from importlib.metadata import packages_distributions
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from anobench.registry import Entry, Registry, UnavailableError, import_ref
+from anobench.types import Detector
+
+if TYPE_CHECKING:
+    from anobench.data.spec import DatasetSpec
 
 logger = logging.getLogger(__name__)
 
@@ -182,7 +186,7 @@ def version_of(ref: str) -> str:
         return "unimportable"
 
 
-def detector_class(ref: str) -> type:
+def detector_class(ref: str) -> type[Detector]:
     """The detector class behind ``ref``, adapted to anobench's contract when it is a
     PyOD detector or a scikit-learn outlier estimator (cached per process; an edited file
     or a re-registered object gives its new class)."""
@@ -192,7 +196,7 @@ def detector_class(ref: str) -> type:
 
 
 @functools.cache
-def _cached_class(ref: str, version: str) -> type:
+def _cached_class(ref: str, version: str) -> type[Detector]:
     return _adapt(ref)
 
 
@@ -204,7 +208,7 @@ def rebuild(reference: str, state: dict[str, Any]) -> Any:
     return obj
 
 
-def _adapt(ref: str) -> type:
+def _adapt(ref: str) -> type[Detector]:
     from anobench.plan.adapters import adapt  # imports scikit-learn: only when needed
 
     obj = load_object(ref)
@@ -215,7 +219,7 @@ def _adapt(ref: str) -> type:
 
 
 @functools.cache
-def dataset_spec(ref: str, modality: str = "tabular") -> Any:
+def dataset_spec(ref: str, modality: str = "tabular") -> DatasetSpec:
     """The data-set spec behind ``ref``: ``file:<absolute path>`` builds a file data set
     (:func:`anobench.data.files.file_dataset`; ``modality`` is what suites select
     detectors by); ``module:attr`` imports a registered spec."""

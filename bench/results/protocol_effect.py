@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from anobench.plan.presets import Preset
+from anobench.record import CellResult
 
 __all__ = [
     "DETAIL_COLUMNS",
@@ -49,18 +50,18 @@ DETAIL_COLUMNS = (
 )
 
 
-def split_details(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
+def split_details(records: Iterable[CellResult]) -> pd.DataFrame:
     """``cell_id`` and :data:`DETAIL_COLUMNS` from each record's ``split`` dict (NaN /
     None where a record has no such fact, e.g. under a clean protocol)."""
     rows = []
     for rec in records:
-        split = rec.get("split") or {}
+        split = rec.split or {}
         resampled = split.get("resampled_with_replacement") or {}
         sub = split.get("subsampled")
         sub = sub if isinstance(sub, dict) else {}
         rows.append(
             {
-                "cell_id": rec.get("cell_id"),
+                "cell_id": rec.cell_id,
                 "n_rows": split.get("n_rows"),
                 "resampled_from": resampled.get("from"),
                 "resampled_to": resampled.get("to"),
@@ -72,7 +73,7 @@ def split_details(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["cell_id", *DETAIL_COLUMNS])
 
 
-def with_split_details(frame: pd.DataFrame, records: Iterable[dict[str, Any]]) -> pd.DataFrame:
+def with_split_details(frame: pd.DataFrame, records: Iterable[CellResult]) -> pd.DataFrame:
     """``frame`` with the :data:`DETAIL_COLUMNS` it lacks, joined on ``cell_id``."""
     details = split_details(records)
     new = [c for c in DETAIL_COLUMNS if c not in frame.columns]

@@ -18,6 +18,7 @@ from anobench.execution.store import RunStore
 from anobench.metrics.cell import METRICS
 from anobench.metrics.series import series_columns
 from anobench.metrics.thresholds import POLICIES
+from anobench.record import CellResult
 
 __all__ = [
     "RunFrame",
@@ -60,7 +61,7 @@ _SCALARS = (
 _THRESHOLD_KINDS = ("f1", "precision", "recall", "fpr")
 
 
-def results_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
+def results_frame(records: Iterable[CellResult]) -> pd.DataFrame:
     """The tidy table: one row per cell.
 
     Columns: the scalar fields above; ``dataset_name`` (``dataset`` is the name with its
@@ -78,48 +79,51 @@ def results_frame(records: Iterable[dict[str, Any]]) -> pd.DataFrame:
     point-level metrics of :func:`anobench.metrics.series.series_columns` (``vus_pr``,
     ``vus_roc``, ``point_ap``, ``point_roc_auc``, ``range_f1@<policy>``, ...).
     """
-    rows = []
-    for rec in records:
-        row = {key: rec.get(key) for key in _SCALARS}
-        # the leaderboard's data set column: the name with its parameters, if any
-        row["dataset_name"] = rec.get("dataset")
-        row["dataset"] = rec.get("dataset_label") or rec.get("dataset")
-        row["params"] = json.dumps(rec.get("params", {}), sort_keys=True)
-        code = (rec.get("provenance") or {}).get("detector") or {}
-        harness = (rec.get("provenance") or {}).get("harness") or {}
-        row["provider"] = f"{code.get('distribution', '')} {code.get('version') or ''}".strip()
-        row["source_hash"] = code.get("source")
-        row["harness"] = f"anobench {harness.get('anobench') or ''} {harness.get('source') or ''}"
-        flags = rec.get("detector_flags") or {}
-        row["family"] = flags.get("family")
-        row["transductive"] = bool(flags.get("transductive", False))
-        split = rec.get("split") or {}
-        for key in ("n_train", "n_test", "n_train_anomalies", "n_test_anomalies"):
-            row[key] = split.get(key)
-        row["subsampled"] = bool(
-            split.get("subsampled_train") or split.get("subsampled_test") or split.get("subsampled")
-        )
-        # published protocols (anobench.plan.presets): measured, not enforced, split facts
-        row["published_protocol"] = split.get("published_protocol")
-        row["test_rows_in_train"] = split.get("test_rows_in_train_fraction")
-        row["resampled"] = bool(split.get("resampled_with_replacement"))
-        dups = split.get("duplicates") or {}
-        row["duplicate_rows"] = dups.get("duplicate_rows")
-        row["conflicting_rows"] = dups.get("conflicting_rows")
-        calibration = rec.get("calibration") or {}
-        row["calibration"] = (rec.get("calibration_settings") or {}).get("method")
-        row["calibration_seconds"] = calibration.get("seconds")
-        row["calibration_error"] = calibration.get("error")
-        row.update(rec.get("sanity") or {})
-        for policy, values in (rec.get("thresholds") or {}).items():
-            for key in _THRESHOLD_KINDS:
-                row[f"{key}@{policy}"] = values.get(key)
-        row.update(series_columns(rec))  # point-level metrics of series cells
-        rows.append(row)
+    rows = [_row(rec) for rec in records]
     frame = pd.DataFrame(rows)
     if frame.empty:
         return pd.DataFrame(columns=list(_SCALARS))
     return frame.sort_values(["protocol", "dataset", "label", "seed"], ignore_index=True)
+
+
+def _row(rec: CellResult) -> dict[str, Any]:
+    """One record's row of the tidy table."""
+    row: dict[str, Any] = {key: getattr(rec, key) for key in _SCALARS}
+    row["status"] = str(rec.status)
+    # the leaderboard's data set column: the name with its parameters, if any
+    row["dataset_name"] = rec.dataset
+    row["dataset"] = rec.dataset_label or rec.dataset
+    row["params"] = json.dumps(rec.params, sort_keys=True)
+    code = rec.provenance.get("detector") or {}
+    harness = rec.provenance.get("harness") or {}
+    row["provider"] = f"{code.get('distribution', '')} {code.get('version') or ''}".strip()
+    row["source_hash"] = code.get("source")
+    row["harness"] = f"anobench {harness.get('anobench') or ''} {harness.get('source') or ''}"
+    row["family"] = rec.detector_flags.get("family")
+    row["transductive"] = bool(rec.detector_flags.get("transductive", False))
+    split = rec.split or {}
+    for key in ("n_train", "n_test", "n_train_anomalies", "n_test_anomalies"):
+        row[key] = split.get(key)
+    row["subsampled"] = bool(
+        split.get("subsampled_train") or split.get("subsampled_test") or split.get("subsampled")
+    )
+    # published protocols (anobench.plan.presets): measured, not enforced, split facts
+    row["published_protocol"] = split.get("published_protocol")
+    row["test_rows_in_train"] = split.get("test_rows_in_train_fraction")
+    row["resampled"] = bool(split.get("resampled_with_replacement"))
+    dups = split.get("duplicates") or {}
+    row["duplicate_rows"] = dups.get("duplicate_rows")
+    row["conflicting_rows"] = dups.get("conflicting_rows")
+    calibration = rec.calibration or {}
+    row["calibration"] = rec.calibration_settings.get("method")
+    row["calibration_seconds"] = calibration.get("seconds")
+    row["calibration_error"] = calibration.get("error")
+    row.update(rec.sanity or {})
+    for policy, values in rec.thresholds.items():
+        for key in _THRESHOLD_KINDS:
+            row[f"{key}@{policy}"] = values.get(key)
+    row.update(series_columns(rec.series))  # point-level metrics of series cells
+    return row
 
 
 def missing_frame(expansion: list[dict[str, Any]], present: set[str]) -> pd.DataFrame:

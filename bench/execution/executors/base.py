@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, Protocol
+from typing import Protocol
 
+from anobench.record import CellResult
 from anobench.types import Cell, Status
 
-Record = dict[str, Any]
-CellFunction = Callable[[Cell], Record]
-FailureFunction = Callable[[Cell, Status, str], Record]
+#: runs one cell (``run_cell``), or makes the record of one that could not run
+CellFunction = Callable[[Cell], CellResult]
+FailureFunction = Callable[[Cell, Status, str], CellResult]
 
 
 #: the default per-cell memory budget never goes below this (MiB)
@@ -22,7 +23,6 @@ __all__ = [
     "CellFunction",
     "Executor",
     "FailureFunction",
-    "Record",
     "available_cores",
     "core_groups",
     "default_memory_budget_mb",
@@ -38,7 +38,7 @@ class Executor(Protocol):
 
     def run(
         self, cells: Sequence[Cell], fn: CellFunction, failure: FailureFunction
-    ) -> Iterator[tuple[Cell, Record]]: ...
+    ) -> Iterator[tuple[Cell, CellResult]]: ...
 
 
 def core_groups(jobs: int, threads: int) -> list[list[int]]:

@@ -28,8 +28,9 @@ from typing import Any
 
 from anobench import settings
 from anobench.errors import UserError
-from anobench.execution.executors.base import CellFunction, FailureFunction, Record, available_cores
+from anobench.execution.executors.base import CellFunction, FailureFunction, available_cores
 from anobench.execution.executors.local import ProcessExecutor
+from anobench.record import CellResult
 from anobench.settings import Settings
 from anobench.types import Cell, Status
 
@@ -95,7 +96,7 @@ def run_on_worker(
     failure: FailureFunction,
     memory_budget_mb: float | None,
     client_settings: Settings | None = None,
-) -> Record:
+) -> CellResult:
     """The task each cell becomes: run it in this Dask worker's kept, isolated child.
     ``client_settings`` (a local cluster's) replace the worker's own before its child
     starts; a remote node keeps the settings of its own environment."""
@@ -131,7 +132,7 @@ class DaskExecutor:
 
     def run(
         self, cells: Sequence[Cell], fn: CellFunction, failure: FailureFunction
-    ) -> Iterator[tuple[Cell, Record]]:
+    ) -> Iterator[tuple[Cell, CellResult]]:
         if not cells:
             return
         import dask
@@ -168,7 +169,7 @@ class DaskExecutor:
         failure: FailureFunction,
         distributed: Any,
         client_settings: Settings | None,
-    ) -> Iterator[tuple[Cell, Record]]:
+    ) -> Iterator[tuple[Cell, CellResult]]:
         by_key: dict[str, Cell] = {}
         futures = []
         for cell in cells:

@@ -25,7 +25,6 @@ from anobench.execution.executors.base import (
     CellFunction,
     Executor,
     FailureFunction,
-    Record,
     available_cores,
     core_groups,
     default_memory_budget_mb,
@@ -39,6 +38,7 @@ from anobench.execution.executors.workers import (
     worker_main,
 )
 from anobench.execution.spawning import main_script_not_rerun
+from anobench.record import CellResult
 from anobench.types import Cell, Status
 
 __all__ = [
@@ -48,7 +48,6 @@ __all__ = [
     "FailureFunction",
     "InProcessExecutor",
     "ProcessExecutor",
-    "Record",
     "available_cores",
     "core_groups",
     "default_memory_budget_mb",
@@ -74,7 +73,7 @@ class InProcessExecutor:
 
     def run(
         self, cells: Sequence[Cell], fn: CellFunction, failure: FailureFunction
-    ) -> Iterator[tuple[Cell, Record]]:
+    ) -> Iterator[tuple[Cell, CellResult]]:
         import numpy as np
 
         for cell in cells:
@@ -175,7 +174,7 @@ class ProcessExecutor:
 
     def run(
         self, cells: Sequence[Cell], fn: CellFunction, failure: FailureFunction
-    ) -> Iterator[tuple[Cell, Record]]:
+    ) -> Iterator[tuple[Cell, CellResult]]:
         if not cells:
             return
         self._main_needed = _refers_to_main(cells)
@@ -228,7 +227,7 @@ class ProcessExecutor:
                     worker.process.join(timeout=2)
                 kill_tree(worker.process)
 
-    def run_one(self, cell: Cell, fn: CellFunction, failure: FailureFunction) -> Record:
+    def run_one(self, cell: Cell, fn: CellFunction, failure: FailureFunction) -> CellResult:
         """Run one cell in a worker this executor keeps for the next call, under the same
         isolation and budgets as :meth:`run`: for a host that receives cells one at a
         time (a Dask worker) and must not start a process per cell. :meth:`close` ends
@@ -262,7 +261,7 @@ class ProcessExecutor:
     @staticmethod
     def _assign(
         worker: Worker, cell: Cell, failure: FailureFunction
-    ) -> tuple[Cell, Record] | None:
+    ) -> tuple[Cell, CellResult] | None:
         """Send ``cell`` to the idle ``worker``; the cell's error record if it cannot be
         sent (e.g. unpicklable parameters), else None."""
         worker.cell, worker.sent, worker.started, worker.peak_mb = cell, time.monotonic(), None, 0.0
@@ -273,7 +272,9 @@ class ProcessExecutor:
             return cell, failure(cell, Status.ERROR, f"could not send the cell to a worker: {exc}")
         return None
 
-    def _check(self, worker: Worker, failure: FailureFunction) -> tuple[Cell, Record, bool] | None:
+    def _check(
+        self, worker: Worker, failure: FailureFunction
+    ) -> tuple[Cell, CellResult, bool] | None:
         """The finished cell of ``worker`` as ``(cell, record, worker reusable)``, or None
         while it is running within its budgets."""
         cell = worker.cell
