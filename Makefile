@@ -39,15 +39,18 @@ $(BROWSER_STAMP): $(STAMP)
 	  else echo "note: no chromium and not root: the browser test will skip"; fi; }
 	touch $@
 
+# The default tests (at most 8 minutes on 2 cores; --durations says where the time goes).
 test: $(STAMP) $(BROWSER_STAMP)
-	$(BIN)/python -m pytest -q -m "not slow and not faults" -n 2
+	$(BIN)/python -m pytest -q -m "not slow and not faults" -n 2 --durations=15
 
-# Fault injection: kills at random moments, concurrent runs, a full disk (about 3 min).
+# Fault injection: kills at random moments, a killed run resumed, concurrent runs, a full
+# disk, misbehaving detectors and data sets (serial: the scenarios time themselves).
 test-faults: $(STAMP)
 	$(BIN)/python -m pytest -q -m faults
 
-test-slow: $(STAMP)
-	$(BIN)/python -m pytest -q -m slow
+# The slower end-to-end checks: shards, Dask, an installed plugin, the page in Chromium.
+test-slow: $(STAMP) $(BROWSER_STAMP)
+	$(BIN)/python -m pytest -q -m slow -n 2
 
 # The regression gate: rerun the `ci` suite and compare with its committed baseline.
 check: $(STAMP)

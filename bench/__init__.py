@@ -1,5 +1,19 @@
 """anobench: an anomaly-detection benchmark harness.
 
+One flow, one subpackage per step (``docs/architecture.md`` has the import rules, which
+``tests/test_architecture.py`` checks)::
+
+    suite --plan--> cells --execution--> records --results--> tables --report--> files
+          (suite,       (driver, executors,  (table, leader-   (model, figures,
+           expansion,    one cell, store)     boards, stats,    render: text,
+           presets,                           gate, published)  CSV/LaTeX, HTML)
+           imports)
+
+beneath them ``data`` (files, splits, the data-set contract), ``metrics`` (per-cell
+metrics, thresholds, calibration, series), ``selection`` (rules, criteria), ``contract``
+(:class:`~anobench.contract.BaseDetector`) and the base modules (``types``, ``record``,
+``registry``, ``settings``, ``seeding``, ``provenance``, ``errors``, ``paths``).
+
 Detectors and data sets are reached through the registry (entry-point groups
 ``anobench.detectors`` and ``anobench.datasets``); the core never imports a concrete one.
 

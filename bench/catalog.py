@@ -9,7 +9,7 @@ point, it was declared by anobench itself, and every distribution it requires is
 installed; anything else (third-party plugins, a missing extra) is imported as before.
 
 ``python -m anobench.catalog`` rewrites the file from the classes (``make catalog``);
-``tests/test_catalog.py`` fails when it no longer matches them.
+``tests/cli/test_everyday.py`` fails when it no longer matches them.
 """
 
 from __future__ import annotations

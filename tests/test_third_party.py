@@ -98,6 +98,7 @@ def _anobench(target: Path, *args: str, cwd: Path) -> subprocess.CompletedProces
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_installed_plugin_is_listed_validated_and_runs(installed: Path, tmp_path: Path) -> None:
     listed = _anobench(installed, "list", "detectors", cwd=tmp_path)
     assert listed.returncode == 0, listed.stderr

@@ -9,8 +9,8 @@ windows); these metrics then read point scores and point labels.
   range-AUC of ROC and PR with a soft buffer of ``l`` points around each labelled
   anomaly, averaged over ``l = 0 .. L``. Computed exactly as TSB-AD's
   ``RangeAUC_volume_opt`` (TSB-AD 1.5, ``thre = 250`` thresholds at evenly spaced ranks of
-  the sorted scores), vectorised; ``tests/test_series_metrics.py`` checks it against
-  values that implementation produced (``tests/data/vus_reference.json``). ``L`` is the
+  the sorted scores), vectorised; ``tests/metrics/test_series.py`` checks it against
+  values that implementation produced (``tests/fixtures/vus_reference.json``). ``L`` is the
   data set's window length (TSB-AD estimates a period per series instead). VUS-PR leads
   the series leaderboards.
 - **Range-based precision / recall / F1** (Tatbul et al., NeurIPS 2018, as TSB-AD's

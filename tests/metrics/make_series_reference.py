@@ -1,14 +1,14 @@
-"""Write tests/data/vus_reference.json: series metrics computed by TSB-AD's reference code.
+"""Write tests/fixtures/vus_reference.json: series metrics computed by TSB-AD's reference code.
 
 Not a test. TSB-AD (Apache-2.0) pins numpy < 2 and pulls heavy dependencies, so it is
 not a dependency of anobench; this script loads only its ``basic_metrics.py`` from an
 unpacked wheel and records the values it gives on seeded synthetic series (derived
-numbers, no data fetched). ``tests/test_series_metrics.py`` checks anobench's own
+numbers, no data fetched). ``tests/metrics/test_series.py`` checks anobench's own
 implementation against them to 1e-6.
 
     pip download tsb-ad==1.5 --no-deps -d /tmp/tsbad
     unzip /tmp/tsbad/TSB_AD-1.5-py3-none-any.whl -d /tmp/tsbad/x
-    python tests/make_series_reference.py /tmp/tsbad/x/TSB_AD/evaluation/basic_metrics.py
+    python tests/metrics/make_series_reference.py /tmp/tsbad/x/TSB_AD/evaluation/basic_metrics.py
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-OUT = Path(__file__).parent / "data" / "vus_reference.json"
+OUT = Path(__file__).resolve().parents[1] / "fixtures" / "vus_reference.json"
 
 
 def series(seed: int) -> dict:

@@ -31,6 +31,7 @@ def _results(run_dir: Path) -> dict[str, tuple[Any, ...]]:
     return out
 
 
+@pytest.mark.slow
 def test_dask_gives_the_cells_and_numbers_of_a_local_run(tmp_path: Path) -> None:
     suite = Suite(
         name="dask",
@@ -50,6 +51,7 @@ def test_dask_gives_the_cells_and_numbers_of_a_local_run(tmp_path: Path) -> None
         assert np.array_equal(dask[cell_id][3], scores)  # bit-identical, deep model too
 
 
+@pytest.mark.faults
 def test_dask_workers_keep_isolation_and_a_lost_worker_costs_one_cell(
     make_plugin: Callable[..., str], tmp_path: Path
 ) -> None:

@@ -29,7 +29,7 @@ from anobench.results.published_tables import TABLES
 
 MIRROR = Path(
     os.environ.get("ANOBENCH_REFERENCE_DIR")
-    or Path(__file__).resolve().parents[2] / "shared" / "reference"
+    or Path(__file__).resolve().parents[3] / "shared" / "reference"
 )
 ROC = "pyod_benchmark_roc.csv"
 D4 = "adbench_table_d4_roc.csv"
@@ -215,7 +215,7 @@ def test_columns_not_reproduced_are_listed_with_why() -> None:
 
 
 def test_no_table_is_shipped_with_the_package() -> None:
-    package = Path(__file__).resolve().parents[1] / "bench"
+    package = Path(__file__).resolve().parents[2] / "bench"
     assert not list(package.rglob("*.csv"))
 
 

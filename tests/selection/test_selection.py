@@ -207,6 +207,7 @@ def test_default_configuration_is_run_apart_with_its_role() -> None:
     assert {c.selection_role for c in cells} == {"candidate"}  # no default rule: no extra
 
 
+@pytest.mark.slow
 def test_criteria_never_read_test_labels(tmp_path: Path) -> None:
     """Selection-small end to end (a fast run): the report writes the selection files and
     figures; the criteria and validation columns are the same when every cell's test

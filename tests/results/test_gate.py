@@ -115,7 +115,7 @@ def test_committed_ci_baseline_matches_the_ci_suite() -> None:
     from anobench.plan.suite import load_suite
     from anobench.registry import detector_registry
 
-    baseline = Baseline.load(Path(__file__).parent.parent / "results" / "reference" / "ci.json")
+    baseline = Baseline.load(Path(__file__).resolve().parents[2] / "results" / "reference" / "ci.json")
     assert baseline.suite == "ci"
     cells = expand(load_suite("ci"), detector_registry(), dataset_registry())
     keys = {(c.label, c.dataset_label, c.protocol) for c in cells}

@@ -105,6 +105,7 @@ def test_dry_run_counts_and_estimates(tmp_path: Path, capsys) -> None:
     assert "| iforest" in text or "iforest" in text
 
 
+@pytest.mark.slow
 def test_shards_partition_the_cells_and_assemble(tmp_path: Path, capsys) -> None:
     suite_path, out = _suite(tmp_path), tmp_path / "run"
     suite = load_suite(str(suite_path))

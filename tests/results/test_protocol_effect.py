@@ -27,7 +27,7 @@ from anobench.results.protocol_effect import (
 ADB = presets.ADBENCH_2022
 MIRROR = Path(
     os.environ.get("ANOBENCH_REFERENCE_DIR")
-    or Path(__file__).resolve().parents[2] / "shared" / "reference"
+    or Path(__file__).resolve().parents[3] / "shared" / "reference"
 )
 
 #: detector -> (mean under adbench-2022, mean under unsupervised) on wbc; cover adds 0.05

@@ -1,4 +1,4 @@
-"""Fault injection: misbehaving detectors and data (``tests/fault_plugin.py``), damaged
+"""Fault injection: misbehaving detectors and data (``tests/execution/fault_plugin.py``), damaged
 run directories, path escapes and hostile settings.
 
 Each scenario asserts what matters to a user: the run finishes, every innocent cell is
@@ -91,6 +91,7 @@ EXPECTED = {
 }
 
 
+@pytest.mark.faults
 def test_misbehaving_detectors_are_isolated(
     faults: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: Any
 ) -> None:
@@ -199,6 +200,7 @@ SMALL = dict(
 )
 
 
+@pytest.mark.faults
 def test_damaged_records_and_scores_are_rerun(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -385,7 +387,7 @@ def test_huge_grid_is_refused_before_expanding(tmp_path: Path) -> None:
     assert time.perf_counter() - start < 30
 
 
-def test_out_that_is_a_file_or_read_only(tmp_path: Path) -> None:
+def test_out_that_is_a_file(tmp_path: Path) -> None:
     target = tmp_path / "file"
     target.write_text("x")
     suite = _suite_file(tmp_path)
@@ -393,8 +395,13 @@ def test_out_that_is_a_file_or_read_only(tmp_path: Path) -> None:
         [*CLI, "run", str(suite), "--out", str(target)], capture_output=True, text=True
     )
     assert out.returncode == 2 and "is a file" in out.stderr and target.read_text() == "x"
-    if os.geteuid() == 0:
-        return  # root writes anywhere
+
+
+@pytest.mark.skipif(
+    os.geteuid() == 0, reason="root writes anywhere: a read-only folder refuses only others"
+)
+def test_out_that_is_read_only(tmp_path: Path) -> None:
+    suite = _suite_file(tmp_path)
     ro = tmp_path / "ro"
     ro.mkdir(mode=0o555)
     out = subprocess.run(

@@ -14,6 +14,9 @@ import pytest
 
 from anobench.cli import main
 
+#: a Chromium page per test and the quick suite's report behind it: `make test-slow`
+pytestmark = pytest.mark.slow
+
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = [
     "--headless",

@@ -1,6 +1,6 @@
 """Point-level series metrics: hand-computed values, the window-to-point mapping, and
-agreement with TSB-AD's reference implementation (tests/data/vus_reference.json, made by
-tests/make_series_reference.py from TSB-AD 1.5)."""
+agreement with TSB-AD's reference implementation (tests/fixtures/vus_reference.json, made by
+tests/metrics/make_series_reference.py from TSB-AD 1.5)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from anobench.metrics.series import (
 )
 from anobench.types import SeriesPoints
 
-REFERENCE = json.loads((Path(__file__).parent / "data" / "vus_reference.json").read_text())
+REFERENCE = json.loads((Path(__file__).resolve().parents[1] / "fixtures" / "vus_reference.json").read_text())
 
 
 def _case(case: dict) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

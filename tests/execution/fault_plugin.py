@@ -1,6 +1,6 @@
 """A plugin of misbehaving detectors and data sets, for the fault-injection tests.
 
-Installed by ``tests/test_faults.py`` as a throw-away distribution (the ``make_plugin``
+Installed by ``tests/execution/test_faults.py`` as a throw-away distribution (the ``make_plugin``
 fixture), so it is found through entry points exactly like a third-party plugin. Every
 detector is the working :class:`Mean` detector with one fault; a fault that leaves
 something behind (a thread, a process, global state) lets the cell itself finish.
