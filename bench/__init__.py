@@ -12,7 +12,8 @@ One flow, one subpackage per step (``docs/architecture.md`` has the import rules
 beneath them ``data`` (files, splits, the data-set contract), ``metrics`` (per-cell
 metrics, thresholds, calibration, series), ``selection`` (rules, criteria), ``contract``
 (:class:`~anobench.contract.BaseDetector`) and the base modules (``types``, ``record``,
-``registry``, ``settings``, ``seeding``, ``provenance``, ``errors``, ``paths``).
+``registry``, ``settings``, ``seeding``, ``provenance``, ``errors``, ``paths``,
+``spawning``).
 
 Detectors and data sets are reached through the registry (entry-point groups
 ``anobench.detectors`` and ``anobench.datasets``); the core never imports a concrete one.

@@ -26,8 +26,8 @@ from anobench.execution.driver import RunSummary, run_suite
 from anobench.execution.executors.local import InProcessExecutor
 from anobench.execution.store import RunStore
 from anobench.plan.expansion import expand
-from anobench.plan.imports import Overlay
 from anobench.plan.inline import dataset_entry, detector_entry
+from anobench.plan.overlay import Overlay
 from anobench.plan.suite import Suite, SuiteError, load_suite, parse_suite
 from anobench.registry import dataset_registry, detector_registry
 from anobench.results.gate import DEFAULT_FLOOR, DEFAULT_K, Finding, check, make_baseline
@@ -115,10 +115,10 @@ def evaluate(
         datasets = Overlay(datasets, {ds_name: ds_ref}, "dataset")
     cells = expand(suite, detector_registry(), datasets)
     if not cells:
-        from anobench.plan.imports import detector_class
+        from anobench.plan.describe import describe
 
         ref = table.get("ref") or detector_registry().entry(det_name).ref
-        if getattr(detector_class(ref), "uses_labels", False):
+        if describe(ref).uses_labels:
             raise SuiteError(
                 f"{det_name} uses labels: evaluate it under protocol "
                 "'semi-supervised@<budget>' (e.g. 'semi-supervised@0.1')"
@@ -165,9 +165,10 @@ def run(
 
 @dataclass
 class Run:
-    """A run directory, loaded: its records, the tidy table of the current suite
-    expansion (with ``missing`` rows for cells that never ran), stale records, and the
-    report object on demand."""
+    """A run directory, loaded: its records (each a cell's JSON record, a dict; typed:
+    :class:`anobench.record.CellResult`), the tidy table of the current suite expansion
+    (with ``missing`` rows for cells that never ran), stale records, and the report
+    object on demand."""
 
     path: Path
     records: list[dict[str, Any]]
@@ -271,7 +272,7 @@ def load_run(path: str | Path) -> Run:
         raise FileNotFoundError(f"{path} is not a run directory (no run.json, no cells/)")
     current = run_frame(store)
     ids = set(current.frame["cell_id"]) if not current.frame.empty else set()
-    records = [r for r in store.records() if r.get("cell_id") in ids]
+    records = [r.to_json() for r in store.records() if r.cell_id in ids]
     return Run(Path(path), records, current.frame, current.stale, store.manifest())
 
 

@@ -48,6 +48,14 @@ RESULT_MODULES = (
     "anobench.execution.isolation",  # the clean state every cell starts from (RNGs, error modes)
     "anobench.metrics.series",  # point-level metrics of series cells
     "anobench.metrics.points",
+    "anobench.plan.procedures",  # the published protocols' splits and seeding
+    "anobench.plan.adapters",  # how PyOD / scikit-learn classes are scored
+    "anobench.contract",  # BaseDetector: scaling and checks of every built-in
+    "anobench.data.windows",
+    "anobench.data.files",  # a user's file as data
+    "anobench.data.readers",
+    "anobench.plan.orientation",  # its probe marks batch-dependent references
+    "anobench.testing.toys",  # the probe's data
 )
 
 
@@ -127,17 +135,18 @@ def source_hash(obj: Any) -> str | None:
 def code_identity(obj: Any, distribution_name: str) -> dict[str, Any]:
     """``{"distribution", "version", "source", "requires"}`` of the code behind ``obj``.
 
-    ``source`` is the hash of its source files when the distribution is a local install
-    (or unknown), else None: the version names the code. ``requires`` maps each
-    distribution named by ``obj.requires`` (the libraries that compute its scores, e.g.
-    PyOD behind a ``pyod-*`` adapter) to its installed version, so upgrading one of them
-    reruns the cells.
+    ``source`` is the hash of its source files, always: a version names the code only
+    while nobody edits it in place (an editable or local install, a package changed in
+    site-packages or a ``--target`` folder), and hashing a detector's few files is cheap.
+    ``requires`` maps each distribution named by ``obj.requires`` (the libraries that
+    compute its scores, e.g. PyOD behind a ``pyod-*`` adapter) to its installed version,
+    so upgrading one of them reruns the cells.
     """
-    version, local = _distribution_info(distribution_name)
+    version, _ = _distribution_info(distribution_name)
     return {
         "distribution": distribution_name,
         "version": version,
-        "source": source_hash(obj) if local else None,
+        "source": source_hash(obj),
         "requires": {name: _distribution_info(name)[0] for name in getattr(obj, "requires", ())},
     }
 
@@ -148,6 +157,11 @@ def harness_identity() -> dict[str, Any]:
     version, local = _distribution_info("anobench")
     source = None
     if local:
-        files = [f for f in map(_module_file, RESULT_MODULES) if f is not None]
+        files = []
+        for name in RESULT_MODULES:
+            file = _module_file(name)
+            if file is None:  # a result-affecting module that is gone: never hash less
+                raise ImportError(f"harness module {name} (provenance.RESULT_MODULES) is missing")
+            files.append(file)
         source = _hash_files(files)
     return {"anobench": version, "source": source}

@@ -50,7 +50,7 @@ class CellResult(BaseModel):
     ``record.get(...)`` and ``dict(record)`` also work (a read-only mapping view).
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
     schema_version: int = SCHEMA_VERSION
     cell_id: str
     suite: str

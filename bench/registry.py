@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from typing import Any
 
-from anobench.types import DETECTOR_METHODS
+from anobench.types import DETECTOR_METHODS, check_modality
 
 __all__ = [
     "DATASET_GROUP",
@@ -202,14 +202,11 @@ def _describe_import_failure(name: str, ep: EntryPoint, exc: BaseException) -> s
     return message
 
 
-#: what a detector class must offer (:class:`anobench.contract.BaseDetector` has it all)
-
-
 def validate_detector(obj: Any) -> None:
     """Raise ``TypeError``/``ValueError`` unless ``obj`` is an anobench detector class
-    with valid metadata (``modalities`` from :class:`anobench.types.Modality`)."""
-    from anobench.types import DETECTOR_METHODS, check_modality
-
+    with valid metadata (``modalities`` from :class:`anobench.types.Modality`); the
+    methods are :data:`anobench.types.DETECTOR_METHODS`
+    (:class:`anobench.contract.BaseDetector` has them all)."""
     if not isinstance(obj, type):
         raise TypeError(f"{obj!r} is not a class; a detector entry point names a class")
     missing = [m for m in DETECTOR_METHODS if not callable(getattr(obj, m, None))]

@@ -17,7 +17,7 @@ PACKAGES = {"anobench": ROOT / "bench", "anobench.detectors": ROOT / "detectors"
 #: modules directly in bench/ and the layer each belongs to
 ROOT_LAYERS = {
     "types": "base", "record": "base", "errors": "base", "settings": "base", "registry": "base",
-    "seeding": "base", "provenance": "base", "paths": "base", "catalog": "base",
+    "seeding": "base", "provenance": "base", "paths": "base", "spawning": "base",
     "contract": "contract", "testing": "contract", "api": "api",
 }  # fmt: skip
 
@@ -31,7 +31,8 @@ ALLOWED = {
     "plan": {"base", "data", "metrics", "selection", "contract", "plan"},
     "execution": {"base", "data", "metrics", "contract", "plan", "execution"},
     "results": {"base", "data", "metrics", "selection", "plan", "execution", "results"},
-    "report": {"base", "data", "metrics", "selection", "plan", "execution", "results", "report"},
+    "report": {"base", "data", "metrics", "selection", "contract", "plan", "execution",
+               "results", "report"},
     "export": {"base", "data", "metrics", "execution", "results", "export"},
     "perf": {"base", "data", "metrics", "contract", "plan", "execution", "results", "perf"},
     "api": {"base", "data", "metrics", "selection", "contract", "plan", "execution", "results",
@@ -129,8 +130,6 @@ def test_no_import_cycle() -> None:
         state[node] = 1
         stack.append(node)
         for dep in sorted(GRAPH.get(node, ())):
-            if dep.startswith(node + "."):  # a package importing its own modules
-                continue
             if state[dep] == 1:
                 return [*stack[stack.index(dep):], dep]
             if state[dep] == 0 and (cycle := visit(dep)):
@@ -162,14 +161,50 @@ def test_no_two_module_names_differ_by_a_plural() -> None:
     assert not pairs, pairs
 
 
+def _declares_all(path: Path) -> bool:
+    return any(
+        isinstance(node, ast.Assign | ast.AnnAssign)
+        and any(isinstance(t, ast.Name) and t.id == "__all__"
+                for t in (node.targets if isinstance(node, ast.Assign) else [node.target]))
+        for node in ast.parse(path.read_text()).body
+    )  # fmt: skip
+
+
 def test_every_public_module_declares_all() -> None:
+    """Every module assigns ``__all__`` at its top level; a package's ``__init__`` does
+    when it defines or re-exports anything."""
     missing = [
         n for n, p in MODULES.items()
         if not n.rpartition(".")[2].startswith("_")
-        and p.name != "__init__.py"
-        and "__all__" not in p.read_text()
+        and (p.name != "__init__.py" or _has_code(p))
+        and not _declares_all(p)
     ]  # fmt: skip
     assert not missing, sorted(missing)
+
+
+def _has_code(path: Path) -> bool:
+    """A module that is more than a docstring."""
+    body = ast.parse(path.read_text()).body
+    return any(not (isinstance(n, ast.Expr) and isinstance(n.value, ast.Constant)) for n in body)
+
+
+#: where text is made (tabulate imported): renderers, the command line, perf's printouts
+FORMATTING = ("anobench.report.render", "anobench.cli", "anobench.perf")
+
+
+def test_compute_never_formats() -> None:
+    """Only renderers, the command line and perf's printouts import tabulate: statistics,
+    leaderboards, effects, the gate, the driver and the report model return data."""
+    broken = [
+        name for name, path in MODULES.items()
+        if _layer(name) is not None and not name.startswith(FORMATTING)
+        and any(
+            (isinstance(n, ast.Import) and any(a.name == "tabulate" for a in n.names))
+            or (isinstance(n, ast.ImportFrom) and n.module == "tabulate")
+            for n in ast.walk(ast.parse(path.read_text()))
+        )
+    ]  # fmt: skip
+    assert not broken, broken
 
 
 def test_the_graph_sees_function_local_imports() -> None:
@@ -194,3 +229,36 @@ def test_the_contracts_are_the_cores() -> None:
     names = set(DataSource.__annotations__)
     assert names == {"name", "modality", "load"}
     assert names <= {f.name for f in __import__("dataclasses").fields(DatasetSpec)}
+
+
+#: modules a cell imports that cannot change its numbers (so not in the harness hash)
+NOT_RESULT_AFFECTING = {
+    "anobench.execution.compile_clock": "measures compile time",
+    "anobench.execution.environment": "records what the cell ran on",
+    "anobench.execution.resources": "measures memory",
+    "anobench.data.io": "finds and hashes files (the data's fingerprint is in the id)",
+    "anobench.provenance": "computes the hashes themselves",
+    "anobench.record": "the record's schema (a change of meaning bumps SCHEMA_VERSION)",
+    "anobench.registry": "finds entry points",
+    "anobench.settings": "reads settings",
+    "anobench.plan.imports": "resolves references (the referenced code is hashed)",
+    "anobench.types": "plain containers",
+    "anobench.testing": "the contract checks (the probe's data is testing.toys)",
+}
+
+
+def test_every_module_a_cell_imports_is_in_the_harness_hash_or_says_why() -> None:
+    """A module that can change a cell's numbers is in provenance.RESULT_MODULES (so
+    editing it reruns the cells); every other module a cell imports says why not."""
+    from anobench.provenance import RESULT_MODULES, harness_identity
+
+    closure, stack = set(), ["anobench.execution.cell"]
+    while stack:
+        name = stack.pop()
+        if name not in closure:
+            closure.add(name)
+            stack.extend(GRAPH.get(name, ()))
+    unclassified = closure - set(RESULT_MODULES) - set(NOT_RESULT_AFFECTING)
+    assert not unclassified, sorted(unclassified)
+    assert set(RESULT_MODULES) <= set(MODULES), set(RESULT_MODULES) - set(MODULES)
+    harness_identity()  # every listed module imports (a missing one raises)

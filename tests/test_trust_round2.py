@@ -213,3 +213,28 @@ def test_a_detector_cannot_change_its_labels() -> None:
 
     frame = anobench.evaluate(Relabel(), "wine", "semi-supervised@1", seeds=(0,))
     assert frame.loc[0, "status"] == "error" and "read-only" in frame.loc[0, "error"]
+
+
+def test_an_installed_plugin_edited_in_place_gets_a_new_identity(tmp_path, monkeypatch) -> None:
+    """Item 8: the source hash is taken whatever the install (a wheel's files can be
+    edited in site-packages): editing the class changes its code identity."""
+    import importlib
+
+    from anobench.provenance import code_identity
+
+    (tmp_path / "edited_plugin.py").write_text("class D:\n    x = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module("edited_plugin")
+    before = code_identity(module.D, "scikit-learn")  # an installed, versioned distribution
+    assert before["source"] and before["version"]
+    (tmp_path / "edited_plugin.py").write_text("class D:\n    x = 2\n")
+    assert code_identity(module.D, "scikit-learn")["source"] != before["source"]
+
+
+def test_minus_zero_and_zero_are_one_row() -> None:
+    """Item 8: -0.0 and 0.0 are the same value, so the same copy group."""
+    from anobench.data.splits import copy_groups
+
+    X = np.array([[0.0, 1.0], [-0.0, 1.0], [0.0, -1.0]])
+    groups = copy_groups(X)
+    assert groups[0] == groups[1] != groups[2]

@@ -17,7 +17,8 @@ def add_commands(sub: Any) -> None:
         "MLflow run (params: detector and its parameters, data set, protocol, seed, cell "
         "id, code provenance; metrics: every metric of the record; tags: status, suite; "
         "artifact: the record JSON) in an experiment named after the suite. Cells already "
-        "exported there are skipped. Needs pip install 'anobench[mlflow]'.",
+        "exported with their current record are skipped; runs left incomplete, of an older "
+        "record or duplicated are replaced. Needs pip install 'anobench[mlflow]'.",
     )
     p.add_argument("run_dir", help="a run directory written by `anobench run`")
     p.add_argument(
@@ -40,5 +41,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     print(
         f"exported {counts['exported']} cell(s) to {where}"
         + (f"; {counts['already']} already there" if counts["already"] else "")
+        + (
+            f"; {counts['replaced']} incomplete, outdated or duplicate run(s) replaced"
+            if counts["replaced"]
+            else ""
+        )
     )
     return 0

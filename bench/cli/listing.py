@@ -108,7 +108,7 @@ def _list_suites() -> None:
 def _list_registered(what: str, *, check: bool) -> None:
     from tabulate import tabulate
 
-    from anobench import catalog
+    from anobench.cli import catalog
     from anobench.registry import dataset_registry, detector_registry
 
     registry = detector_registry() if what == "detectors" else dataset_registry()

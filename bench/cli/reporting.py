@@ -71,7 +71,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_prune(args: argparse.Namespace) -> int:
     from anobench.execution.store import RunStore
-    from anobench.results.table import results_frame, stale_summary
+    from anobench.report.render.text import stale_text
+    from anobench.results.table import results_frame
 
     run_dir = Path(args.run_dir)
     if not (run_dir / "run.json").is_file():
@@ -80,7 +81,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
     stale_ids = store.stale_ids()
     named = results_frame(store.records(stale_ids))
     if not named.empty:
-        print(stale_summary(named, run_dir))
+        print(stale_text(named, run_dir))
     unreadable = len(stale_ids) - len(named)
     if unreadable:
         print(f"{unreadable} record(s) of an older schema or damaged")

@@ -6,10 +6,12 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import statistics
 import sys
 import tempfile
+from collections import Counter, defaultdict
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from anobench.cli import exporting
 from anobench.cli.options import (
@@ -28,6 +30,10 @@ from anobench.cli.reporting import (
     report_and_print,
 )
 from anobench.execution.executors.base import available_cores
+
+if TYPE_CHECKING:
+    from anobench.execution.driver import Plan
+    from anobench.record import CellResult
 
 __all__ = [
     "FAILED_EXIT",
@@ -232,12 +238,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.dry_run:
         from anobench.execution.driver import plan_suite
 
-        print(
-            plan_suite(
-                suite, out, detectors, datasets, force=args.force,
-                retry_failed=args.retry_failed, max_cells=args.max_cells, shard=shard,
-            ).describe(jobs=args.jobs)
+        plan = plan_suite(
+            suite, out, detectors, datasets, force=args.force,
+            retry_failed=args.retry_failed, max_cells=args.max_cells, shard=shard,
         )  # fmt: skip
+        print(describe_plan(plan, jobs=args.jobs))
         return 0
     _writable_dir(out)
     summary = _run_with_progress(suite, out, detectors, datasets, args, shard)
@@ -298,7 +303,7 @@ def _run_with_progress(
             total=n, unit="cell", desc=suite.name, dynamic_ncols=True, disable=args.quiet or None
         )
 
-    def on_result(record: dict) -> None:
+    def on_result(record: CellResult) -> None:
         nonlocal failed
         if record["status"] not in ("ok", "skipped"):
             failed += 1
@@ -341,3 +346,47 @@ def _run_with_progress(
         if bar is not None:
             bar.close()
 
+
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+
+def describe_plan(plan: Plan, jobs: int) -> str:
+    """What ``run --dry-run`` prints: counts per detector and per data set, and the ETA
+    with ``jobs`` workers."""
+    from tabulate import tabulate
+
+    lines = [
+        f"{len(plan.cells)} cells in the suite"
+        + (f", {len(plan.todo)} in shard {plan.shard[0]}/{plan.shard[1]} to run"
+           if plan.shard else f", {len(plan.todo)} to run")
+        + f" ({len(plan.cells) - len(plan.todo)} already stored in {plan.out_dir})"
+    ]  # fmt: skip
+    for key, title in (("label", "detector"), ("dataset_label", "data set")):
+        total = Counter(getattr(c, key) for c in plan.cells)
+        todo = Counter(getattr(c, key) for c in plan.todo)
+        secs: dict[str, float] = defaultdict(float)
+        for cell, est in zip(plan.todo, plan.estimates, strict=True):
+            secs[getattr(cell, key)] += est or 0.0
+        rows = [[k, todo[k], total[k], f"{secs[k]:.0f}" if todo[k] else ""] for k in total]
+        lines += ["", tabulate(rows, headers=[title, "to run", "cells", "est. cell s"])]
+    known = [e for e in plan.estimates if e is not None]
+    if not plan.todo:
+        lines.append("\nnothing to run")
+    elif not known:
+        lines.append(f"\nETA: unknown (no past records in {plan.out_dir} to estimate from)")
+    else:
+        # cells with no past record are estimated at the median of the known ones
+        fill = statistics.median(known)
+        total_s = sum(e if e is not None else fill for e in plan.estimates)
+        lines.append(
+            f"\nETA: about {_duration(total_s / jobs)} with {jobs} job(s) "
+            f"({len(known)} of {len(plan.todo)} cells estimated from past records "
+            f"of the same detector and data set, the rest at their median {fill:.1f} s)"
+        )
+    return "\n".join(lines)

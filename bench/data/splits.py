@@ -36,8 +36,11 @@ class SplitError(ValueError):
 
 
 def row_keys(X: np.ndarray) -> np.ndarray:
-    """One hashable key per row (the bytes of the contiguous row), shape (n,)."""
+    """One hashable key per row (the bytes of the contiguous row), shape (n,). Floats
+    are canonicalised first: ``-0.0`` and ``0.0`` are the same value, so the same row."""
     flat = np.ascontiguousarray(X.reshape(len(X), -1))
+    if np.issubdtype(flat.dtype, np.floating):
+        flat = flat + 0.0  # -0.0 + 0.0 == +0.0; every other value is unchanged
     return flat.view(np.dtype((np.void, flat.dtype.itemsize * flat.shape[1]))).ravel()
 
 

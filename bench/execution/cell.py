@@ -161,7 +161,7 @@ def _fit_and_evaluate(cell: Cell, record: Record) -> None:
 def _probe_reference(cell: Cell, record: Record) -> None:
     """A detector named by reference: refuse scores oriented the wrong way, and mark it
     batch-dependent when scoring rows alone changes their scores (measured on the toy
-    task once per process, :func:`anobench.plan.imports.check_orientation`)."""
+    task once per process, :func:`anobench.plan.orientation.check_orientation`)."""
     probe = check_orientation(cell.detector, cell.detector_ref, cell.params)
     record["detector_flags"] = {
         **cell.detector_flags,

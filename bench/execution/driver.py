@@ -14,7 +14,7 @@ import hashlib
 import logging
 import statistics
 import time
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -117,48 +117,6 @@ class Plan:
     shard: tuple[int, int] | None = None
     #: seconds per cell to run, estimated (``None`` where no past record tells)
     estimates: list[float | None] = field(default_factory=list)
-
-    def describe(self, jobs: int) -> str:
-        """Counts per detector and per data set, and the ETA with ``jobs`` workers."""
-        from tabulate import tabulate
-
-        lines = [
-            f"{len(self.cells)} cells in the suite"
-            + (f", {len(self.todo)} in shard {self.shard[0]}/{self.shard[1]} to run"
-               if self.shard else f", {len(self.todo)} to run")
-            + f" ({len(self.cells) - len(self.todo)} already stored in {self.out_dir})"
-        ]  # fmt: skip
-        for key, title in (("label", "detector"), ("dataset_label", "data set")):
-            total = Counter(getattr(c, key) for c in self.cells)
-            todo = Counter(getattr(c, key) for c in self.todo)
-            secs: dict[str, float] = defaultdict(float)
-            for cell, est in zip(self.todo, self.estimates, strict=True):
-                secs[getattr(cell, key)] += est or 0.0
-            rows = [[k, todo[k], total[k], f"{secs[k]:.0f}" if todo[k] else ""] for k in total]
-            lines += ["", tabulate(rows, headers=[title, "to run", "cells", "est. cell s"])]
-        known = [e for e in self.estimates if e is not None]
-        if not self.todo:
-            lines.append("\nnothing to run")
-        elif not known:
-            lines.append(f"\nETA: unknown (no past records in {self.out_dir} to estimate from)")
-        else:
-            # cells with no past record are estimated at the median of the known ones
-            fill = statistics.median(known)
-            total_s = sum(e if e is not None else fill for e in self.estimates)
-            lines.append(
-                f"\nETA: about {_duration(total_s / jobs)} with {jobs} job(s) "
-                f"({len(known)} of {len(self.todo)} cells estimated from past records "
-                f"of the same detector and data set, the rest at their median {fill:.1f} s)"
-            )
-        return "\n".join(lines)
-
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:.0f} min"
-    return f"{seconds / 3600:.1f} h"
 
 
 def _todo(cells: list[Cell], store: RunStore, *, force: bool, retry_failed: bool) -> list[Cell]:
@@ -315,7 +273,8 @@ def _run_locked(
 
     def keep(record: CellResult) -> None:
         store.put(record)
-        by_status[record.status] = by_status.get(record.status, 0) + 1
+        status = str(record.status)
+        by_status[status] = by_status.get(status, 0) + 1
         if on_result:
             on_result(record)
 

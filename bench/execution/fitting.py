@@ -56,7 +56,8 @@ _WARMED: set[str] = set()
 
 
 def warm_up(cell: Cell) -> float:
-    """Warm the cell's detector class up (:meth:`BaseDetector.warm_up`: by default a fit on
+    """Warm the cell's detector class up (:meth:`anobench.contract.BaseDetector.warm_up`: by
+    default a fit on
     tiny data; deep models only set up the compilation cache) the first time this process
     meets it, so one-off costs (numba compilation in PyOD, lazy imports) stay out of
     ``fit_seconds``. It runs inside the cell, under its time budget and isolation, and

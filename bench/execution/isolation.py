@@ -233,6 +233,11 @@ def run_isolated(
             record = failure(
                 cell, Status.ERROR, f"detector code raised {type(exc).__name__}: {exc}"
             )
+        if not isinstance(record, CellResult):  # the executor's contract
+            record = failure(
+                cell, Status.ERROR, f"the cell function returned a {type(record).__name__}, "
+                "not a CellResult",
+            )  # fmt: skip
     output = captured.summary()
     if output is not None:
         record.output = output

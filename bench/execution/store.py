@@ -149,7 +149,7 @@ class RunStore:
         if arrays:
             path = self.scores_path(result.cell_id)
             write_npz_atomic(path, arrays)
-            result = result.model_copy(update={"scores_file": str(path.relative_to(self.root))})
+            result.scores_file = str(path.relative_to(self.root))  # the caller sees it too
         write_json_atomic(self.path(result.cell_id), result.to_json())
 
     def records(self, cell_ids: Iterable[str] | None = None) -> Iterator[CellResult]:

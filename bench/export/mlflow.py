@@ -22,13 +22,20 @@ MLflow 3 accepts a ``file://`` store only with ``MLFLOW_ALLOW_FILE_STORE=true`` 
 environment (anobench sets no variable); a database URI (``sqlite:///mlflow.db``) or a
 tracking server needs nothing.
 
-A cell already exported to the experiment (same ``anobench.cell_id`` tag) is not
-exported again, so exporting a run twice, or after more cells ran, adds only the new
-ones.
+Idempotent and convergent: a cell's MLflow run carries the hash of the record it was
+made from (tag ``anobench.record``) and is marked complete (``anobench.complete``) only
+after its metrics, params and artifact are logged. An export skips a cell whose complete
+run holds its current record, and replaces (deletes, then logs anew) runs left
+incomplete by an export that was killed, runs of an older record of the cell (e.g. an
+error that ``--retry-failed`` turned into ok), and duplicates. Exports of one run
+directory take turns (a lock in the run directory), so two at once log each cell once.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import hashlib
 import json
 import logging
 import math
@@ -42,8 +49,9 @@ from typing import Any
 from anobench.errors import UserError
 from anobench.execution.store import RunStore
 from anobench.metrics.thresholds import POLICIES
+from anobench.record import CellResult
 
-__all__ = ["cell_metrics", "cell_params", "export_run"]
+__all__ = ["cell_metrics", "cell_params", "export_run", "record_digest"]
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +88,7 @@ def _value(value: Any) -> str:
     return text[:_MAX_VALUE]
 
 
-def cell_params(record: dict[str, Any]) -> dict[str, str]:
+def cell_params(record: CellResult) -> dict[str, str]:
     """The MLflow params of a cell record (see the module docstring)."""
     params = {key: _value(record.get(key)) for key in _IDENTITY if record.get(key) is not None}
     for name, value in (record.get("params") or {}).items():
@@ -107,7 +115,7 @@ def _number(value: Any) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def cell_metrics(record: dict[str, Any]) -> dict[str, float]:
+def cell_metrics(record: CellResult) -> dict[str, float]:
     """Every metric of a cell record under an MLflow name (see the module docstring);
     oracle metrics end in ``_oracle``."""
     out: dict[str, float] = {}
@@ -133,10 +141,27 @@ def cell_metrics(record: dict[str, Any]) -> dict[str, float]:
     return out
 
 
-def _records(store: RunStore) -> Iterator[dict[str, Any]]:
+def _records(store: RunStore) -> Iterator[CellResult]:
     expansion = store.expansion()
     ids = None if expansion is None else [c["cell_id"] for c in expansion]
     yield from store.records(ids)
+
+
+def record_digest(record: CellResult) -> str:
+    """The hash of a record's JSON: a later record of the cell has another."""
+    text = json.dumps(record.to_json(), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+@contextlib.contextmanager
+def _export_lock(run_dir: Path) -> Iterator[None]:
+    """One export of ``run_dir`` at a time (others wait their turn)."""
+    with open(run_dir / ".lock-export", "a+") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _millis(text: Any) -> int | None:
@@ -150,10 +175,10 @@ def export_run(run_dir: Path | str, tracking_uri: str | None = None) -> dict[str
     """Log every recorded cell of ``run_dir``'s current suite expansion as an MLflow run
     (see the module docstring) to ``tracking_uri`` (``None``: MLflow's default, e.g. the
     ``MLFLOW_TRACKING_URI`` variable or ``./mlruns``). Returns ``{"exported": n,
-    "already": m}``. Raises :class:`~anobench.errors.UserError` when mlflow is not
+    "already": m, "replaced": k}`` (k: incomplete, outdated or duplicate runs deleted
+    and logged anew). Raises :class:`~anobench.errors.UserError` when mlflow is not
     installed, ``FileNotFoundError`` when ``run_dir`` is not a run directory."""
     client_class = _mlflow()
-    from mlflow.entities import Metric, Param, RunTag
 
     run_dir = Path(run_dir)
     if not (run_dir / "run.json").is_file():
@@ -178,21 +203,56 @@ def export_run(run_dir: Path | str, tracking_uri: str | None = None) -> dict[str
             )
         where = tracking_uri or "its default URI"
         raise UserError(f"MLflow at {where}: {exc}{hint}") from None
-    done = set()
+    with _export_lock(run_dir):
+        counts = _export(client, experiment_id, store, suite)
+    logger.info("exported %d cell(s) of %s to MLflow experiment %r", counts["exported"], run_dir,
+                suite)  # fmt: skip
+    return counts
+
+
+def _existing(client: Any, experiment_id: str) -> dict[str, list[Any]]:
+    """The experiment's runs per ``anobench.cell_id``."""
+    found: dict[str, list[Any]] = {}
     token = None
     while True:
         page = client.search_runs([experiment_id], max_results=1000, page_token=token)
-        done |= {r.data.tags.get("anobench.cell_id") for r in page}
+        for run in page:
+            cell_id = run.data.tags.get("anobench.cell_id")
+            if cell_id:
+                found.setdefault(cell_id, []).append(run)
         token = page.token
         if not token:
-            break
-    counts = {"exported": 0, "already": 0}
+            return found
+
+
+def _export(client: Any, experiment_id: str, store: RunStore, suite: str) -> dict[str, int]:
+    from mlflow.entities import Metric, Param, RunTag
+
+    existing = _existing(client, experiment_id)
+    counts = {"exported": 0, "already": 0, "replaced": 0}
     for record in _records(store):
-        cell_id = record["cell_id"]
-        if cell_id in done:
+        cell_id = record.cell_id
+        digest = record_digest(record)
+        runs = existing.get(cell_id, [])
+        current = [
+            r for r in runs
+            if r.data.tags.get("anobench.record") == digest
+            and r.data.tags.get("anobench.complete") == "true"
+        ]  # fmt: skip
+        keep = current[:1]
+        for run in runs:
+            if run not in keep:  # incomplete, an older record, or a duplicate
+                client.delete_run(run.info.run_id)
+                counts["replaced"] += 1
+        if keep:
             counts["already"] += 1
             continue
-        tags = {"status": record.get("status", ""), "suite": suite, "anobench.cell_id": cell_id}
+        tags = {
+            "status": str(record.status),
+            "suite": suite,
+            "anobench.cell_id": cell_id,
+            "anobench.record": digest,
+        }
         if record.get("error"):
             tags["error"] = _value(record["error"])[:5000]
         name = f"{record.get('label')} | {record.get('dataset_label')} | "
@@ -208,10 +268,9 @@ def export_run(run_dir: Path | str, tracking_uri: str | None = None) -> dict[str
             params=[Param(k, v) for k, v in cell_params(record).items()],
             tags=[RunTag(k, v) for k, v in tags.items()],
         )
-        client.log_dict(run_id, record, "record.json")
+        client.log_dict(run_id, record.to_json(), "record.json")
         status = "FINISHED" if record.get("status") in ("ok", "skipped") else "FAILED"
         client.set_terminated(run_id, status=status)
+        client.set_tag(run_id, "anobench.complete", "true")  # last: everything is logged
         counts["exported"] += 1
-    logger.info("exported %d cell(s) of %s to MLflow experiment %r", counts["exported"], run_dir,
-                suite)  # fmt: skip
     return counts

@@ -29,6 +29,8 @@ import numpy as np
 
 from anobench.execution.cell import failure_record
 from anobench.execution.executors.local import ProcessExecutor
+from anobench.provenance import VERSION
+from anobench.record import CellResult
 from anobench.types import Cell, Status
 
 __all__ = [
@@ -53,13 +55,15 @@ def _duration(seed: int, scale: float) -> float:
     return float(min(d, 60.0) * scale)
 
 
-def synthetic_cell(cell: Cell) -> dict[str, Any]:
+def synthetic_cell(cell: Cell) -> CellResult:
     """A cell that sleeps for its synthetic duration (``cell.params['sleep']`` seconds,
-    0 for a no-op) and returns a minimal record."""
+    0 for a no-op) and returns a minimal record (``total_seconds``: the sleep)."""
     seconds = float(cell.params.get("sleep", 0.0))
     if seconds:
         time.sleep(seconds)
-    return {"cell_id": cell.cell_id, "status": str(Status.OK), "in_cell_seconds": seconds}
+    return CellResult.for_cell(
+        cell, status=Status.OK, total_seconds=seconds, anobench_version=VERSION, finished_at="-"
+    )
 
 
 def _cells(n: int, scale: float) -> list[Cell]:
@@ -70,13 +74,10 @@ def _cells(n: int, scale: float) -> list[Cell]:
     from anobench.plan.suite import Suite
     from anobench.registry import dataset_registry, detector_registry
 
-    suite = Suite(
-        name="perf-scale",
-        protocols=["novelty"],
-        seeds=list(range(n)),
-        detectors=["iforest"],
-        datasets=["blobs-local"],
-    )
+    suite = Suite.model_validate(
+        {"name": "perf-scale", "protocols": ["novelty"], "seeds": list(range(n)),
+         "detectors": ["iforest"], "datasets": ["blobs-local"]}
+    )  # fmt: skip
     cells = expand(suite, detector_registry(), dataset_registry())
     return [replace(c, params={**c.params, "sleep": _duration(c.seed, scale)}) for c in cells]
 
@@ -117,7 +118,7 @@ def measure(executor: str, workers: int, cells: Sequence[Cell]) -> Pass:
         stamps.append(time.perf_counter())
         if record.get("status") != "ok":
             raise RuntimeError(f"a synthetic cell failed: {record.get('error')}")
-        busy += record.get("in_cell_seconds", 0.0)
+        busy += record.total_seconds or 0.0
     wall = time.perf_counter() - start
     steady = (stamps[-1] - stamps[0]) * workers / max(1, len(stamps) - 1)
     return Pass(executor, workers, len(cells), wall, busy, 1000 * steady)

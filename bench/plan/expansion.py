@@ -12,7 +12,9 @@ import math
 from typing import Any
 
 from anobench.plan import presets
-from anobench.plan.imports import BadReferenceError, file_source_hash, with_references
+from anobench.plan.describe import Described
+from anobench.plan.imports import BadReferenceError, file_source_hash
+from anobench.plan.overlay import with_references
 from anobench.plan.suite import DatasetOptions, Suite, SuiteError, expand_grid
 from anobench.provenance import code_identity, harness_identity
 from anobench.registry import Registry, UnavailableError, UnknownNameError, did_you_mean
@@ -89,13 +91,14 @@ def _preset_plan(suite: Suite, protocol: str, detectors: Registry) -> dict[str, 
 
 def registries(suite: Suite, detectors: Any, datasets: Any) -> tuple[Any, Any]:
     """``detectors`` and ``datasets`` with the suite's references added
-    (:func:`anobench.plan.imports.with_references`)."""
+    (:func:`anobench.plan.overlay.with_references`)."""
     return with_references(
         detectors,
         datasets,
         suite.detectors,
         {name: options.params for name, options in suite.datasets.items()},
         suite.base,
+        seconds=suite.time_budget,
     )
 
 
@@ -204,7 +207,11 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
                     + did_you_mean(key, accepted)
                     + f" Parameters: {', '.join(accepted)}"
                 )
-        code = code_identity(cls, entry.distribution)
+        # a reference is described by a separate process (anobench.plan.describe)
+        if isinstance(cls, Described):
+            code = dict(cls.code)
+        else:
+            code = code_identity(cls, entry.distribution)
         flags = {
             "family": getattr(cls, "family", "unknown"),
             "transductive": bool(getattr(cls, "transductive", False)),
@@ -213,7 +220,8 @@ def expand(suite: Suite, detectors: Registry, datasets: Registry) -> list[Cell]:
         if "ref" in table:
             code["ref"] = table["ref"]  # as written; a file's folder hash is in "source"
             code["source"] = file_source_hash(ref) or code["source"]
-            # its orientation and batch dependence are measured in the cell (runner)
+            # its orientation and batch dependence are measured in the cell
+            # (anobench.execution.cell)
             flags["reference"] = True
         defaults = cls.param_defaults() if hasattr(cls, "param_defaults") else {}
         configs.extend(_with_roles(name, ref, grid, code, flags, selection, None, defaults))

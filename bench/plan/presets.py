@@ -99,7 +99,8 @@ class Preset:
     scaling : what the procedure fits on the training part, e.g. ``"z-score"``.
     datasets : the prefix of the data set ids holding the paper's files (``"odds/"``);
         only those are compared with its tables.
-    tables : metric key -> name of the published table (:data:`anobench.results.published.TABLES`).
+    tables : metric key -> name of the published table
+    (:data:`anobench.results.published_tables.TABLES`).
     columns : the published columns, in the order the paper's script fits them.
     flaws : the procedure's known flaws, listed by every output.
     round_digits : the paper rounds each seed's value to this many decimals before

@@ -40,7 +40,7 @@ from anobench.report.plots.charts import FORMATS
 from anobench.report.render import html
 from anobench.report.render.csv_latex import write_csv, write_latex
 from anobench.report.render.selection import write_selection
-from anobench.report.render.text import write_markdown
+from anobench.report.render.text import stale_text, write_markdown
 from anobench.report.selection import add_selection, sensitivity_figures
 
 __all__ = [
@@ -160,7 +160,7 @@ def make_report(
                 return report
     report = collect(store)
     if not report.stale.empty:
-        logger.warning("%s", report.stale_text)
+        logger.warning("%s", stale_text(report.stale, report.run_dir))
     _remove_abandoned(run_dir)
     out = Path(tempfile.mkdtemp(dir=run_dir, prefix=".report-"))
     try:

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from anobench.execution.spawning import main_script_not_rerun
+from anobench.spawning import main_script_not_rerun
 
 __all__ = ["FIGURES_FILE", "FigurePool", "draw", "figure_key"]
 

@@ -32,10 +32,10 @@ from anobench.metrics.cell import metric as metric_info
 from anobench.paths import slug
 from anobench.plan import presets
 from anobench.plan.suite import PublishedReference
-from anobench.report.published import PublishedComparison, comparisons
 from anobench.results.leaderboard import leaderboard, long_form, missing_cells
+from anobench.results.published import PublishedComparison, comparisons
 from anobench.results.selection_boards import GRID_WARNING, grid_detectors
-from anobench.results.table import run_frame, stale_summary, unreadable_count
+from anobench.results.table import run_frame, unreadable_count
 
 __all__ = [
     "FAILED_STATUSES",
@@ -221,11 +221,6 @@ class Report:
     @property
     def suite(self) -> dict[str, Any]:
         return self.manifest.get("suite") or {}
-
-    @property
-    def stale_text(self) -> str:
-        """The stale records named, with the command that removes them (``""``: none)."""
-        return stale_summary(self.stale, self.run_dir)
 
     @property
     def status_counts(self) -> dict[str, int]:

@@ -24,7 +24,7 @@ Every compared (detector, data set) gets a verdict, the first rule that matches:
 9. otherwise ``unexplained``.
 
 Where the tables come from and how they are checked: :mod:`anobench.results.published_tables`;
-writing the comparisons: :mod:`anobench.report.published`.
+writing the comparisons: :mod:`anobench.report.render.published`.
 """
 
 from __future__ import annotations
@@ -32,19 +32,26 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from anobench.data.io import DataFileError
+from anobench.metrics.cell import metric as metric_info
 from anobench.plan import presets
 from anobench.plan.presets import Preset
+from anobench.plan.suite import PublishedReference
 from anobench.results.published_tables import load_table
 
 __all__ = [
     "CELL_COLUMNS",
     "REPRODUCED",
     "SUMMARY_COLUMNS",
+    "PublishedComparison",
     "compare_with_published",
+    "comparisons",
     "load_table",
     "not_reproduced",
     "summarize",
@@ -268,3 +275,88 @@ def not_reproduced(frame: pd.DataFrame, preset: Preset) -> pd.DataFrame:
             first = part.sort_values(["dataset", "seed"]).iloc[0]
             rows.append((column.name, column.detector, f"not run: {_short(first.get('error'))}"))
     return pd.DataFrame(rows, columns=["column", "detector", "reason"])
+
+
+@dataclass
+class PublishedComparison:
+    """One written comparison: a protocol's cells against a preset's table for a metric.
+
+    ``summary`` (:func:`summarize`), ``cells`` (:func:`compare_with_published`), ``missing``
+    (:func:`not_reproduced`), and the Markdown / CSV files written.
+    """
+
+    protocol: str
+    preset: Preset
+    metric: str
+    summary: pd.DataFrame
+    cells: pd.DataFrame
+    missing: pd.DataFrame
+    markdown: Path | None = None
+    csv: Path | None = None
+
+    @property
+    def beyond(self) -> pd.DataFrame:
+        """The cells not reproduced (every verdict but ``reproduced`` and ``not run``)."""
+        c = self.cells
+        return c[(c["verdict"] != REPRODUCED) & ~c["verdict"].str.startswith("not run")]
+
+    @property
+    def title(self) -> str:
+        """E.g. ``ROC-AUC, published protocol: adbench-2022: anobench vs the published
+        table (adbench_table_d4_roc.csv)``."""
+        info, table = metric_info(self.metric), self.preset.tables[self.metric]
+        if presets.get(self.protocol):
+            return (
+                f"{info.title}, published protocol: {self.protocol}: anobench vs the "
+                f"published table ({table})"
+            )
+        return (
+            f"{info.title}, protocol {self.protocol}: anobench vs the table of published "
+            f"protocol {self.preset.name} ({table})"
+        )
+
+
+def _targets(
+    frame: pd.DataFrame, suite_reference: PublishedReference | None
+) -> list[tuple[str, Preset]]:
+    targets = []
+    for protocol in sorted(frame["protocol"].dropna().unique()):
+        preset = presets.get(str(protocol)) or (
+            suite_reference.preset if suite_reference is not None else None
+        )
+        if preset is not None:
+            targets.append((str(protocol), preset))
+    return targets
+
+
+def comparisons(
+    frame: pd.DataFrame, suite_reference: PublishedReference | None
+) -> list[PublishedComparison]:
+    """Compare the cells of ``frame`` with the published tables: for every preset
+    protocol in ``frame`` (with its own tables) and, when ``suite_reference`` is given,
+    every clean protocol (with that preset's tables). A table that cannot be found or
+    fails its checksum is a logged warning naming it, never an error."""
+    found = []
+    for protocol, preset in _targets(frame, suite_reference):
+        part = frame[frame["protocol"] == protocol]
+        for metric, table_name in preset.tables.items():
+            if metric not in frame.columns:
+                continue
+            try:
+                cells = compare_with_published(part, preset, metric)
+            except DataFileError as exc:
+                logger.warning(
+                    "no %s comparison of protocol %s with %s (%s): %s",
+                    metric,
+                    protocol,
+                    preset.name,
+                    table_name,
+                    exc,
+                )
+                continue
+            found.append(
+                PublishedComparison(
+                    protocol, preset, metric, summarize(cells), cells, not_reproduced(part, preset)
+                )
+            )
+    return found

@@ -8,7 +8,6 @@ import json
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -26,7 +25,6 @@ __all__ = [
     "missing_frame",
     "results_frame",
     "run_frame",
-    "stale_summary",
     "unreadable_count",
 ]
 
@@ -212,18 +210,3 @@ def unreadable_count(store: RunStore) -> int:
         return 0
     return sum(store._unreadable(p.stem) for p in store.cells_dir.glob("*.json"))
 
-
-def stale_summary(stale: pd.DataFrame, run_dir: Path | str) -> str:
-    """One paragraph naming the stale records (by detector, data set and protocol) and
-    the command that removes them; empty when there are none."""
-    if stale.empty:
-        return ""
-    groups = stale.groupby(["label", "dataset", "protocol"]).size()
-    named = "; ".join(f"{lab} on {ds} ({proto}): {n}" for (lab, ds, proto), n in groups.items())
-    if len(named) > 600:
-        named = named[:600] + " ..."
-    return (
-        f"{len(stale)} stale record(s) in {run_dir} are not part of this suite expansion "
-        "(another configuration, seeds or code version) and are excluded from every table: "
-        f"{named}. Remove them with `anobench prune {run_dir}`."
-    )

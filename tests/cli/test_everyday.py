@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from anobench import catalog
-from anobench.cli import main
+from anobench.cli import catalog, main
 from anobench.cli.options import MAX_CELLS
 from anobench.execution.driver import in_shard, plan_suite
 from anobench.plan.expansion import MAX_CELLS as SUITE_MAX_CELLS

@@ -21,17 +21,24 @@ needs_two_cores = pytest.mark.skipif(
 WORKER_MODULE = """
 import os, time
 
+from anobench.record import CellResult
+
 def affinity(cell):
     time.sleep(0.2)
-    return {"pid": os.getpid(), "cores": sorted(os.sched_getaffinity(0))}
+    where = {"pid": os.getpid(), "cores": sorted(os.sched_getaffinity(0))}
+    return CellResult.for_cell(
+        cell, status="ok", anobench_version="0", finished_at="t", environment=where
+    )
 
 def dies_on_3(cell):
     if cell.seed == 3:
         os._exit(3)
-    return {**affinity(cell), "seed": cell.cell_id}
+    return affinity(cell)
 
 def failure(cell, status, message):
-    return {"status": str(status), "message": message, "cell": cell.cell_id}
+    return CellResult.for_cell(
+        cell, status=status, error=message, anobench_version="0", finished_at="t"
+    )
 """
 
 
@@ -45,7 +52,8 @@ def worker_fns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 def _run(fns: Any, jobs: int, make_cell: Any) -> list[dict[str, Any]]:
     cells = [make_cell(i) for i in range(8)]
-    return [record for _, record in ProcessExecutor(jobs).run(cells, fns.affinity, fns.failure)]
+    runs = ProcessExecutor(jobs).run(cells, fns.affinity, fns.failure)
+    return [{**record.environment, "cell": record.cell_id} for _, record in runs]
 
 
 @needs_two_cores
@@ -84,10 +92,8 @@ def test_a_replacement_worker_gets_the_dead_workers_cores(worker_fns: Any, make_
     """A worker that died (here: ``os._exit`` in cell 3) is replaced by one pinned to the
     same cores, so two live workers never share a core."""
     cells = [make_cell(i) for i in range(8)]
-    records = {
-        r.get("seed", r.get("cell")): r
-        for _, r in ProcessExecutor(2).run(cells, worker_fns.dies_on_3, worker_fns.failure)
-    }
+    runs = ProcessExecutor(2).run(cells, worker_fns.dies_on_3, worker_fns.failure)
+    records = {r.cell_id: {**r.environment, "message": r.error} for _, r in runs}
     assert "worker process died (exit code 3)" in records["c3"]["message"]
     live = [r for r in records.values() if "cores" in r]
     assert len(live) == 7

@@ -598,3 +598,63 @@ def test_disk_full_during_cells_and_report(tmp_path: Path, size: str) -> None:
             assert len(records) == 36  # all cells kept; the report could not be written
     finally:
         subprocess.run(["umount", str(mount)])
+
+
+NUMBERS = "anobench_numbers"
+NUMBERS_SOURCE = (Path(__file__).parent / "fault_plugin_numbers.py").read_text()
+
+
+@pytest.mark.faults
+def test_wrong_numbers_are_refused_or_marked(
+    make_plugin: Callable[..., str], tmp_path: Path
+) -> None:
+    """The second fault plugin (issue 25): a position scorer, an in-place mutator,
+    transposed and two-column scores, scores near 1e300, and modules that exit or hang at
+    import. Innocent cells keep their numbers, each faulty cell is recorded with its
+    reason or measured honestly, and no number is silently wrong."""
+    namespace: dict[str, Any] = {}
+    exec(compile(NUMBERS_SOURCE, "fault_plugin_numbers", "exec"), namespace)
+    make_plugin(NUMBERS, {k: f"{NUMBERS}:{v}" for k, v in namespace["DETECTORS"].items()},
+                source=NUMBERS_SOURCE)  # fmt: skip
+    (tmp_path / "exits_at_import.py").write_text("import os\nos._exit(0)\n")
+    (tmp_path / "hangs_at_import.py").write_text("import time\nwhile True:\n    time.sleep(1)\n")
+    tables = "\n".join(f"[detectors.{name}]" for name in namespace["DETECTORS"])
+    suite_file = tmp_path / "numbers.toml"
+    suite_file.write_text(
+        'name = "numbers"\nprotocols = ["novelty"]\nseeds = [0, 1, 2]\ntime_budget = 10\n'
+        f'{tables}\n[detectors.exits]\nref = "exits_at_import.py:Anything"\n'
+        '[detectors.hangs]\nref = "hangs_at_import.py:Anything"\n'
+        "[datasets.wine]\n[datasets.breast-cancer]\n"
+    )
+    suite = load_suite(suite_file)
+    start = time.perf_counter()
+    summary = run_suite(suite, tmp_path / "run", detector_registry(), dataset_registry(), jobs=2)
+    assert time.perf_counter() - start < 240  # the hang cost its budget, not the run
+    records = list(RunStore(tmp_path / "run").records())
+    assert len(records) == summary.total == 8 * 2 * 3
+    by: dict[str, list[Any]] = {}
+    for record in records:
+        by.setdefault(record.detector, []).append(record)
+    assert all(r.status == "ok" for r in by["numbers-centroid"])
+    centroid = {(r.dataset, r.seed): r.roc_auc for r in by["numbers-centroid"]}
+    # the row order carries no label: a position scorer ranks at chance
+    position = [r.roc_auc for r in by["numbers-position"]]
+    assert all(r.status == "ok" for r in by["numbers-position"])
+    assert 0.2 < float(np.mean(position)) < 0.8, position
+    for record in by["numbers-mutator"]:
+        assert record.status == "error" and "read-only" in (record.error or ""), record.error
+    for name in ("numbers-transposed", "numbers-two-columns"):
+        for record in by[name]:
+            assert record.status == "error" and "shape" in (record.error or ""), record.error
+    for record in by["numbers-huge"]:  # ranks intact; thresholds that overflow say so
+        assert record.status == "ok" and record.roc_auc == centroid[(record.dataset, record.seed)]
+        assert record.thresholds_not_computed, record.thresholds
+        assert all(reason for reason in record.thresholds_not_computed.values())
+    for name, reason in (("exits", "exit code 0"), ("hangs", "did not finish within 10 s")):
+        for record in by[name]:
+            assert record.status == "skipped" and reason in (record.error or ""), record.error
+    # innocent cells: exactly the numbers of a run without the faults
+    clean = suite.model_copy(update={"name": "clean", "detectors": {"numbers-centroid": {}}})
+    run_suite(clean, tmp_path / "clean", detector_registry(), dataset_registry(), jobs=2)
+    again = {(r.dataset, r.seed): r.roc_auc for r in RunStore(tmp_path / "clean").records()}
+    assert again == centroid

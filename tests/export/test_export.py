@@ -89,3 +89,50 @@ def test_a_missing_mlflow_names_the_extra(
         export_run(run_dir, (tmp_path / "m").as_uri())
     assert main(["export", str(run_dir), "--mlflow"]) == 2
     assert "pip install 'anobench[mlflow]'" in capsys.readouterr().err
+
+
+def test_export_is_idempotent_and_converges(
+    tmp_path: Path, make_record, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 25, item 10: a run left incomplete by a killed export is replaced, a later
+    record of a cell replaces its run, duplicates are removed: one complete run per cell
+    holding the cell's current record."""
+    from mlflow.tracking import MlflowClient
+
+    from anobench.export.mlflow import record_digest
+
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")
+    run_dir = _run(tmp_path, make_record)
+    uri = (tmp_path / "mlruns").as_uri()
+    client = MlflowClient(tracking_uri=uri)
+    experiment_id = client.create_experiment("tiny")
+    # an export killed after creating the run of cell a: RUNNING, no metrics, no marks
+    stuck = client.create_run(experiment_id, tags={"anobench.cell_id": "a"}).info.run_id
+    assert main(["export", str(run_dir), "--mlflow", uri]) == 0
+
+    def by_cell() -> dict[str, list]:
+        out: dict[str, list] = {}
+        for run in client.search_runs([experiment_id]):
+            out.setdefault(run.data.tags["anobench.cell_id"], []).append(run)
+        return out
+
+    runs = by_cell()
+    assert {k: len(v) for k, v in runs.items()} == {"a": 1, "b": 1, "c": 1}
+    assert runs["a"][0].info.run_id != stuck and runs["a"][0].data.metrics["roc_auc"] == 0.875
+    # --retry-failed turned cell c into ok: its run follows the new record
+    store = RunStore(run_dir)
+    store.put(make_record(cell_id="c", detector="ocsvm", roc_auc=0.75, ap=0.5))
+    # and a second export once logged cell b again (two exports at once)
+    b = runs["b"][0].data.tags
+    client.create_run(experiment_id, tags={k: b[k] for k in b if k.startswith("anobench.")})
+    assert main(["export", str(run_dir), "--mlflow", uri]) == 0
+    runs = by_cell()
+    assert {k: len(v) for k, v in runs.items()} == {"a": 1, "b": 1, "c": 1}
+    c = runs["c"][0]
+    assert c.data.tags["status"] == "ok" and c.data.metrics["roc_auc"] == 0.75
+    assert c.data.tags["anobench.record"] == record_digest(store.get("c"))
+    # nothing left to do: a third export changes nothing
+    assert main(["export", str(run_dir), "--mlflow", uri]) == 0
+    assert {k: v[0].info.run_id for k, v in by_cell().items()} == {
+        k: v[0].info.run_id for k, v in runs.items()
+    }

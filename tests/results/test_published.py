@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from anobench.data.io import DataFileError, DataMissingError
 from anobench.plan import presets
 from anobench.plan.suite import PublishedReference
-from anobench.report.published import write_comparisons
+from anobench.report.render.published import write_comparisons
 from anobench.results.published import (
     CELL_COLUMNS,
     compare_with_published,

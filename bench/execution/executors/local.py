@@ -37,8 +37,8 @@ from anobench.execution.executors.workers import (
     tree_rss_mb,
     worker_main,
 )
-from anobench.execution.spawning import main_script_not_rerun
 from anobench.record import CellResult
+from anobench.spawning import main_script_not_rerun
 from anobench.types import Cell, Status
 
 __all__ = [

@@ -184,7 +184,7 @@ def _draw_curves(
     roc_ax: Axes, pr_ax: Axes, scores: Mapping[str, Scores], colors: Sequence[Any]
 ) -> None:
     """ROC and precision-recall curves, one colour per detector, on two axes (each drawn
-    through at most :data:`CURVE_POINTS` of its points)."""
+    through at most :data:`anobench.metrics.curves.CURVE_POINTS` of its points)."""
     roc, pr = [], []
     for y, s in scores.values():
         fpr, tpr, recall, precision = roc_pr_points(y, s)

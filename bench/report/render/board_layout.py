@@ -174,7 +174,8 @@ def grid(table: pd.DataFrame, layout: Layout | Literal["auto"] = "auto") -> Grid
 
 
 def format_leaderboard(table: pd.DataFrame, tablefmt: str = "github") -> str:
-    """Text of a :func:`leaderboard` table, one row per detector (Markdown by default),
+    """Text of a :func:`~anobench.results.leaderboard.leaderboard` table, one row per detector
+    (Markdown by default),
     with footnotes after a blank line: what the ranks are over, then the marks used
     (the layout of :func:`anobench.report.render.board_layout.grid`)."""
     if table.empty:

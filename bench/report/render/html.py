@@ -27,6 +27,7 @@ from anobench.report.render.html_parts import (
     table,
 )
 from anobench.report.render.selection import html_selection, summary_grid
+from anobench.report.render.text import stale_text
 
 __all__ = ["write_html"]
 
@@ -124,7 +125,7 @@ def _summary(report: Report) -> str:
         + (f", <b class='bad'>{report.n_missing} never ran</b>" if report.n_missing else "")
         + "</li>"
     ]
-    if report.stale_text:
+    if stale_text(report.stale, report.run_dir):
         items.append(
             f"<li class='bad'>{len(report.stale)} stale record(s) excluded: see below</li>"
         )
@@ -233,8 +234,8 @@ def write_html(path: Path, report: Report) -> Path:
             "never ran (interrupted run?): they are shown as <b>missing</b> in every table; "
             "run the same command again to finish them.</div>"
         )
-    if report.stale_text:
-        warnings_html += f"<div class='bad'>{e(report.stale_text)}</div>"
+    if stale_text(report.stale, report.run_dir):
+        warnings_html += f"<div class='bad'>{e(stale_text(report.stale, report.run_dir))}</div>"
     nav = [("summary", "summary"), ("leaderboards", "leaderboards")]
     nav += [("published", "against published results")] if report.comparisons else []
     nav += [("protocol-effect", "what the protocol does")] if report.effects else []

@@ -198,7 +198,12 @@ def failures(report: Report, limit: int = 500) -> str:
 def comparisons(report: Report) -> str:
     """Per comparison with a published table: per detector, how many cells reproduce
     it; then every cell that does not, with its verdict."""
-    from anobench.report.published import CELL_HEADERS, SUMMARY_HEADERS, display_rows, file_stem
+    from anobench.report.render.published import (
+        CELL_HEADERS,
+        SUMMARY_HEADERS,
+        display_rows,
+        file_stem,
+    )
 
     parts = []
     for c in report.comparisons:

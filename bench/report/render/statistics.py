@@ -20,7 +20,8 @@ def _ci_text(low: float, high: float, digits: int = 3) -> str:
 def summary_rows(
     table: pd.DataFrame, missing: pd.DataFrame | None
 ) -> tuple[list[str], list[list[str]], list[str]]:
-    """Headers, rows and footnotes of a :func:`summary` table, with each detector's
+    """Headers, rows and footnotes of a :func:`anobench.results.stats.summary` table, with each
+    detector's
     missing cells by status (``missing``: detectors x status counts)."""
     rows, any_apart = [], False
     leader = table.index[0] if len(table) and bool(table["ranked"].iloc[0]) else None

@@ -20,11 +20,16 @@ from tabulate import tabulate
 from anobench.metrics.cell import metric as metric_info
 from anobench.report.model import Report, file_stem, flaws_markdown, protocol_title
 from anobench.report.model import published_flaws as published_flaws
-from anobench.report.published import console_summaries, write_comparison_files
 from anobench.report.render.board_layout import Layout, format_leaderboard, grid
+from anobench.report.render.published import console_summaries, write_comparison_files
 from anobench.report.render.selection import console_selection
 
-__all__ = ["console_text", "markdown_leaderboard", "write_markdown"]
+__all__ = [
+    "console_text",
+    "markdown_leaderboard",
+    "stale_text",
+    "write_markdown",
+]
 
 _INTRO = (
     "Mean ± std over seeds (ddof=1; a value from one ok seed shows n=1); failures are "
@@ -102,3 +107,19 @@ def console_text(report: Report, metric: str = "roc_auc") -> str:
         parts.append(console_selection(report.selections, metric))
     parts += console_summaries(report.comparisons)
     return "\n\n".join(parts)
+
+
+def stale_text(stale: pd.DataFrame, run_dir: Path | str) -> str:
+    """One paragraph naming the stale records (by detector, data set and protocol) and
+    the command that removes them; empty when there are none."""
+    if stale.empty:
+        return ""
+    groups = stale.groupby(["label", "dataset", "protocol"]).size()
+    named = "; ".join(f"{lab} on {ds} ({proto}): {n}" for (lab, ds, proto), n in groups.items())
+    if len(named) > 600:
+        named = named[:600] + " ..."
+    return (
+        f"{len(stale)} stale record(s) in {run_dir} are not part of this suite expansion "
+        "(another configuration, seeds or code version) and are excluded from every table: "
+        f"{named}. Remove them with `anobench prune {run_dir}`."
+    )

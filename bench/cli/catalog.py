@@ -8,7 +8,7 @@ reference. An entry is used only when its reference still matches the installed 
 point, it was declared by anobench itself, and every distribution it requires is
 installed; anything else (third-party plugins, a missing extra) is imported as before.
 
-``python -m anobench.catalog`` rewrites the file from the classes (``make catalog``);
+``python -m anobench.cli.catalog`` rewrites the file from the classes (``make catalog``);
 ``tests/cli/test_everyday.py`` fails when it no longer matches them.
 """
 

@@ -1,33 +1,27 @@
-"""Writing a run's comparisons with the published tables (:mod:`anobench.results.published`):
+"""Writing a run's comparisons with the published tables (computed by
+:func:`anobench.results.published.comparisons`) (:mod:`anobench.results.published`):
 Markdown and CSV per protocol and metric, and the summaries the console and HTML show."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 from tabulate import tabulate
 
-from anobench.data.io import DataFileError
 from anobench.metrics.cell import metric as metric_info
 from anobench.paths import slug
 from anobench.plan import presets
-from anobench.plan.presets import Preset
 from anobench.plan.suite import PublishedReference
 from anobench.results.published import (
-    REPRODUCED,
-    compare_with_published,
-    not_reproduced,
-    summarize,
+    PublishedComparison,
+    comparisons,
 )
 
 __all__ = [
     "CELL_HEADERS",
     "SUMMARY_HEADERS",
-    "PublishedComparison",
-    "comparisons",
     "console_summaries",
     "display_rows",
     "file_stem",
@@ -37,45 +31,6 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass
-class PublishedComparison:
-    """One written comparison: a protocol's cells against a preset's table for a metric.
-
-    ``summary`` (:func:`summarize`), ``cells`` (:func:`compare_with_published`), ``missing``
-    (:func:`not_reproduced`), and the Markdown / CSV files written.
-    """
-
-    protocol: str
-    preset: Preset
-    metric: str
-    summary: pd.DataFrame
-    cells: pd.DataFrame
-    missing: pd.DataFrame
-    markdown: Path | None = None
-    csv: Path | None = None
-
-    @property
-    def beyond(self) -> pd.DataFrame:
-        """The cells not reproduced (every verdict but ``reproduced`` and ``not run``)."""
-        c = self.cells
-        return c[(c["verdict"] != REPRODUCED) & ~c["verdict"].str.startswith("not run")]
-
-    @property
-    def title(self) -> str:
-        """E.g. ``ROC-AUC, published protocol: adbench-2022: anobench vs the published
-        table (adbench_table_d4_roc.csv)``."""
-        info, table = metric_info(self.metric), self.preset.tables[self.metric]
-        if presets.get(self.protocol):
-            return (
-                f"{info.title}, published protocol: {self.protocol}: anobench vs the "
-                f"published table ({table})"
-            )
-        return (
-            f"{info.title}, protocol {self.protocol}: anobench vs the table of published "
-            f"protocol {self.preset.name} ({table})"
-        )
 
 
 #: display headers of :func:`summarize`'s and :func:`compare_with_published`'s columns
@@ -146,52 +101,6 @@ def format_comparison(comparison: PublishedComparison) -> str:
         text += [f"- {r.column}: {r.detector + ': ' if r.detector else ''}{r.reason}"
                  for r in c.missing.itertuples()]  # fmt: skip
     return "\n".join(text).rstrip()
-
-
-def _targets(
-    frame: pd.DataFrame, suite_reference: PublishedReference | None
-) -> list[tuple[str, Preset]]:
-    targets = []
-    for protocol in sorted(frame["protocol"].dropna().unique()):
-        preset = presets.get(str(protocol)) or (
-            suite_reference.preset if suite_reference is not None else None
-        )
-        if preset is not None:
-            targets.append((str(protocol), preset))
-    return targets
-
-
-def comparisons(
-    frame: pd.DataFrame, suite_reference: PublishedReference | None
-) -> list[PublishedComparison]:
-    """Compare the cells of ``frame`` with the published tables: for every preset
-    protocol in ``frame`` (with its own tables) and, when ``suite_reference`` is given,
-    every clean protocol (with that preset's tables). A table that cannot be found or
-    fails its checksum is a logged warning naming it, never an error."""
-    found = []
-    for protocol, preset in _targets(frame, suite_reference):
-        part = frame[frame["protocol"] == protocol]
-        for metric, table_name in preset.tables.items():
-            if metric not in frame.columns:
-                continue
-            try:
-                cells = compare_with_published(part, preset, metric)
-            except DataFileError as exc:
-                logger.warning(
-                    "no %s comparison of protocol %s with %s (%s): %s",
-                    metric,
-                    protocol,
-                    preset.name,
-                    table_name,
-                    exc,
-                )
-                continue
-            found.append(
-                PublishedComparison(
-                    protocol, preset, metric, summarize(cells), cells, not_reproduced(part, preset)
-                )
-            )
-    return found
 
 
 def file_stem(comparison: PublishedComparison) -> str:
