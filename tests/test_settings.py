@@ -74,13 +74,19 @@ def test_configure_and_overridden_never_touch_os_environ(
 
 PROBE = """
 from anobench import settings
+from anobench.record import CellResult
 
 def probe(cell):
     now = settings.current()
-    return {"data_dir": str(now.data_dir), "offline": now.offline}
+    seen = {"data_dir": str(now.data_dir), "offline": now.offline}
+    return CellResult.for_cell(
+        cell, status="ok", anobench_version="0", finished_at="t", environment=seen
+    )
 
 def failure(cell, status, message):
-    return {"status": str(status), "message": message}
+    return CellResult.for_cell(
+        cell, status=status, error=message, anobench_version="0", finished_at="t"
+    )
 """
 
 
@@ -94,7 +100,8 @@ def test_workers_receive_the_runners_settings(
     probe = importlib.import_module("settings_probe")
     cell = make_cell(0)
     with settings.overridden(data_dir=tmp_path, offline=True):
-        records = [r for _, r in ProcessExecutor(1).run([cell], probe.probe, probe.failure)]
+        runs = ProcessExecutor(1).run([cell], probe.probe, probe.failure)
+        records = [r.environment for _, r in runs]
     assert records == [{"data_dir": str(tmp_path), "offline": True}]
 
 

@@ -74,7 +74,9 @@ def test_an_edited_local_plugin_gets_its_cells_rerun(make_plugin, tmp_path: Path
 def test_a_version_bump_changes_the_cell_id(make_plugin) -> None:
     root = _plugin(make_plugin, "versioned_plugin", editable=False)
     before = expand(_suite(), detector_registry(), dataset_registry())[0]
-    assert before.provenance["detector"]["source"] is None  # a release: its version names it
+    # a release: its version names it, and its source is hashed too (it may be edited
+    # in place, issue 25 item 8)
+    assert before.provenance["detector"]["source"]
     info = next(root.glob("*.dist-info"))
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: versioned_plugin\nVersion: 0.2\n")
     info.rename(info.with_name("versioned_plugin-0.2.dist-info"))

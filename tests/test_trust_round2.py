@@ -218,16 +218,22 @@ def test_a_detector_cannot_change_its_labels() -> None:
 def test_an_installed_plugin_edited_in_place_gets_a_new_identity(tmp_path, monkeypatch) -> None:
     """Item 8: the source hash is taken whatever the install (a wheel's files can be
     edited in site-packages): editing the class changes its code identity."""
-    import importlib
+    import importlib.util
+    import sys
 
     from anobench.provenance import code_identity
 
-    (tmp_path / "edited_plugin.py").write_text("class D:\n    x = 1\n")
-    monkeypatch.syspath_prepend(str(tmp_path))
-    module = importlib.import_module("edited_plugin")
+    name = f"edited_plugin_{tmp_path.name}"  # unique: no other module of that name
+    path = tmp_path / f"{name}.py"
+    path.write_text("class D:\n    x = 1\n")
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    monkeypatch.setitem(sys.modules, name, module)
+    spec.loader.exec_module(module)
     before = code_identity(module.D, "scikit-learn")  # an installed, versioned distribution
     assert before["source"] and before["version"]
-    (tmp_path / "edited_plugin.py").write_text("class D:\n    x = 2\n")
+    path.write_text("class D:\n    x = 2\n")
     assert code_identity(module.D, "scikit-learn")["source"] != before["source"]
 
 

@@ -9,14 +9,16 @@ of ``--dry-run``) asks a spawned child (:func:`describe`) for the class's parame
 defaults, flags and code identity, and the cells import it in their isolated workers. A
 child that exits, crashes or outlives its budget makes the reference unavailable with
 the reason, so its cells are recorded as skipped and the rest of the suite runs.
-Objects registered in memory and classes of the running ``__main__`` module are already
-imported: they are described in this process.
+Objects registered in memory, classes of the running ``__main__`` module and modules
+this process has imported already are described here (nothing new runs).
 """
 
 from __future__ import annotations
 
 import functools
 import multiprocessing
+import sys
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -104,8 +106,9 @@ def describe(ref: str, seconds: float = DESCRIBE_SECONDS) -> Described:
     UnavailableError
         Its import exited, crashed or took longer than ``seconds``.
     """
-    if ref.startswith(MEMORY_PREFIX) or ref.split(":")[0] == "__main__":
-        return describe_class(ref)  # already in this process: nothing new runs
+    module = ref.split(":")[0]
+    if ref.startswith(MEMORY_PREFIX) or module == "__main__" or module in sys.modules:
+        return describe_class(ref)  # already imported in this process: nothing new runs
     return _describe_cached(ref, version_of(ref), seconds)
 
 
@@ -117,25 +120,39 @@ def _describe_cached(ref: str, version: str, seconds: float) -> Described:
     with main_script_not_rerun():
         process.start()
     send.close()
+    message, timed_out = None, False
+    deadline = time.monotonic() + seconds
     try:
-        ready = receive.poll(seconds)
-        message = receive.recv() if ready else None
+        # poll in steps and watch the child: the pipe's end-of-file alone is not enough
+        # (another process started meanwhile may hold a copy of the sending end)
+        while True:
+            if time.monotonic() >= deadline:
+                timed_out = True
+                break
+            if receive.poll(0.2):
+                message = receive.recv()
+                break
+            if not process.is_alive():
+                if receive.poll(0):  # sent just before it ended
+                    message = receive.recv()
+                break
     except (EOFError, OSError):
-        message = None
+        message = None  # it ended without a word
     finally:
         receive.close()
     if message is None:
-        if process.is_alive():
+        if timed_out:
             process.kill()
             process.join(5)
             raise UnavailableError(
                 f"importing {ref} did not finish within {seconds:.0f} s (stopped; "
                 "user code is imported only in separate processes)"
             )
-        process.join(5)
+        process.join(5)  # it closed the pipe: let it finish exiting
+        code = process.exitcode
         raise UnavailableError(
-            f"importing {ref} ended its process (exit code {process.exitcode}) before "
-            "it could be described"
+            f"importing {ref} ended its process (exit code {code}) before it could be "
+            "described"
         )
     process.join(5)
     if process.is_alive():
