@@ -86,6 +86,7 @@ def _check_targets(fpr: pd.DataFrame) -> None:
     assert fpr["fpr@train-quantile"].quantile(0.9) <= 0.30
 
 
+@pytest.mark.slow
 def test_train_quantile_hits_its_nominal_rate(tmp_path: Path) -> None:
     # kde, gmm and pca flagged 74-100% of test normals with in-sample thresholds
     suite = Suite(

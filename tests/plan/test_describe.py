@@ -65,6 +65,7 @@ def test_exit_hang_and_raise_at_import_make_it_unavailable(tmp_path: Path) -> No
         describe(raises)
 
 
+@pytest.mark.faults
 def test_run_and_dry_run_survive_an_exit_at_import(tmp_path: Path) -> None:
     exits = _write(tmp_path, "exits", "import os\nos._exit(0)")
     fine = _write(tmp_path, "fine", "")
