@@ -28,9 +28,10 @@ import logging
 import math
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import numpy as np
 
@@ -242,34 +243,31 @@ def _json_safe(obj: Any) -> Any:
     return obj
 
 
-def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write ``obj`` as strict JSON (NaN and infinities as null) to ``path`` atomically
-    (temp file + fsync + rename)."""
+def _write_atomic(path: Path, mode: str, write: Callable[[IO[Any]], None]) -> None:
+    """Write ``path`` atomically: ``write`` fills a temporary file in the same folder,
+    which is fsynced and renamed over ``path`` (removed if anything fails)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         os.fchmod(fd, _file_mode())
-        with os.fdopen(fd, "w") as fh:
-            json.dump(_json_safe(obj), fh, indent=1, sort_keys=True, allow_nan=False)
+        with os.fdopen(fd, mode) as fh:
+            write(fh)
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    """Write ``obj`` as strict JSON (NaN and infinities as null) to ``path`` atomically."""
+    safe = _json_safe(obj)
+    _write_atomic(
+        path, "w", lambda fh: json.dump(safe, fh, indent=1, sort_keys=True, allow_nan=False)
+    )
 
 
 def write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write ``arrays`` to a compressed ``.npz`` at ``path`` atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, _file_mode())
-        with os.fdopen(fd, "wb") as fh:
-            np.savez_compressed(fh, **arrays)  # type: ignore[arg-type]
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _write_atomic(path, "wb", lambda fh: np.savez_compressed(fh, **arrays))  # type: ignore[arg-type]
