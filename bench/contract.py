@@ -244,6 +244,13 @@ class BaseDetector(OutlierMixin, BaseEstimator):
         y = np.where(np.arange(64) < 8, 1, -1) if cls.uses_labels else None
         cls(**cls.test_params()).fit(X, y).anomaly_score(X)
 
+    def point_offset(self, window: int) -> int:
+        """Where in a window of a series its score belongs, as an offset from the
+        window's first point (:mod:`anobench.metrics.points`): the centre,
+        ``window // 2``, for a detector that scores whole windows (TSB-AD's convention).
+        A forecaster overrides it with the point it forecasts."""
+        return window // 2
+
     @classmethod
     def test_params(cls) -> dict[str, Any]:
         """Small, fast parameters for contract tests (defaults unless overridden)."""

@@ -27,6 +27,7 @@ __all__ = [
     "check_modality",
     "labelled",
     "parse_protocol",
+    "short_value",
 ]
 
 
@@ -238,6 +239,11 @@ class Split:
     test_rows : ndarray of int, shape (n_test,), optional
         The loaded data's row of each test row (the parts are shuffled: row order must
         not carry a label), for layouts kept per row such as ``series``.
+    train_rows : ndarray of int, shape (n_train,), optional
+        The loaded data's row of each training row.
+    train_series : SeriesPoints, optional
+        Where each training window lies in its series, so calibration folds them in time
+        (:func:`anobench.metrics.calibration.calibration_folds`).
     """
 
     X_train: np.ndarray
@@ -251,13 +257,34 @@ class Split:
     y_train_observed: np.ndarray | None = None
     series: SeriesPoints | None = None
     test_rows: np.ndarray | None = None
+    train_rows: np.ndarray | None = None
+    train_series: SeriesPoints | None = None
+
+
+#: the longest a parameter's value is written in a label; longer ones are abbreviated
+LABEL_VALUE_CHARS = 60
+
+
+def short_value(value: Any, limit: int = LABEL_VALUE_CHARS) -> str:
+    """``repr(value)``, or when longer than ``limit`` its type, size and a hash of its ``repr``
+    (e.g. ``<list of 200000 items #3f2a9c1d>``): a label stays a line, two different
+    long values stay two labels."""
+    text = repr(value)
+    if len(text) <= limit:
+        return text
+    import hashlib
+
+    digest = hashlib.sha256(text.encode()).hexdigest()[:8]
+    size = f" of {len(value)} items" if hasattr(value, "__len__") else ""
+    return f"<{type(value).__name__}{size} #{digest}>"
 
 
 def labelled(name: str, params: dict[str, Any]) -> str:
-    """``name`` with its parameters, e.g. ``pyod-knn(n_neighbors=5)``; bare without."""
+    """``name`` with its parameters, e.g. ``pyod-knn(n_neighbors=5)``; bare without.
+    A value longer than :data:`LABEL_VALUE_CHARS` is abbreviated with a hash."""
     if not params:
         return name
-    return f"{name}({', '.join(f'{k}={v!r}' for k, v in sorted(params.items()))})"
+    return f"{name}({', '.join(f'{k}={short_value(v)}' for k, v in sorted(params.items()))})"
 
 
 @dataclass(frozen=True)

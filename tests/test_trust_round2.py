@@ -244,3 +244,18 @@ def test_minus_zero_and_zero_are_one_row() -> None:
     X = np.array([[0.0, 1.0], [-0.0, 1.0], [0.0, -1.0]])
     groups = copy_groups(X)
     assert groups[0] == groups[1] != groups[2]
+
+
+def test_huge_list_parameters_get_short_distinct_labels() -> None:
+    """A 200 000-item list parameter made a 34 MB page: labels bound each value and
+    hash the rest, and the page's embedded suite is bounded too (run.json keeps it)."""
+    from anobench.report.render.html import _bounded
+    from anobench.types import labelled
+
+    big, other = list(range(200_000)), list(range(1, 200_001))
+    label = labelled("w", {"weights": big, "k": 5})
+    assert len(label) < 80 and "200000 items" in label and label.startswith("w(k=5, ")
+    assert label != labelled("w", {"weights": other, "k": 5})
+    assert labelled("w", {"weights": [1, 2, 3]}) == "w(weights=[1, 2, 3])"
+    suite = {"detectors": {"w": {"weights": [big]}}, "name": "x"}
+    assert len(str(_bounded(suite))) < 200 and _bounded({"a": [1, 2]}) == {"a": [1, 2]}

@@ -9,6 +9,7 @@ from anobench.cli.options import spec_names
 
 __all__ = [
     "add_commands",
+    "cmd_data_ceiling",
     "cmd_data_fetch",
     "cmd_data_info",
     "cmd_data_list",
@@ -44,6 +45,17 @@ def add_commands(sub: Any) -> None:
     )
     p_dv.add_argument("names", nargs="*", metavar="NAME", help="default: every local file")
     p_dv.set_defaults(func=cmd_data_verify)
+    p_dc = data_sub.add_parser(
+        "ceiling",
+        help="series: the point-level score a perfect window detector reaches",
+        description="For each series data set (default: every one whose files are here), "
+        "score each test window by its own label and map the scores to points as cells do "
+        "(each window's score at its centre) and as anobench did before 0.9 (the maximum "
+        "over covering windows): the VUS-PR, VUS-ROC and point AP printed are what the "
+        "mapping allows a perfect window detector.",
+    )
+    p_dc.add_argument("names", nargs="*", metavar="NAME")
+    p_dc.set_defaults(func=cmd_data_ceiling)
 
 
 def cmd_data_list(args: argparse.Namespace) -> int:
@@ -188,3 +200,47 @@ def cmd_data_verify(args: argparse.Namespace) -> int:
     }
     print("\n" + ", ".join(f"{n} {s}" for s, n in counts.items() if n))
     return 1 if bad else 0
+
+
+def cmd_data_ceiling(args: argparse.Namespace) -> int:
+    from tabulate import tabulate
+
+    from anobench.data import inventory
+    from anobench.metrics.series import perfect_ceiling
+    from anobench.registry import dataset_registry
+
+    registry = dataset_registry()
+    names = args.names or [
+        name
+        for name in registry.names()
+        if registry.availability(name) is None
+        and registry.load(name).modality == "series"
+        and not inventory.presence(registry.load(name)).startswith("missing")
+    ]
+    rows, status = [], 0
+    for name in names:
+        spec = registry.load(name)  # an unknown name raises with a did-you-mean
+        try:
+            layout = spec.split("unsupervised", 0).series
+        except Exception as exc:
+            rows.append([name, "", "", "", "", f"{type(exc).__name__}: {exc}"[:80]])
+            status = 1
+            continue
+        if layout is None:
+            rows.append([name, "", "", "", "", "not windows of a series with a fixed split"])
+            continue
+        ceiling = perfect_ceiling(layout)
+        anchor, maximum = ceiling["anchor"], ceiling["max"]
+        rows.append(
+            [
+                name,
+                layout.window,
+                f"{maximum['vus_pr']:.3f} -> {anchor['vus_pr']:.3f}",
+                f"{maximum['vus_roc']:.3f} -> {anchor['vus_roc']:.3f}",
+                f"{maximum['point_ap']:.3f} -> {anchor['point_ap']:.3f}",
+                "",
+            ]
+        )
+    headers = ["data set", "window", "VUS-PR max -> centre", "VUS-ROC", "point AP", "note"]
+    print(tabulate(rows, headers=headers, tablefmt="github"))
+    return status

@@ -223,9 +223,12 @@ def _with_points(split: Split, data: Data, name: str) -> Split:
     """``split`` with the point layout of its test windows (:attr:`Split.series`) when
     the data are windows of a series: the test rows (those outside ``train_mask``) in the
     split's order; a subsampled test part (``max_test``) gets no layout (its windows no
-    longer cover the test region)."""
+    longer cover the test region). The training windows' layout
+    (:attr:`Split.train_series`, for calibration folds in time) is kept in every case."""
     if data.series is None or data.train_mask is None:
         return split
+    if split.train_rows is not None:
+        split = dataclasses.replace(split, train_series=data.series.take(split.train_rows))
     test_rows = ~np.asarray(data.train_mask, dtype=bool)
     if split.metadata.get("subsampled_test") or int(test_rows.sum()) != len(split.y_test):
         logger.info("%s: test windows subsampled, no point-level metrics", name)

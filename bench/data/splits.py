@@ -361,6 +361,7 @@ def make_split(
         groups_test=groups_test,
         y_train_observed=observed,
         test_rows=idx_test,
+        train_rows=idx_train,
     )
     check_split(split, name)
     return split

@@ -32,6 +32,7 @@ from anobench.metrics.calibration import (
     uniform_probes,
 )
 from anobench.metrics.cell import evaluate, roc_auc_by_group, score_sanity
+from anobench.metrics.points import anchor_offset
 from anobench.metrics.series import series_evaluation
 from anobench.plan import presets
 from anobench.plan.imports import dataset_spec
@@ -225,15 +226,22 @@ def _fit_and_score(
             "retry": False,
         }
     else:
-        held = _calibrate(cell, record, split.X_train, calibration, deadline, t1 - t0, labels)
+        held = _calibrate(cell, record, split, calibration, deadline, t1 - t0, labels)
     cal_scores = held.scores if held is not None else None
     validation = _validation(cell, split, cal_scores, record)
     record.update(
         evaluate(split.y_test, test_scores, cal_scores, cell.expected_contamination, validation)
     )
-    record.update(
-        series_evaluation(split.series, test_scores, cal_scores, cell.expected_contamination)
-    )
+    if split.series is not None:
+        try:
+            offset = anchor_offset(detector, split.series.window)
+        except ValueError as exc:
+            raise DetectorOutputError(str(exc)) from exc
+        record.update(
+            series_evaluation(
+                split.series, test_scores, cal_scores, cell.expected_contamination, offset=offset
+            )
+        )
     if split.groups_test is not None:
         record["roc_auc_by_group"] = roc_auc_by_group(split.y_test, test_scores, split.groups_test)
     record["arrays"] = cell_arrays(detector, split, test_scores, held)
@@ -272,7 +280,7 @@ def _validation(
 def _calibrate(
     cell: Cell,
     record: Record,
-    X_train: np.ndarray,
+    split: Split,
     calibration: Calibration,
     deadline: float,
     fit_seconds: float,
@@ -283,6 +291,7 @@ def _calibrate(
     configuration of a grid is calibrated on the same rows (selection compares them
     there); under selection's volume criteria each fold's model also scores the
     ``cell.probes`` uniform probe points."""
+    X_train = split.X_train
     probes = uniform_probes(X_train, cell.probes, cell.split_seed) if cell.probes else None
     try:
         held = out_of_sample(
@@ -294,6 +303,7 @@ def _calibrate(
             fit_seconds=fit_seconds,
             y_train=labels,
             probes=probes,
+            series=split.train_series,
         )
     except CalibrationError as exc:
         logger.info("%s on %s: no label-free thresholds: %s", cell.label, cell.dataset, exc)

@@ -13,11 +13,14 @@ training rows that the scoring model did not see:
   score the other 25%. Costs one extra fit, gives fewer calibration scores.
 
 Identical training rows stay in one fold (a held-out row must not have its copy in the
-fitting part). ROC-AUC and AP always come from the model fitted on the whole training
-part; only thresholds use these scores. A batch-dependent (``transductive``) detector gets
-no label-free thresholds at all: its scores have no scale that carries over from one
-scored batch to another (measured on ``quick``: LMDD's train-quantile flagged a median 29%
-of test normals, SOD's 3.5%, against a nominal 10%).
+fitting part). Windows of a series are folded in time instead: blocks of consecutive
+windows, each fit part one window length away from its held-out block (random folds put
+every held-out window beside fit windows that share most of its points). ROC-AUC and AP
+always come from the model fitted on the whole training part; only thresholds use these
+scores. A batch-dependent (``transductive``) detector gets no label-free thresholds at
+all: its scores have no scale that carries over from one scored batch to another
+(measured on ``quick``: LMDD's train-quantile flagged a median 29% of test normals,
+SOD's 3.5%, against a nominal 10%).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from anobench.data.splits import copy_groups
 from anobench.seeding import derive_seed
+from anobench.types import SeriesPoints
 
 logger = logging.getLogger(__name__)
 
@@ -66,22 +70,43 @@ class Calibration(BaseModel):
         return f"a held-out {self.holdout:.0%} of the training part"
 
 
-def calibration_folds(X: np.ndarray, calibration: Calibration, seed: int) -> list[np.ndarray]:
-    """Held-out row indices of each fold (``holdout``: one), identical rows together.
+def calibration_folds(
+    X: np.ndarray,
+    calibration: Calibration,
+    seed: int,
+    *,
+    series: SeriesPoints | None = None,
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``(held, fit)`` row indices of each fold (``holdout``: one fold).
+
+    Rows (tables, images): identical rows stay in one fold; the folds are drawn at random
+    with ``seed`` and a fold's fit part is every other row.
+
+    Windows of a series (``series``: the training windows' layout, one start per row):
+    the folds are **blocks of time**, ``k`` runs of consecutive windows (``holdout``: the
+    last ``holdout`` share), and a fold's fit part leaves out every window within one
+    window length of the held-out block, so that no fit window overlaps a held-out one or
+    touches it (overlapping windows share points: a model that saw half a held-out window
+    scores it in-sample).
 
     Parameters
     ----------
-    X : (n, ...) training rows. seed : fixes the assignment of rows to folds.
+    X : (n, ...) training rows. seed : fixes the assignment of rows to folds (rows only).
+    series : the windows' layout (``len(series) == n``) or None.
 
     Raises
     ------
     CalibrationError
-        Fewer distinct rows than folds (or than 2 for ``holdout``).
+        Fewer distinct rows than folds (or than 2 for ``holdout``), or a fold whose fit
+        part is empty after the gap.
     """
+    if series is not None:
+        return _time_blocked_folds(series, calibration, len(X))
     groups = copy_groups(X)
     n_groups = int(groups.max()) + 1 if len(groups) else 0
     rng = np.random.default_rng(seed % (2**32))
     order = rng.permutation(n_groups)
+    rows = np.arange(len(X))
     if calibration.method == "crossfit":
         k = calibration.folds
         if n_groups < k:
@@ -91,7 +116,7 @@ def calibration_folds(X: np.ndarray, calibration: Calibration, seed: int) -> lis
         fold_of_group = np.empty(n_groups, dtype=np.int64)
         fold_of_group[order] = np.arange(n_groups) % k
         fold = fold_of_group[groups]
-        return [np.flatnonzero(fold == f) for f in range(k)]
+        return [(rows[fold == f], rows[fold != f]) for f in range(k)]
     n_held = round(calibration.holdout * n_groups)
     if n_held < 1 or n_held >= n_groups:
         raise CalibrationError(
@@ -100,7 +125,44 @@ def calibration_folds(X: np.ndarray, calibration: Calibration, seed: int) -> lis
         )
     held = np.zeros(n_groups, dtype=bool)
     held[order[:n_held]] = True
-    return [np.flatnonzero(held[groups])]
+    return [(rows[held[groups]], rows[~held[groups]])]
+
+
+def _time_blocked_folds(
+    series: SeriesPoints, calibration: Calibration, n: int
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Blocks of consecutive windows with a gap of one window (see :func:`calibration_folds`)."""
+    starts = np.asarray(series.starts, dtype=np.int64)
+    if len(starts) != n:
+        raise ValueError(f"{n} training rows but {len(starts)} window starts")
+    window = int(series.window)
+    by_time = np.argsort(starts, kind="stable")
+    if calibration.method == "crossfit":
+        if n < calibration.folds:
+            raise CalibrationError(
+                f"the training part has {n} windows, fewer than the {calibration.folds} folds"
+            )
+        blocks = np.array_split(by_time, calibration.folds)
+    else:
+        n_held = round(calibration.holdout * n)
+        if n_held < 1 or n_held >= n:
+            raise CalibrationError(
+                f"the training part has {n} windows: too few to hold out {calibration.holdout:.0%}"
+            )
+        blocks = [by_time[n - n_held :]]
+    folds = []
+    for held in blocks:
+        first, last = int(starts[held].min()), int(starts[held].max())
+        # a fit window [s, s + window) keeps one window of points between itself and the
+        # held-out points [first, last + window)
+        fit = np.flatnonzero((starts + 2 * window <= first) | (starts >= last + 2 * window))
+        if len(fit) == 0:
+            raise CalibrationError(
+                f"a time-blocked fold of {len(held)} windows leaves no training window "
+                f"one window ({window} points) away from it"
+            )
+        folds.append((np.sort(held), fit))
+    return folds
 
 
 @dataclass
@@ -133,6 +195,7 @@ def out_of_sample(
     fit_seconds: float | None = None,
     y_train: np.ndarray | None = None,
     probes: np.ndarray | None = None,
+    series: SeriesPoints | None = None,
 ) -> OutOfSample:
     """Out-of-sample scores of training rows, for label-free thresholds and selection.
 
@@ -150,6 +213,8 @@ def out_of_sample(
         fit's time) the extra fits are estimated first and refused when they would not
         finish in time, so the cell keeps its other results instead of timing out.
     probes : (n_probes, ...) points each fold's model also scores (None: none).
+    series : the training windows' layout when the rows are windows of a series: the
+        folds are then blocks of time with a gap of one window (:func:`calibration_folds`).
 
     Raises
     ------
@@ -157,7 +222,7 @@ def out_of_sample(
         Too few rows, not enough time left, or a fold's detector failed or returned
         non-finite scores.
     """
-    folds = calibration_folds(X_train, calibration, seed)
+    folds = calibration_folds(X_train, calibration, seed, series=series)
     n = len(X_train)
     kept_in = 0
     if y_train is not None and (y_train == 1).any():
@@ -166,14 +231,16 @@ def out_of_sample(
         # detector cannot be fitted without one. Those rows get no calibration score.
         labelled = np.flatnonzero(y_train == 1)
         adjusted = []
-        for held in folds:
-            if not np.isin(labelled, held, invert=True).any():
-                kept_in += int(np.isin(held, labelled).sum())
-                held = held[~np.isin(held, labelled)]
-            adjusted.append(held)
+        for held, fit in folds:
+            if not np.isin(labelled, fit).any():
+                moved = np.isin(held, labelled)
+                kept_in += int(moved.sum())
+                fit = np.union1d(fit, held[moved])
+                held = held[~moved]
+            adjusted.append((held, fit))
         folds = adjusted
     if deadline is not None and fit_seconds is not None:
-        estimate = sum(fit_seconds * (n - len(held)) / n for held in folds)
+        estimate = sum(fit_seconds * len(fit) / n for _, fit in folds)
         left = deadline - time.perf_counter()
         if estimate > 0.8 * left:
             raise CalibrationError(
@@ -184,8 +251,7 @@ def out_of_sample(
     held_scores: list[np.ndarray] = []
     probe_scores: list[np.ndarray] = []
     probe_error: str | None = None
-    for held in folds:
-        fit_rows = np.setdiff1d(np.arange(n), held, assume_unique=True)
+    for held, fit_rows in folds:
         try:
             model = make_detector()
             if y_train is None:
@@ -211,15 +277,17 @@ def out_of_sample(
             except Exception as exc:
                 probe_error = f"{type(exc).__name__}: {exc}"
     # back in training-row order
-    order = np.argsort(np.concatenate(folds), kind="stable")
+    held_rows = np.concatenate([held for held, _ in folds])
+    order = np.argsort(held_rows, kind="stable")
     out = np.concatenate(held_scores)[order]
-    rows = np.concatenate(folds)[order].astype(np.int64)
-    fold = np.concatenate([np.full(len(h), i, dtype=np.int64) for i, h in enumerate(folds)])
+    rows = held_rows[order].astype(np.int64)
+    fold = np.concatenate([np.full(len(h), i, dtype=np.int64) for i, (h, _) in enumerate(folds)])
     info = {
         "method": calibration.method,
         "folds": len(folds) if calibration.method == "crossfit" else None,
         "holdout": calibration.holdout if calibration.method == "holdout" else None,
         "n_scores": len(out),
+        **({"folds_in_time": "blocks of consecutive windows, one window apart"} if series else {}),
         **({"labelled_rows_not_scored": kept_in} if kept_in else {}),
         **({"probe_error": probe_error} if probe_error else {}),
         "seconds": time.perf_counter() - start,

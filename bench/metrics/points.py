@@ -2,17 +2,30 @@
 same points.
 
 Series data sets are cut into sliding windows (:func:`anobench.data.windows.sliding_windows`)
-and detectors score windows: a window detector scores the whole window, the forecaster
-(``lstm``) the forecast of its last points. Point-level metrics
-(:mod:`anobench.metrics.series`) need one score per point of the series, mapped the same
-way for every detector:
+and detectors score windows. Point-level metrics (:mod:`anobench.metrics.series`) need one
+score per point of the series, mapped the same way for every detector.
 
-**A point's score is the MAXIMUM score of the test windows that cover it.** A window is
-labelled anomalous when any of its points is, so the maximum keeps that rule in reverse:
-a point is flagged by a threshold exactly when some window containing it is. Points that
-no test window covers (outside the test region, or skipped by a stride) are left out;
-their labels are those of the series (:attr:`SeriesPoints.labels`), not the window labels.
-The mean over covering windows (``reduce="mean"``) is offered for comparison.
+**A window's score belongs to one point of it, its anchor** (TSB-AD's convention):
+
+- a window detector's score belongs to the window's centre, offset ``window // 2`` from
+  its first point (TSB-AD pads ``ceil((window - 1) / 2)`` copies of the first score in
+  front, which puts window ``i``'s score at point ``i + window // 2``);
+- a forecaster's score belongs to the point it forecasts (``lstm``: the centre of its
+  forecast block, the window's last point for ``horizon = 1``).
+
+A detector says where by :meth:`anobench.contract.BaseDetector.point_offset`; classes
+without it (PyOD and scikit-learn adapters) score windows, hence the centre. Every point
+covered by a test window is evaluated and takes the score of the window whose anchor is
+nearest (the earlier one on a tie): with stride 1 that is exactly TSB-AD's padded score,
+with a larger stride each window speaks for the ``stride`` points around its anchor.
+Points no test window covers (outside the test region) are left out; labels are those of
+the series (:attr:`SeriesPoints.labels`), not the window labels.
+
+Why not the maximum over covering windows (anobench before 0.9): a window is anomalous
+when any of its points is, so the maximum spreads an anomaly over ``window - 1`` points
+on each side, and a detector that scores every window exactly by its label reached only
+VUS-PR 0.27 on UCR-135 (``anobench data ceiling`` prints the ceiling under both
+mappings). ``mapping="max"`` is kept for that comparison.
 
 A data set gives the layout of its windows (:class:`SeriesPoints`: each window's first
 point, the window length and the point labels); the split keeps the test windows' part
@@ -21,28 +34,52 @@ point, the window length and the point labels); the split keeps the test windows
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from anobench.types import SeriesPoints
 
-__all__ = ["point_scores"]
+__all__ = ["Mapping", "anchor_offset", "point_scores"]
 
-Reduce = Literal["max", "mean"]
+Mapping = Literal["anchor", "max"]
+
+
+def anchor_offset(detector: Any, window: int) -> int:
+    """The offset in a window of the point its score belongs to: ``detector.point_offset
+    (window)`` when the detector defines it, else the centre ``window // 2``.
+
+    Raises
+    ------
+    ValueError
+        The detector's offset is not an integer in ``[0, window)``.
+    """
+    method = getattr(detector, "point_offset", None)
+    offset = method(window) if callable(method) else window // 2
+    if isinstance(offset, bool) or not isinstance(offset, int | np.integer):
+        raise ValueError(f"point_offset({window}) must be an integer, got {offset!r}")
+    if not 0 <= offset < window:
+        raise ValueError(f"point_offset({window}) = {offset} lies outside the window")
+    return int(offset)
 
 
 def point_scores(
-    window_scores: np.ndarray, layout: SeriesPoints, reduce: Reduce = "max"
+    window_scores: np.ndarray,
+    layout: SeriesPoints,
+    *,
+    offset: int | None = None,
+    mapping: Mapping = "anchor",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Point scores from the scores of the windows of ``layout``.
 
     Parameters
     ----------
-    window_scores : (n_windows,) higher = more anomalous, one per window of ``layout``.
+    window_scores : (n_windows,) higher = more anomalous, one per window of ``layout``
+        (in any order of windows).
     layout : the windows' starts, length and the series' point labels.
-    reduce : ``"max"`` (the documented mapping, see the module docstring) or ``"mean"``
-        over the windows covering each point.
+    offset : the anchor's offset in a window (:func:`anchor_offset`); None: the centre.
+    mapping : ``"anchor"`` (the convention, see the module docstring) or ``"max"`` over
+        the windows covering each point (the former convention, for comparison).
 
     Returns
     -------
@@ -60,17 +97,27 @@ def point_scores(
     covered = np.zeros(n_points + 1, dtype=np.int64)  # a difference array
     np.add.at(covered, starts, 1)
     np.add.at(covered, starts + window, -1)
-    counts = np.cumsum(covered)[:n_points]
-    if reduce == "max":
+    points = np.flatnonzero(np.cumsum(covered)[:n_points] > 0)
+    labels = np.asarray(layout.labels, dtype=np.int64)[points]
+    if mapping == "max":
         out = np.full(n_points, -np.inf)
-        for offset in range(window):
-            np.maximum.at(out, starts + offset, scores)
-    elif reduce == "mean":
-        total = np.zeros(n_points)
-        for offset in range(window):
-            np.add.at(total, starts + offset, scores)
-        out = total / np.maximum(counts, 1)
-    else:
-        raise ValueError(f"reduce must be 'max' or 'mean', got {reduce!r}")
-    points = np.flatnonzero(counts > 0)
-    return points, out[points], np.asarray(layout.labels, dtype=np.int64)[points]
+        for k in range(window):
+            np.maximum.at(out, starts + k, scores)
+        return points, out[points], labels
+    if mapping != "anchor":
+        raise ValueError(f"mapping must be 'anchor' or 'max', got {mapping!r}")
+    if offset is None:
+        offset = window // 2
+    if not 0 <= offset < window:
+        raise ValueError(f"offset {offset} lies outside the window of {window} points")
+    order = np.argsort(starts, kind="stable")
+    anchors, ranked = starts[order] + offset, scores[order]
+    if len(anchors) == 0:
+        return points, np.zeros(0), labels
+    # the nearest anchor of each point: the one at or after it, or the one before it
+    after = np.clip(np.searchsorted(anchors, points, side="left"), 0, len(anchors) - 1)
+    before = np.clip(after - 1, 0, len(anchors) - 1)
+    nearest = np.where(
+        np.abs(anchors[before] - points) <= np.abs(anchors[after] - points), before, after
+    )
+    return points, ranked[nearest], labels

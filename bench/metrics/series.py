@@ -2,8 +2,9 @@
 recall / F1 and point-adjusted F1.
 
 Every detector's window scores are first mapped to points the same way
-(:func:`anobench.metrics.points.point_scores`, the maximum over the covering test
-windows); these metrics then read point scores and point labels.
+(:func:`anobench.metrics.points.point_scores`: each window's score belongs to its centre,
+a forecaster's to the point it forecasts, as in TSB-AD); these metrics then read point
+scores and point labels.
 
 - **VUS-ROC / VUS-PR** (Paparrizos et al., "Volume Under the Surface", VLDB 2022): the
   range-AUC of ROC and PR with a soft buffer of ``l`` points around each labelled
@@ -17,6 +18,12 @@ windows); these metrics then read point scores and point labels.
   ``R-based-F1``: recall with existence weight ``alpha = 0.2``, precision with 0, flat
   positional bias, reciprocal cardinality) of the points flagged by each label-free
   threshold policy (calibrated on out-of-sample training scores, as the window F1s).
+  **Rate.** A policy's rate is a rate of points: ``train-quantile`` at contamination
+  ``c`` aims to flag a share ``c`` of the normal test points. Its threshold is the
+  ``1 - c`` quantile of out-of-sample scores of training windows, and under the anchor
+  mapping every point carries the score of one window, so the share carries over from
+  windows to points. Each policy's record holds the measured ``flagged_rate`` (all
+  evaluated points) and ``normal_flagged_rate`` (normal points) beside it.
 - **Point-adjusted F1** under the same thresholds: an anomaly range counts as wholly
   detected when one of its points is flagged. It INFLATES results (a random score can
   reach a high PA-F1 on long anomalies; Kim et al., AAAI 2022), is reported only with
@@ -36,6 +43,7 @@ from anobench.types import SeriesPoints
 
 __all__ = [
     "PA_WARNING",
+    "perfect_ceiling",
     "point_adjusted_f1",
     "range_precision_recall",
     "ranges",
@@ -177,23 +185,34 @@ def series_evaluation(
     test_scores: np.ndarray,
     calibration_scores: np.ndarray | None,
     expected_contamination: float | str = 0.1,
+    *,
+    offset: int | None = None,
 ) -> dict[str, Any]:
     """The point-level metrics of one series cell, as ``{"series": {...}}`` for its
     record; ``{}`` when the split has no point layout (not windows of a series).
 
-    ``series`` holds ``points`` (points evaluated), ``point_anomalies``, ``vus_window``
-    (``L``), ``vus_roc``, ``vus_pr``, ``point_roc_auc``, ``point_ap`` and per label-free
-    policy ``thresholds[policy]`` with ``range_precision``, ``range_recall``, ``range_f1``
-    and ``pa_f1`` (inflated). A test region whose points are all normal or all
-    anomalous gets ``error`` instead of values.
+    ``test_scores`` : (n_test_windows,) higher = more anomalous, in ``layout``'s order;
+    ``calibration_scores`` : out-of-sample scores of training windows (None: no
+    label-free thresholds); ``offset`` : where in a window its score belongs
+    (:func:`anobench.metrics.points.anchor_offset`; None: the centre).
+
+    ``series`` holds ``mapping``, ``points`` (points evaluated), ``point_anomalies``,
+    ``vus_window`` (``L``), ``vus_roc``, ``vus_pr``, ``point_roc_auc``, ``point_ap`` and
+    per label-free policy ``thresholds[policy]`` with ``range_precision``,
+    ``range_recall``, ``range_f1``, ``pa_f1`` (inflated), ``flagged_rate`` and
+    ``normal_flagged_rate``. A test region whose points are all normal or all anomalous
+    gets ``error`` instead of values.
     """
     if layout is None:
         return {}
     from sklearn.metrics import average_precision_score, roc_auc_score
 
-    _, scores, labels = point_scores(test_scores, layout)
+    window = int(layout.window)
+    offset = window // 2 if offset is None else offset
+    _, scores, labels = point_scores(test_scores, layout, offset=offset)
+    where = "centre" if offset == window // 2 else f"point {offset} of {window}"
     out: dict[str, Any] = {
-        "mapping": "max over covering test windows",
+        "mapping": f"each window's score at its {where} (nearest anchor)",
         "points": len(labels),
         "point_anomalies": int(labels.sum()),
         "vus_window": int(layout.window),
@@ -223,8 +242,37 @@ def series_evaluation(
             "threshold": float(thr),
             **{f"range_{k}": v for k, v in ranged.items()},
             "pa_f1": point_adjusted_f1(labels, flagged),
+            "flagged_rate": float(flagged.mean()),
+            "normal_flagged_rate": float(flagged[labels == 0].mean()),
+            # the share of normal points the policy aims at (a rate exists for
+            # train-quantile only: mean+std and max-train name a score, not a share)
+            **({"target_rate": float(prior)} if name == "train-quantile" else {}),
         }
     return {"series": out}
+
+
+def perfect_ceiling(layout: SeriesPoints) -> dict[str, dict[str, float]]:
+    """What a perfect window detector reaches on ``layout``'s test points: a detector
+    whose score of each window is that window's label (1 when any of its points is
+    anomalous), under the anchor mapping (the convention) and the maximum over covering
+    windows (the former one): ``{"anchor": {"vus_pr", "vus_roc", "point_ap"}, "max":
+    {...}}``. It measures how far the mapping itself caps a window detector."""
+    from sklearn.metrics import average_precision_score
+
+    starts = np.asarray(layout.starts, dtype=np.int64)
+    labels = np.asarray(layout.labels, dtype=np.int64)
+    spread = np.r_[0, np.cumsum(labels)]
+    window_labels = (spread[starts + layout.window] - spread[starts] > 0).astype(float)
+    out: dict[str, dict[str, float]] = {}
+    for mapping in ("anchor", "max"):
+        _, scores, point_labels = point_scores(window_labels, layout, mapping=mapping)
+        roc, pr = vus(point_labels, scores, layout.window)
+        out[mapping] = {
+            "vus_pr": pr,
+            "vus_roc": roc,
+            "point_ap": float(average_precision_score(point_labels, scores)),
+        }
+    return out
 
 
 #: the tidy-table columns of a series cell, read from ``record["series"]``

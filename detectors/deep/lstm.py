@@ -91,9 +91,9 @@ class LSTM(DeepDetector):
     LSTM layers (each recurrence a ``lax.scan``), a dense layer forecasts the last
     ``horizon`` points of every channel; training minimises their mean squared error with
     Adam. A window's score is the mean absolute difference between forecast and
-    measurement over its forecast part (the bearing example's anomaly score), so on
-    point level (:mod:`anobench.metrics.points`) a point is scored by the forecasts of the
-    windows that cover it.
+    measurement over its forecast part (the bearing example's anomaly score); on point
+    level (:mod:`anobench.metrics.points`) that score belongs to the point it forecasts
+    (the centre of the forecast block: the window's last point for ``horizon = 1``).
 
     Parameters
     ----------
@@ -136,6 +136,11 @@ class LSTM(DeepDetector):
         self.random_state = random_state
 
     functions = LSTM_FUNCTIONS
+
+    def point_offset(self, window: int) -> int:
+        """The forecast point: the centre of the last ``horizon`` points of the window."""
+        horizon = min(max(int(self.horizon), 1), window)
+        return window - horizon + (horizon - 1) // 2
 
     def _shape(self) -> tuple[int, int]:
         """(window, channels) of the fitted input."""

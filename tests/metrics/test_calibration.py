@@ -32,15 +32,52 @@ def test_folds_cover_every_row_once_and_keep_copies_together() -> None:
     rng = np.random.default_rng(0)
     X = rng.normal(size=(50, 3))
     X[10:15] = X[3]  # six identical rows
-    folds = calibration_folds(X, Calibration(folds=5), seed=1)
+    pairs = calibration_folds(X, Calibration(folds=5), seed=1)
+    folds = [held for held, _ in pairs]
     rows = np.sort(np.concatenate(folds))
     np.testing.assert_array_equal(rows, np.arange(50))
+    for held, fit in pairs:  # the fit part is every other row
+        np.testing.assert_array_equal(np.sort(np.r_[held, fit]), np.arange(50))
     holding = [i for i, f in enumerate(folds) if 3 in f]
     assert len(holding) == 1 and set(range(10, 15)) <= set(folds[holding[0]])
     held = calibration_folds(X, Calibration(method="holdout", holdout=0.25), seed=1)
-    assert len(held) == 1 and 8 <= len(held[0]) <= 18
+    assert len(held) == 1 and 8 <= len(held[0][0]) <= 18
     with pytest.raises(CalibrationError, match="fewer than the 5 folds"):
         calibration_folds(X[:4], Calibration(folds=5), seed=0)
+
+
+def test_series_folds_are_blocks_of_time_one_window_apart() -> None:
+    """Random folds over overlapping windows put every held-out window beside fit
+    windows sharing most of its points; time-blocked folds keep a window-long gap."""
+    from anobench.types import SeriesPoints
+
+    window, starts = 16, np.arange(0, 600, 2)
+    shuffled = np.random.default_rng(0).permutation(starts)  # the split shuffles rows
+    layout = SeriesPoints(shuffled, window, np.zeros(700, dtype=int))
+    X = np.zeros((len(starts), window))
+    pairs = calibration_folds(X, Calibration(folds=5), seed=3, series=layout)
+    assert len(pairs) == 5
+    np.testing.assert_array_equal(
+        np.sort(np.concatenate([held for held, _ in pairs])), np.arange(len(starts))
+    )
+    for held, fit in pairs:
+        h, f = shuffled[held], shuffled[fit]
+        assert h.max() - h.min() == 2 * (len(held) - 1)  # consecutive windows
+        # no fit window within one window of any held-out point
+        assert np.all((f + window + window <= h.min()) | (f >= h.max() + window + window))
+        assert len(fit) > 0
+    (held, fit), = calibration_folds(
+        X, Calibration(method="holdout", holdout=0.25), seed=3, series=layout
+    )
+    assert shuffled[held].min() > shuffled[fit].max() + window  # the last quarter in time
+    with pytest.raises(CalibrationError, match="no training window"):
+        close = SeriesPoints(np.array([0, 2, 4, 6]), window, np.zeros(30, dtype=int))
+        calibration_folds(X[:4], Calibration(folds=2), seed=0, series=close)
+    # the random folds it replaces: every held-out window overlaps a fit window
+    random_pairs = calibration_folds(np.arange(len(starts))[:, None], Calibration(), seed=3)
+    held, fit = random_pairs[0]
+    overlaps = np.abs(shuffled[held][:, None] - shuffled[fit][None, :]) < window
+    assert overlaps.any(axis=1).all()
 
 
 def test_cross_fitted_scores_are_out_of_sample() -> None:

@@ -90,17 +90,97 @@ def test_vus_of_a_perfect_and_a_reversed_score() -> None:
         vus(np.zeros(10, dtype=int), np.arange(10.0), 2)
 
 
-def test_point_scores_max_and_mean_over_covering_windows() -> None:
+def test_point_scores_anchor_each_window_at_its_centre_or_given_point() -> None:
     layout = SeriesPoints(np.array([0, 2, 4]), 3, np.array([0, 0, 1, 1, 0, 0, 0, 1]))
+    # centres 1, 3, 5: each covered point takes the nearest centre's score (earlier on a tie)
     points, scores, labels = point_scores(np.array([1.0, 5.0, 2.0]), layout)
     assert points.tolist() == [0, 1, 2, 3, 4, 5, 6]  # point 7 is in no window
-    assert scores.tolist() == [1, 1, 5, 5, 5, 2, 2]
+    assert scores.tolist() == [1, 1, 1, 5, 5, 2, 2]
     assert labels.tolist() == [0, 0, 1, 1, 0, 0, 0]
-    _, mean, _ = point_scores(np.array([1.0, 5.0, 2.0]), layout, reduce="mean")
-    assert mean.tolist() == [1, 1, 3, 5, 3.5, 2, 2]
+    # a forecaster's score at the window's last point (anchors 2, 4, 6)
+    _, last, _ = point_scores(np.array([1.0, 5.0, 2.0]), layout, offset=2)
+    assert last.tolist() == [1, 1, 1, 1, 5, 5, 2]
+    # the rows may come in any order (the split shuffles them)
+    shuffled = layout.take(np.array([2, 0, 1]))
+    _, same, _ = point_scores(np.array([2.0, 1.0, 5.0]), shuffled)
+    assert same.tolist() == scores.tolist()
+    # the former convention, kept for comparison
+    _, maximum, _ = point_scores(np.array([1.0, 5.0, 2.0]), layout, mapping="max")
+    assert maximum.tolist() == [1, 1, 5, 5, 5, 2, 2]
     assert layout.take(np.array([True, False, True])).starts.tolist() == [0, 4]
     with pytest.raises(ValueError, match="outside"):
         point_scores(np.ones(1), SeriesPoints(np.array([6]), 3, np.zeros(8)))
+    with pytest.raises(ValueError, match="offset"):
+        point_scores(np.ones(3), layout, offset=3)
+
+
+def test_stride_one_anchor_mapping_is_tsb_ads_padded_score() -> None:
+    """With stride 1 the mapping is TSB-AD's: ceil((w - 1) / 2) copies of the first
+    score in front, (w - 1) // 2 of the last behind."""
+    rng = np.random.default_rng(0)
+    for window in (4, 5):
+        n = 40
+        scores = rng.normal(size=n - window + 1)
+        layout = SeriesPoints(np.arange(n - window + 1), window, np.zeros(n, dtype=int))
+        padded = np.r_[
+            [scores[0]] * int(np.ceil((window - 1) / 2)), scores, [scores[-1]] * ((window - 1) // 2)
+        ]
+        np.testing.assert_array_equal(point_scores(scores, layout)[1], padded)
+
+
+def test_a_perfect_window_detector_is_not_capped_by_the_mapping() -> None:
+    """A detector scoring each window by its label: under the maximum over covering
+    windows an anomaly spreads over window - 1 points on each side (VUS-PR ~0.3 on a
+    UCR-like series); the centre anchor halves the spread, and a detector that scores
+    a window by its centre point's label reaches 1."""
+    n, window = 4000, 64
+    labels = np.zeros(n, dtype=int)
+    labels[3000:3040] = 1
+    starts = np.arange(2000, n - window + 1)
+    layout = SeriesPoints(starts, window, labels)
+    window_labels = np.array([labels[s : s + window].max() for s in starts], dtype=float)
+    _, old, point_labels = point_scores(window_labels, layout, mapping="max")
+    _, new, _ = point_scores(window_labels, layout)
+    old_pr, new_pr = vus(point_labels, old, window)[1], vus(point_labels, new, window)[1]
+    assert old_pr < 0.6 and new_pr > old_pr + 0.15
+    centre_labels = labels[starts + window // 2].astype(float)
+    _, exact, _ = point_scores(centre_labels, layout)
+    np.testing.assert_array_equal(exact, point_labels)
+
+
+def test_label_free_thresholds_flag_their_rate_of_points() -> None:
+    """train-quantile aims at a share of normal points: with exchangeable scores the
+    anchor mapping meets it; the maximum over 32 windows flagged most points."""
+    rng = np.random.default_rng(3)
+    n, window = 6000, 32
+    starts = np.arange(0, n - window + 1)
+    labels = np.zeros(n, dtype=int)
+    labels[5000:5010] = 1
+    layout = SeriesPoints(starts, window, labels)
+    scores, calibration = rng.normal(size=len(starts)), rng.normal(size=3000)
+    out = series_evaluation(layout, scores, calibration, 0.1)["series"]
+    policy = out["thresholds"]["train-quantile"]
+    assert policy["target_rate"] == 0.1
+    assert abs(policy["normal_flagged_rate"] - 0.1) < 0.02
+    _, maximum, point_labels = point_scores(scores, layout, mapping="max")
+    assert np.mean(maximum[point_labels == 0] >= policy["threshold"]) > 0.5
+
+
+def test_anchor_offset_of_detectors() -> None:
+    from anobench.detectors.classical import IForest
+    from anobench.detectors.deep.lstm import LSTM
+    from anobench.metrics.points import anchor_offset
+
+    assert anchor_offset(IForest(), 32) == 16 and anchor_offset(object(), 5) == 2
+    assert anchor_offset(LSTM(horizon=1), 32) == 31  # the point it forecasts
+    assert anchor_offset(LSTM(horizon=4), 32) == 29  # the centre of its forecast block
+
+    class Bad:
+        def point_offset(self, window: int) -> int:
+            return window
+
+    with pytest.raises(ValueError, match="outside the window"):
+        anchor_offset(Bad(), 8)
 
 
 def test_series_evaluation_record_and_columns() -> None:

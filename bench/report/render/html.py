@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 from anobench.report.model import Board, Highlight, Report
 from anobench.report.render.board_layout import grid
@@ -28,6 +29,7 @@ from anobench.report.render.html_parts import (
 )
 from anobench.report.render.selection import html_selection, summary_grid
 from anobench.report.render.text import stale_text
+from anobench.types import short_value
 
 __all__ = ["write_html"]
 
@@ -276,8 +278,21 @@ def write_html(path: Path, report: Report) -> Path:
         f"<title>anobench report: {e(suite.get('name', ''))}</title>"
         f"<style>{_CSS}</style><script>{_SCRIPT}</script></head><body>"
         + "\n".join(body)
-        + f"<script type='application/json' id='manifest'>{e(json.dumps(suite))}</script>"
+        + f"<script type='application/json' id='manifest'>{e(json.dumps(_bounded(suite)))}</script>"
         + "</body></html>"
     )
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def _bounded(value: Any, limit: int = 2000) -> Any:
+    """``value`` (the suite, JSON) with every list or text longer than ``limit``
+    characters replaced by its type, size and hash: the page embeds the suite for a
+    reader, and ``run.json`` keeps it whole."""
+    if isinstance(value, dict):
+        return {k: _bounded(v, limit) for k, v in value.items()}
+    if isinstance(value, list | str) and len(repr(value)) > limit:
+        return short_value(value, limit)
+    if isinstance(value, list):
+        return [_bounded(v, limit) for v in value]
+    return value
