@@ -44,6 +44,7 @@ RESULT_MODULES = (
     "anobench.data.spec",
     "anobench.plan.presets",
     "anobench.execution.fitting",
+    "anobench.execution.replay",  # a preset split and RNG chain kept per worker
     "anobench.execution.artifacts",  # the scores selection reads
     "anobench.execution.isolation",  # the clean state every cell starts from (RNGs, error modes)
     "anobench.metrics.series",  # point-level metrics of series cells

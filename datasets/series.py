@@ -176,14 +176,15 @@ def load_timeeval_pair(train: RemoteFile, test: RemoteFile, *, window: int, stri
     """
     train_values, train_labels = read_timeeval(str(locate(train)))
     test_values, test_labels = read_timeeval(str(locate(test)))
-    X_tr, y_tr, _ = sliding_windows(train_values, train_labels, window, stride)
+    X_tr, y_tr, train_starts = sliding_windows(train_values, train_labels, window, stride)
     X_te, y_te, starts = sliding_windows(test_values, test_labels, window, stride)
     n = len(train_values)
     if len(test_values) > n and np.array_equal(test_values[:n], train_values):
         X_te, y_te, starts = X_te[starts >= n], y_te[starts >= n], starts[starts >= n]
     train_mask = np.r_[np.ones(len(X_tr), bool), np.zeros(len(X_te), bool)]
-    # point layout: the test windows in the TEST file's series (training rows unused)
-    points = SeriesPoints(np.r_[np.zeros(len(X_tr), np.int64), starts], window, test_labels)
+    # point layout: the test windows in the TEST file's series (the labels), the training
+    # windows in the TRAIN file's series (their starts fold calibration in time)
+    points = SeriesPoints(np.r_[train_starts, starts], window, test_labels)
     X, y = np.concatenate([X_tr, X_te]), np.r_[y_tr, y_te]
     return Data(X, y, train_mask=train_mask, series=points)
 

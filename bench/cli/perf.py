@@ -10,7 +10,13 @@ from typing import Any
 
 from anobench.cli.options import add_selection, override, positive_int
 
-__all__ = ["add_commands", "cmd_perf_deep", "cmd_perf_isolation", "cmd_perf_scale"]
+__all__ = [
+    "add_commands",
+    "cmd_perf_deep",
+    "cmd_perf_isolation",
+    "cmd_perf_presets",
+    "cmd_perf_scale",
+]
 
 
 def add_commands(sub: Any) -> None:
@@ -64,6 +70,30 @@ def add_commands(sub: Any) -> None:
         "--repeat", type=positive_int, default=1, help="passes per strategy (default: 1)"
     )
     p_pi.set_defaults(func=cmd_perf_isolation)
+    p_pp = perf_sub.add_parser(
+        "presets",
+        help="a published preset vs the paper's own script (PyOD's benchmark procedure)",
+        description="Run PyOD's benchmark procedure as a plain script (one process, one "
+        "RandomState per trial, the models fitted in the paper's order), then the same "
+        "cells with anobench under pyod-benchmark for each --jobs value (no report); print "
+        "wall seconds, the ratios to the script and the largest ROC-AUC difference to "
+        "the script (0: bit-identical). Default: cardio, glass, vowels, wbc, pima x CBLOF, "
+        "HBOS, IForest, KNN, LOF, OCSVM, PCA x 10 trials (350 cells; files from "
+        "ANOBENCH_DATA_DIR).",
+    )
+    p_pp.add_argument("--datasets", nargs="+", metavar="NAME", help="default: the five above")
+    p_pp.add_argument("--detectors", nargs="+", metavar="NAME", help="default: the seven above")
+    p_pp.add_argument(
+        "--trials", type=positive_int, default=10, help="trials 0..N-1 (default: %(default)s)"
+    )
+    p_pp.add_argument(
+        "--jobs",
+        type=positive_int,
+        nargs="+",
+        default=[1, 2],
+        help="worker counts, one anobench pass each (default: 1 2)",
+    )
+    p_pp.set_defaults(func=cmd_perf_presets)
     p_ps = perf_sub.add_parser(
         "scale",
         help="cells/s against workers (local and Dask), harness overhead, 8-64 simulated",
@@ -100,6 +130,19 @@ def add_commands(sub: Any) -> None:
     )
     p_ps.add_argument("--no-dask", action="store_true", help="the local executor only")
     p_ps.set_defaults(func=cmd_perf_scale)
+
+
+def cmd_perf_presets(args: argparse.Namespace) -> int:
+    from anobench.perf.presets import DATASETS, DETECTORS, format_presets, presets_perf
+
+    passes = presets_perf(
+        datasets=args.datasets or DATASETS,
+        detectors=args.detectors or DETECTORS,
+        trials=tuple(range(args.trials)),
+        jobs=args.jobs,
+    )
+    print(format_presets(passes))
+    return 0
 
 
 def cmd_perf_deep(args: argparse.Namespace) -> int:

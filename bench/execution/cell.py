@@ -13,6 +13,7 @@ import sys
 import time
 import traceback
 import warnings
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -149,7 +150,7 @@ def _fit_and_evaluate(cell: Cell, record: Record) -> None:
             compile_clock.install()
         compiled_before = compile_clock.seconds()
         try:
-            _fit_and_score(cell, record, split, detector, deadline)
+            _fit_and_score(cell, record, split, detector, deadline, prepared.after_fit)
         finally:
             # all of the cell's JAX compilation after its warm-up (fit, scoring and
             # calibration), or the fit's own figure of a detector compiling otherwise
@@ -172,9 +173,15 @@ def _probe_reference(cell: Cell, record: Record) -> None:
 
 
 def _fit_and_score(
-    cell: Cell, record: Record, split: Split, detector: Detector, deadline: float
+    cell: Cell,
+    record: Record,
+    split: Split,
+    detector: Detector,
+    deadline: float,
+    after_fit: Callable[[], None] = lambda: None,
 ) -> None:
-    """Fit, score, check the scores, calibrate thresholds and compute the metrics."""
+    """Fit, score, check the scores, calibrate thresholds and compute the metrics
+    (``after_fit`` runs between the fit and the scoring)."""
     labels = _fit_labels(cell, split)
     with PeakMemory() as memory:
         t0 = time.perf_counter()
@@ -183,6 +190,7 @@ def _fit_and_score(
         else:
             detector.fit(split.X_train, labels)
         t1 = time.perf_counter()
+        after_fit()
         test_scores = np.asarray(detector.anomaly_score(split.X_test), dtype=np.float64)
         t2 = time.perf_counter()
     # deep detectors report their fit's compilation (inside fit_seconds); the cell's

@@ -54,8 +54,21 @@ def program_affinity(cell: Cell) -> tuple[str, str, str]:
     one data set (its seeds and protocols: the clean protocols' training parts round to
     the same program shapes). The data set comes last: a worker starting a new key
     prefers a detector configuration no other worker is running, since data sets of
-    equal shapes compile the same programs. See ``ProcessExecutor(affinity=...)``."""
+    equal shapes compile the same programs. See ``ProcessExecutor(affinity=...)``.
+
+    Under a published protocol the cells of one trial of one data set share a split and
+    a shared-RNG chain (:mod:`anobench.execution.replay`): they form one key, run in one
+    worker in the order of the paper's columns (:func:`_chain_order`)."""
+    if cell.preset is not None:
+        return (cell.protocol, f"trial {cell.seed}", cell.dataset_label)
     return (cell.detector_ref, cell.label, cell.dataset_label)
+
+
+def _chain_order(cells: list[Cell]) -> list[Cell]:
+    """``cells`` with each published-protocol cell after the cells whose fits its chain
+    replays (shorter chains first, stable otherwise), so a worker running a trial's
+    cells in this order fits every model of the chain once."""
+    return sorted(cells, key=lambda c: len((c.preset or {}).get("replay", [])))
 
 
 def _prepare_data(refs: set[str]) -> dict[str, tuple[Status, str]]:
@@ -292,7 +305,7 @@ def _run_locked(
         executor = executor or ProcessExecutor(
             jobs=jobs, memory_budget_mb=suite.memory_budget_mb, affinity=program_affinity
         )
-        for _cell, record in executor.run(runnable, run_cell, failure_record):
+        for _cell, record in executor.run(_chain_order(runnable), run_cell, failure_record):
             keep(record)
     mine = sum(in_shard(c.cell_id, shard) for c in cells) if shard else len(cells)
     return RunSummary(

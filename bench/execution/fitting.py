@@ -10,7 +10,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from anobench.data.spec import DatasetSpec
+from anobench.execution import replay
 from anobench.plan import presets
 from anobench.plan.imports import detector_class
 from anobench.types import Cell, Detector, Split
@@ -79,14 +82,16 @@ class Prepared:
     """A cell's split and its detector, ready to fit.
 
     ``before_fit`` runs right before the detector's fit (a published protocol's
-    seeding); ``published`` holds what the preset did, for the record (``None`` under a
-    clean protocol).
+    seeding), ``after_fit`` right after it (records the shared RNG's state for later
+    cells of the trial, :mod:`anobench.execution.replay`); ``published`` holds what the
+    preset did, for the record (``None`` under a clean protocol).
     """
 
     split: Split
     detector: Detector
     before_fit: Callable[[], None]
     published: dict[str, Any] | None = None
+    after_fit: Callable[[], None] = lambda: None
 
 
 def prepare(cell: Cell, spec: DatasetSpec) -> Prepared:
@@ -95,8 +100,10 @@ def prepare(cell: Cell, spec: DatasetSpec) -> Prepared:
     Clean protocols: :meth:`DatasetSpec.split` with the derived split seed. Published
     protocols: the preset's procedure with the paper's literal seed, then the fits of
     the columns the paper's script made earlier on the same shared RNG (replayed so the
-    RNG is in the script's state), then the detector with the preset's ``random_state``
-    (a detector that is not one of the paper's columns gets the literal seed instead).
+    RNG is in the script's state; the split and the states after each fit are kept per
+    worker, :mod:`anobench.execution.replay`, so a trial's chain is fitted once), then
+    the detector with the preset's ``random_state`` (a detector that is not one of the
+    paper's columns gets the literal seed instead).
     Call inside :func:`anobench.plan.presets.isolated_global_rng` for published protocols.
     """
     preset = presets.get(cell.protocol)
@@ -110,30 +117,54 @@ def prepare(cell: Cell, spec: DatasetSpec) -> Prepared:
             max_test=cell.max_test,
         )
         return Prepared(split, make_detector(cell), lambda: None)
-    data, identity = spec.load_verified(cell.dataset_params)
-    if data.train_mask is not None:
-        logger.info(
-            "%s: %s makes its own split; the fixed split is not used", cell.dataset, preset.name
-        )
-    made = preset.split(data.X, data.y, cell.seed, spec.transform_for(cell.dataset_params))
+    key = replay.split_key(
+        preset, cell.dataset_ref, cell.dataset_params, cell.data_fingerprint, cell.seed
+    )
+
+    def make() -> tuple[presets.PresetSplit, dict[str, Any]]:
+        data, identity = spec.load_verified(cell.dataset_params)
+        if data.train_mask is not None:
+            logger.info(
+                "%s: %s makes its own split; the fixed split is not used", cell.dataset, preset.name
+            )
+        made = preset.split(data.X, data.y, cell.seed, spec.transform_for(cell.dataset_params))
+        return made, identity
+
+    made, identity = replay.preset_split(key, make)
     made.split.metadata.update(identity)
     plan = cell.preset or {}
     start = time.perf_counter()
-    replayed = []
-    for column, ref, params in plan.get("replay", []):
-        before = _build(detector_class(ref), params, made.random_state, published=True)
+    steps = plan.get("replay", [])
+    chain = [replay.chain_link(ref, params) for _, ref, params in steps]
+    rng = made.random_state
+    shared = isinstance(rng, np.random.RandomState)
+    reused = replay.restore(key, chain, rng) if shared else 0
+    for i, (_, ref, params) in enumerate(steps[reused:], start=reused):
+        before = _build(detector_class(ref), params, rng, published=True)
         before.fit(made.split.X_train)
-        replayed.append(column)
+        replay.fitted()
+        if shared:
+            replay.store(key, chain[: i + 1], rng)
     published = {
         "name": preset.name,
         "column": plan.get("column"),
         "seeds_as_published": plan.get("seeds_as_published"),
-        "replayed": replayed,
+        "replayed": [column for column, _, _ in steps],
+        # fits of the chain whose RNG state this worker had recorded (not fitted again)
+        "replay_reused": reused,
         "replay_seconds": time.perf_counter() - start,
         "flaws": list(preset.flaws),
     }
     # a published column gets the paper's RNG (shared object or global); any other
     # detector (not in the paper's script) gets the paper's literal seed as an int
-    random_state = made.random_state if plan.get("column") else cell.seed
+    random_state = rng if plan.get("column") else cell.seed
     detector = make_detector(cell, random_state=random_state)
-    return Prepared(made.split, detector, made.before_fit, published)
+    after_fit: Callable[[], None] = lambda: None  # noqa: E731
+    if shared and plan.get("column"):
+        own = [*chain, replay.chain_link(cell.detector_ref, cell.params)]
+
+        def after_fit() -> None:
+            # the state this fit left is the state a later column's chain needs
+            replay.store(key, own, rng)
+
+    return Prepared(made.split, detector, made.before_fit, published, after_fit)

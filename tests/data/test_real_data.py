@@ -183,6 +183,10 @@ def test_offline_files_match_their_published_facts(monkeypatch: pytest.MonkeyPat
     tsad = REGISTRY.load("timeeval/kdd-tsad-135").split("novelty", 0)
     np.testing.assert_array_equal(ucr.X_test, tsad.X_test)
     np.testing.assert_array_equal(ucr.y_test, tsad.y_test)
+    # and its training windows lie where they are in time (calibration folds need it)
+    np.testing.assert_array_equal(
+        np.sort(ucr.train_series.starts), np.sort(tsad.train_series.starts)
+    )
     kdd = REGISTRY.load("kddcup99").split("novelty", 0, max_train=2000, max_test=2000)
     assert kdd.metadata["fixed_split"] and kdd.X_train.shape[1] > 41  # one-hot on train
     ecg = REGISTRY.load("ecg5000").load_data()
