@@ -25,6 +25,7 @@ from anobench.execution.cell import failure_record, run_cell
 from anobench.execution.environment import environment
 from anobench.execution.executors.base import Executor
 from anobench.execution.executors.local import ProcessExecutor
+from anobench.execution.executors.workers import OneWorkerKey
 from anobench.execution.store import RunStore
 from anobench.plan.expansion import MAX_CELLS, check_size, expand, registries
 from anobench.plan.imports import BadReferenceError, dataset_spec
@@ -60,7 +61,7 @@ def program_affinity(cell: Cell) -> tuple[str, str, str]:
     a shared-RNG chain (:mod:`anobench.execution.replay`): they form one key, run in one
     worker in the order of the paper's columns (:func:`_chain_order`)."""
     if cell.preset is not None:
-        return (cell.protocol, f"trial {cell.seed}", cell.dataset_label)
+        return OneWorkerKey((cell.protocol, f"trial {cell.seed}", cell.dataset_label))
     return (cell.detector_ref, cell.label, cell.dataset_label)
 
 

@@ -74,3 +74,36 @@ def test_recorded_states_are_per_trial_and_never_leak_into_a_reused_split() -> N
     assert [r["preset"]["replay_reused"] for r in fb] == [1, 1]
     assert fb[0]["roc_auc"] != fb[1]["roc_auc"] or fb[0]["split"] != fb[1]["split"]
     replay.clear()
+
+
+def test_a_trial_stays_in_the_worker_that_started_it() -> None:
+    """Its RNG chain is kept in that worker: another worker takes other trials, even
+    once a cell of it finished (which lets workers join a deep model's key), and joins
+    it only when nothing else is left."""
+    from anobench.execution.executors.workers import OneWorkerKey, Pending
+
+    t1, t2 = OneWorkerKey(("p", "trial 1", "d")), OneWorkerKey(("p", "trial 2", "d"))
+    cells = ["1a", "1b", "1c", "2a"]  # stand-ins: the digit is the trial
+    pending = Pending(cells, lambda c: t1 if c[0] == "1" else t2)  # type: ignore[arg-type]
+    assert pending.take(None, set()) == ("1a", t1)
+    pending.finished(t1)
+    assert pending.take(None, set()) == ("2a", t2)  # not 1b: trial 1 is another's
+    assert pending.take(t1, {t2}) == ("1b", t1)  # its worker continues it
+    # nothing else left: the idle worker takes it (its chain is rebuilt there)
+    assert pending.take(t2, set()) == ("1c", t1)
+    assert not pending
+
+
+def test_pyod_jit_functions_are_cached_on_disk() -> None:
+    """PyOD compiles its numba functions without cache=True; the warm-up turns numba's
+    disk cache on, so the next worker loads them instead of compiling (2.7-3.9 s)."""
+    from numba.core.caching import NullCache
+    from numba.core.dispatcher import Dispatcher
+
+    from anobench.detectors.pyod_zoo import HBOS
+
+    HBOS.warm_up()
+    import pyod.utils.stat_models as stat_models
+
+    jitted = [v for v in vars(stat_models).values() if isinstance(v, Dispatcher)]
+    assert jitted and not any(isinstance(v._cache, NullCache) for v in jitted)

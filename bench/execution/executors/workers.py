@@ -17,8 +17,16 @@ from anobench.execution.executors.base import CellFunction, FailureFunction
 from anobench.settings import Settings
 from anobench.types import Cell, Status
 
-__all__ = ["Pending", "Worker", "death_reason", "kill_tree", "owner_of", "tree_rss_mb",
-"worker_main"]
+__all__ = [
+    "OneWorkerKey",
+    "Pending",
+    "Worker",
+    "death_reason",
+    "kill_tree",
+    "owner_of",
+    "tree_rss_mb",
+    "worker_main",
+]
 
 
 def worker_main(
@@ -79,12 +87,21 @@ class Worker:
     key: Hashable = None  # affinity key of its current or last cell
 
 
+class OneWorkerKey(tuple):  # type: ignore[type-arg]
+    """An affinity key whose cells share state kept inside the worker that runs them (a
+    published preset's split and RNG chain, :mod:`anobench.execution.replay`): once a
+    worker has started it, no other worker joins it while other keys are left."""
+
+    __slots__ = ()
+
+
 class Pending:
     """Cells waiting for a worker, grouped by affinity key (first-seen order kept)."""
 
     def __init__(self, cells: Sequence[Cell], affinity: Callable[[Cell], Hashable] | None):
         self._groups: dict[Hashable, deque[Cell]] = {}
         self._finished: set[Hashable] = set()
+        self._started: set[Hashable] = set()
         for i, cell in enumerate(cells):
             key = affinity(cell) if affinity else i
             self._groups.setdefault(key, deque()).append(cell)
@@ -100,7 +117,17 @@ class Pending:
         if last in self._groups:
             key = last
         else:
-            free = [k for k in self._groups if k not in running or k in self._finished]
+            free = [
+                k
+                for k in self._groups
+                if k not in running or (k in self._finished and not isinstance(k, OneWorkerKey))
+            ]
+            # a key kept in one worker that another worker started: only when nothing else
+            # is left (its state is then rebuilt here, which costs time, not correctness)
+            unclaimed = [
+                k for k in free if not (isinstance(k, OneWorkerKey) and k in self._started)
+            ]
+            free = unclaimed or free
             if not free:
                 return None
             # prefer a key whose detector no other worker is running: keys that differ
@@ -108,6 +135,7 @@ class Pending:
             # same rows), which the other worker is compiling now and will have cached
             busy = {owner_of(k) for k in running}
             key = next((k for k in free if owner_of(k) not in busy), free[0])
+        self._started.add(key)
         group = self._groups[key]
         cell = group.popleft()
         if not group:
