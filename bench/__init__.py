@@ -33,6 +33,11 @@ __all__ = ["__version__", "compare", "evaluate", "load_run", "run"]
 _API = {"evaluate", "run", "load_run", "compare"}
 
 
+def __dir__() -> list[str]:
+    """The public names, for ``dir(anobench)`` and tab completion."""
+    return sorted(__all__)
+
+
 def __getattr__(name: str) -> Any:
     if name in _API:
         from anobench import api

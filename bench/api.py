@@ -139,27 +139,54 @@ def run(
     jobs: int = 1,
     force: bool = False,
     retry_failed: bool = False,
+    progress: bool = True,
+    report: bool = False,
 ) -> Run:
     """Run a suite (a built-in name, a ``.toml`` path or a :class:`Suite`) into a run
     directory, as ``anobench run`` does (worker processes, time and memory budgets,
-    resume), and return the loaded :class:`Run`.
+    resume), and return the loaded :class:`Run` (its ``summary`` says what ran).
 
-    ``out`` defaults to ``results/runs/<suite name>``. Works in a script without an
-    ``if __name__ == "__main__":`` guard: the workers do not re-run the script.
+    ``out`` defaults to ``results/runs/<suite name>``. ``progress`` shows a progress bar
+    (``tqdm.auto``: a widget in a notebook, a line in a terminal; ``False`` for none).
+    ``report`` also writes ``OUT/report/`` (:meth:`Run.write_report`). Works in a script
+    without an ``if __name__ == "__main__":`` guard: the workers do not re-run the script.
     """
     parsed = suite if isinstance(suite, Suite) else load_suite(suite)
     out_dir = Path(out) if out is not None else Path("results") / "runs" / parsed.name
-    summary = run_suite(
-        parsed,
-        out_dir,
-        detector_registry(),
-        dataset_registry(),
-        jobs=jobs,
-        force=force,
-        retry_failed=retry_failed,
-    )
+    bar: Any = None
+
+    def on_start(n: int) -> None:
+        nonlocal bar
+        if progress and n:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=n, desc=parsed.name, unit="cell")
+
+    def on_result(record: Any) -> None:
+        if bar is not None:
+            bar.update(1)
+            if str(record.status) != "ok":
+                bar.set_postfix_str(f"last: {record.status}", refresh=False)
+
+    try:
+        summary = run_suite(
+            parsed,
+            out_dir,
+            detector_registry(),
+            dataset_registry(),
+            jobs=jobs,
+            force=force,
+            retry_failed=retry_failed,
+            on_start=on_start,
+            on_result=on_result,
+        )
+    finally:
+        if bar is not None:
+            bar.close()
     loaded = load_run(out_dir)
     loaded.summary = summary
+    if report:
+        loaded.write_report()
     return loaded
 
 
@@ -245,9 +272,17 @@ class Run:
             )
         return long_frame(boards)
 
+    def write_report(self, *, plots: bool = True) -> Path:
+        """Write ``<run>/report/`` (tables, figures unless ``plots`` is False, and
+        ``index.html``) as ``anobench report`` does; returns the report folder."""
+        from anobench.report.build import write_report
+
+        return write_report(self.path, plots=plots)
+
     def report(self) -> Any:
         """The report object (leaderboards, statistics, comparisons, stale and missing
-        cells) computed from this run, without writing files."""
+        cells) computed from this run, without writing files (:meth:`write_report`
+        writes them)."""
         if self._report is None:
             from anobench.report.model import add_published, add_statistics, collect
 

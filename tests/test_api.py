@@ -182,3 +182,20 @@ def test_readme_python_example_runs(tmp_path: Path) -> None:
     )  # fmt: skip
     assert done.returncode == 0, done.stderr[-3000:]
     assert "roc_auc" in done.stdout and "IsolationForest(n_estimators=50)" in done.stdout
+
+
+def test_public_names_progress_bar_and_report(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """dir(anobench) lists the API; run() shows a progress bar unless told not to, and
+    writes the report on request."""
+    assert {"evaluate", "run", "load_run", "compare"} <= set(dir(anobench))
+    (tmp_path / "s.toml").write_text(SUITE.replace("seeds = [0, 1]", "seeds = [0]"))
+    quiet = anobench.run(tmp_path / "s.toml", tmp_path / "quiet", progress=False)
+    assert "cell" not in capsys.readouterr().err
+    assert quiet.summary is not None and quiet.summary.ran == 2
+    assert not (tmp_path / "quiet" / "report").exists()
+    shown = anobench.run(tmp_path / "s.toml", tmp_path / "shown", report=True)
+    assert "2/2" in capsys.readouterr().err  # tqdm's count
+    assert (tmp_path / "shown" / "report" / "index.html").is_file()
+    assert shown.write_report(plots=False) == tmp_path / "shown" / "report"

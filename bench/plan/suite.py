@@ -334,10 +334,24 @@ def parse_suite(data: dict[str, Any], source: str = "suite", base: Path | None =
         suite._base = base
         return suite
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
-        )
+        problems = "; ".join(_problem(err) for err in exc.errors())
         raise SuiteError(f"{source}: {problems}") from None
+
+
+def _problem(err: Any) -> str:
+    """One validation error on one line; a misspelt key gets a did-you-mean from the
+    keys the table it sits in accepts (``detector`` -> ``detectors``)."""
+    where = ".".join(str(p) for p in err["loc"])
+    if err["type"] != "extra_forbidden":
+        return f"{where}: {err['msg']}"
+    model: Any = Suite
+    for part in err["loc"][:-1]:  # the nested model the key sits in, when one is typed
+        field = getattr(model, "model_fields", {}).get(part)
+        annotation = getattr(field, "annotation", None)
+        model = annotation if isinstance(annotation, type) else None
+    known = list(getattr(model, "model_fields", {}))
+    hint = did_you_mean(str(err["loc"][-1]), known) if known else ""
+    return f"{where}: unknown key.{hint}" if hint else f"{where}: {err['msg']}"
 
 
 def expand_grid(params: dict[str, Any]) -> list[dict[str, Any]]:

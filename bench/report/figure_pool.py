@@ -43,9 +43,17 @@ def draw(
 ) -> Path:
     """Draw ``anobench.report.plots.charts.<function>(*args, **kwargs)`` into ``path`` (PNG) and the
     same stem in the other ``formats`` (e.g. ``.pdf``, ``.svg``)."""
+    import warnings
+
     from anobench.report.plots import charts as plots
 
-    plots.save(getattr(plots, function)(*args, **kwargs), path, formats=formats)
+    # plotting libraries' own warnings (deprecations, tight layout) are about their
+    # code, not the reader's results: logged, never on the console
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        plots.save(getattr(plots, function)(*args, **kwargs), path, formats=formats)
+    for warning in caught:
+        logger.debug("%s: %s: %s", path.name, warning.category.__name__, warning.message)
     return path
 
 

@@ -114,3 +114,13 @@ def test_unknown_names_and_parameters_suggest_fixes(tmp_path: Path) -> None:
     suite = Suite(name="x", detectors={"pyod-knn": {"n_neighbours": 3}}, datasets=["wine"])
     with pytest.raises(SuiteError, match="no parameter 'n_neighbours'. Did you mean 'n_neighbors'"):
         expand(suite, DET, DS)
+
+
+def test_a_misspelt_key_gets_a_did_you_mean() -> None:
+    from anobench.plan.suite import SuiteError, parse_suite
+
+    base = {"name": "x", "detectors": ["iforest"], "datasets": ["wine"]}
+    with pytest.raises(SuiteError, match="sedes: unknown key. Did you mean 'seeds'"):
+        parse_suite({**base, "sedes": [1]})
+    with pytest.raises(SuiteError, match="calibration.fold: unknown key. Did you mean 'folds'"):
+        parse_suite({**base, "calibration": {"fold": 3}})
