@@ -18,6 +18,7 @@ optimistic scores of the rows the model was fitted on.
 from __future__ import annotations
 
 import inspect
+import re
 from typing import Any, ClassVar, Self
 
 import numpy as np
@@ -258,10 +259,15 @@ class BaseDetector(OutlierMixin, BaseEstimator):
 
     @classmethod
     def summary(cls) -> str:
-        """One line describing the detector (first line of its docstring)."""
+        """One line describing the detector (the first sentence of its docstring)."""
         doc = cls.__dict__.get("__doc__")  # its own, not an inherited one
         text = inspect.cleandoc(doc) if doc else ""
-        return text.splitlines()[0] if text else cls.__name__
+        if not text:
+            return cls.__name__
+        # the first sentence of the first paragraph, however many lines it spans
+        paragraph = " ".join(text.split("\n\n")[0].split())
+        sentence = re.split(r"(?<=[.;])\s+(?=[A-Z(`])", paragraph, maxsplit=1)[0]
+        return sentence
 
     @classmethod
     def param_names(cls) -> list[str]:

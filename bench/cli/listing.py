@@ -88,7 +88,9 @@ def _list_protocols() -> None:
         )
     print(
         tabulate(
-            rows, headers=["protocol", "kind", "seeds", "what"], maxcolwidths=[None, None, None, 80]
+            rows,
+            headers=["protocol", "kind", "seeds", "what"],
+            maxcolwidths=_last_column_width(rows, ["protocol", "kind", "seeds", "what"]),
         )
     )
 
@@ -102,7 +104,8 @@ def _list_suites() -> None:
     for name in builtin_suites():
         suite = load_suite(name)
         rows.append([name, len(suite.detectors), len(suite.datasets), suite.description])
-    print(tabulate(rows, headers=["suite", "detectors", "datasets", "description"]))
+    headers = ["suite", "detectors", "datasets", "description"]
+    print(tabulate(rows, headers=headers, maxcolwidths=_last_column_width(rows, headers)))
 
 
 def _list_registered(what: str, *, check: bool) -> None:
@@ -138,4 +141,17 @@ def _list_registered(what: str, *, check: bool) -> None:
         if what == "detectors"
         else ["dataset", "modality", "licence", "from", "description"]
     )
-    print(tabulate(rows, headers=headers, maxcolwidths=[None, None, None, None, 70]))
+    print(tabulate(rows, headers=headers, maxcolwidths=_last_column_width(rows, headers)))
+
+
+def _last_column_width(rows: list[list[Any]], headers: list[str]) -> list[int | None]:
+    """``maxcolwidths`` that wrap the last column (the prose) to the terminal's width
+    (``COLUMNS``, else the terminal, else 100), never narrower than 30 characters."""
+    import shutil
+
+    width = shutil.get_terminal_size((100, 24)).columns
+    others = [
+        max([len(str(h))] + [len(str(r[i])) for r in rows]) for i, h in enumerate(headers[:-1])
+    ]
+    left = width - sum(others) - 2 * len(others) - 4  # separators and padding
+    return [*([None] * len(others)), max(30, left)]

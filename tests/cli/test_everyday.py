@@ -161,3 +161,16 @@ def test_unknown_metric_is_named_with_suggestions() -> None:
     )
     assert out.returncode == 2
     assert "unknown metric 'roc_acu'" in out.stderr and "Did you mean 'roc_auc'" in out.stderr
+
+
+def test_lists_wrap_to_the_terminal_and_summaries_end_a_sentence(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    for what in ("suites", "detectors", "protocols"):
+        assert main(["list", what]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        assert max(len(line) for line in lines) <= 100, what
+    from anobench.registry import detector_registry
+
+    assert detector_registry().load("ae").summary().endswith("reconstruction error.")
