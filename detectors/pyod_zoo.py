@@ -64,7 +64,8 @@ def cache_pyod_jit() -> int:
         if not name.startswith("pyod.") or module is None:
             continue
         for value in list(vars(module).values()):
-            if isinstance(value, Dispatcher) and isinstance(value._cache, NullCache):
+            uncached = isinstance(getattr(value, "_cache", None), NullCache)
+            if isinstance(value, Dispatcher) and uncached:
                 try:
                     value.enable_caching()
                     done += 1

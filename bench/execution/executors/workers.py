@@ -87,7 +87,7 @@ class Worker:
     key: Hashable = None  # affinity key of its current or last cell
 
 
-class OneWorkerKey(tuple):  # type: ignore[type-arg]
+class OneWorkerKey(tuple[str, ...]):
     """An affinity key whose cells share state kept inside the worker that runs them (a
     published preset's split and RNG chain, :mod:`anobench.execution.replay`): once a
     worker has started it, no other worker joins it while other keys are left."""
