@@ -41,6 +41,7 @@ RESULT_MODULES = (
     "anobench.metrics.thresholds",
     "anobench.execution.cell",
     "anobench.seeding",
+    "anobench.types",  # labelled(): data-set labels enter the derived split seeds
     "anobench.data.spec",
     "anobench.plan.presets",
     "anobench.execution.fitting",

@@ -50,7 +50,7 @@ def in_shard(cell_id: str, shard: tuple[int, int] | None) -> bool:
     return int.from_bytes(digest[:8], "big") % n == k - 1
 
 
-def program_affinity(cell: Cell) -> tuple[str, str, str]:
+def program_affinity(cell: Cell) -> tuple[str, ...]:
     """Cells that share compiled programs and loaded data: one detector configuration on
     one data set (its seeds and protocols: the clean protocols' training parts round to
     the same program shapes). The data set comes last: a worker starting a new key

@@ -226,16 +226,18 @@ def out_of_sample(
     n = len(X_train)
     kept_in = 0
     if y_train is not None and (y_train == 1).any():
-        # a fold whose fit part would hold no labelled anomaly (a budget of one, or all of
-        # them drawn into one fold) keeps its labelled rows in the fit part: a label-using
-        # detector cannot be fitted without one. Those rows get no calibration score.
+        # a fold whose fit part would hold no labelled anomaly (a budget of one, all of
+        # them drawn into one fold, or, for series, all of them in one block of time or in
+        # the gap beside it) takes every labelled row into its fit part: a label-using
+        # detector cannot be fitted without one. Held-out ones then get no calibration
+        # score; for series those windows sit inside the gap (the one exception to it).
         labelled = np.flatnonzero(y_train == 1)
         adjusted = []
         for held, fit in folds:
             if not np.isin(labelled, fit).any():
                 moved = np.isin(held, labelled)
                 kept_in += int(moved.sum())
-                fit = np.union1d(fit, held[moved])
+                fit = np.union1d(fit, labelled)
                 held = held[~moved]
             adjusted.append((held, fit))
         folds = adjusted

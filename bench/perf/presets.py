@@ -125,12 +125,14 @@ def _anobench(
     datasets: Sequence[str], detectors: Sequence[str], trials: Sequence[int], jobs: int
 ) -> PresetPass:
     params = {c.detector: dict(c.params) for c in PYOD_BENCHMARK.columns if c.detector}
-    suite = Suite(
-        name="perf-presets",
-        detectors={d: params.get(d, {}) for d in detectors},
-        datasets=list(datasets),
-        protocols=[PYOD_BENCHMARK.name],
-        seeds=list(trials),
+    suite = Suite.model_validate(
+        {
+            "name": "perf-presets",
+            "detectors": {d: params.get(d, {}) for d in detectors},
+            "datasets": list(datasets),
+            "protocols": [PYOD_BENCHMARK.name],
+            "seeds": list(trials),
+        }
     )
     with tempfile.TemporaryDirectory(prefix="anobench-perf-presets-") as tmp:
         start = time.perf_counter()

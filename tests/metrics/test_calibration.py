@@ -176,3 +176,27 @@ def test_retry_failed_reruns_a_cell_whose_calibration_was_refused(
     )
     assert again.ran == 1
     assert "train-quantile" in next(RunStore(out).records())["thresholds"]
+
+
+def test_a_label_using_detector_keeps_its_labels_when_they_sit_in_a_gap() -> None:
+    """Series folds leave a window-wide gap beside each held-out block; labelled
+    anomalies in that gap (a run of anomalies in time usually is) must still reach the
+    fit part, or a label-using detector cannot be fitted and loses every threshold."""
+    from anobench.types import SeriesPoints
+
+    window, n = 10, 100
+    layout = SeriesPoints(np.arange(n), window, np.zeros(n + window, dtype=int))
+    X = np.random.default_rng(0).normal(size=(n, window))
+    y = -np.ones(n, dtype=int)
+    y[25:29] = 1  # in the gap beside the first block (rows 0-19)
+
+    class NeedsLabels:
+        def fit(self, X: np.ndarray, y: np.ndarray | None = None) -> NeedsLabels:
+            assert y is not None and (y == 1).any(), "no labelled anomaly in the fit part"
+            return self
+
+        def anomaly_score(self, X: np.ndarray) -> np.ndarray:
+            return X.sum(axis=1)
+
+    held = out_of_sample(NeedsLabels, X, Calibration(), 0, y_train=y, series=layout)
+    assert len(held.scores) == n - 4  # the labelled rows are fitted on, not scored
