@@ -181,18 +181,25 @@ def metadata(report: Report) -> str:
 
 
 def failures(report: Report, limit: int = 500) -> str:
-    """The cells without a result (status and message), at most ``limit`` rows."""
+    """The cells without a result, grouped by (detector, status, message): one row per
+    cause with its full message, how many cells it hit and where (data sets, seeds), at
+    most ``limit`` rows; every cell is in ``results.csv``."""
     bad = report.failures
     if bad.empty:
         return "<p>Every cell finished ok.</p>"
-    rows = [
-        [r.label, r.dataset, r.protocol, r.seed, r.status, str(r.error or "")[:160]]
-        for r in bad.head(limit).itertuples()
-    ]
-    more = len(bad) - len(rows)
+    frame = bad.assign(message=bad["error"].fillna("").astype(str))
+    groups = frame.groupby(["label", "status", "message"], sort=False, dropna=False)
+    rows = []
+    for (label, status, message), part in groups:
+        datasets = sorted(part["dataset"].astype(str).unique())
+        shown = ", ".join(datasets[:4]) + (f" (+{len(datasets) - 4})" if len(datasets) > 4 else "")
+        seeds = sorted({int(s) for s in part["seed"].dropna()})
+        rows.append([label, status, len(part), shown, ", ".join(map(str, seeds)), message])
+    rows.sort(key=lambda r: (-r[2], str(r[0])))
+    more = len(rows) - limit
     return table(
-        rows, ["detector", "data set", "protocol", "seed", "status", "message"], search=True
-    ) + (f"<p class='note'>... {more} more in results.csv</p>" if more > 0 else "")
+        rows[:limit], ["detector", "status", "cells", "data sets", "seeds", "message"], search=True
+    ) + (f"<p class='note'>... {more} more causes in results.csv</p>" if more > 0 else "")
 
 
 def comparisons(report: Report) -> str:
