@@ -155,9 +155,8 @@ def test_page_leads_with_the_summary(written) -> None:
     page = (out / "index.html").read_text()
     summary = page[page.index('<section id="summary">') : page.index('id="leaderboards"')]
     assert page.index('<section id="summary">') < page.index("<table")
-    assert (
-        "best good 0.854 [" in summary and "(rank 1.20, 5/5)" in summary
-    )  # leader, mean and its CI
+    # the leader, its rank, mean and CI
+    assert "good (rank 1.20; mean 0.854 [" in summary and "; 5/5 sets)" in summary
     assert "cannot separate: with 5 data sets" in summary  # 3 pairs, 5 sets: too few
     assert "<b>0.952 ± 0.003</b>" in page  # best per data set in bold
     assert 'class="filter"' in page and "abSort" in page and "overflow-x:auto" in page
@@ -179,3 +178,12 @@ def test_kept_report_still_prints_from_the_model(tmp_path: Path, make_record, ca
     assert main(["report", str(run_dir), "--no-plots"]) == 0  # kept: nothing changed
     text = capsys.readouterr().out
     assert "ROC-AUC, protocol novelty" in text and "| good" in text
+
+
+def test_the_summary_names_the_order_of_its_best_detectors(written) -> None:
+    """The best list is in average-rank order and says so, the rank before the mean."""
+    out, _ = written
+    page = (out / "index.html").read_text()
+    assert "best by average rank good (rank 1.20; mean" in page
+    assert page.index("good (rank") < page.index("mid (rank")
+    assert "Missing / not computed: cells that never ran" in page

@@ -110,7 +110,8 @@ def _leaders(h: Highlight) -> str:
     for d in h.leaders:
         ci = f" [{d['ci_low']:.3f}, {d['ci_high']:.3f}]" if d["ci_low"] == d["ci_low"] else ""
         parts.append(
-            f"{d['detector']} {d['mean']:.3f}{ci} (rank {d['avg_rank']:.2f}, {d['coverage']})"
+            f"{d['detector']} (rank {d['avg_rank']:.2f}; mean {d['mean']:.3f}{ci}; "
+            f"{d['coverage']} sets)"
         )
     return "; ".join(parts) or "no ranking"
 
@@ -132,12 +133,12 @@ def _summary(report: Report) -> str:
             f"<li class='bad'>{len(report.stale)} stale record(s) excluded: see below</li>"
         )
     highlights = report.highlights()
-    for h in highlights:
-        if h.metric != "roc_auc":
-            continue
+    # the modality's headline first: VUS-PR for series points, then ROC-AUC
+    lead = [h for m in ("vus_pr", "roc_auc") for h in highlights if h.metric == m]
+    for h in lead:
         verdict_class = "good" if h.separable else "bad"
         items.append(
-            f"<li><b>{e(h.title)}</b>: best {e(_leaders(h))}. "
+            f"<li><b>{e(h.title)}</b>: best by average rank {e(_leaders(h))}. "
             f"<span class='{verdict_class}'>{e(h.verdict)}</span>"
             + (f"; saturated: {e(', '.join(h.saturated))}" if h.saturated else "")
             + "</li>"
@@ -148,7 +149,7 @@ def _summary(report: Report) -> str:
         for h in highlights
     ]  # fmt: skip
     headers = [
-        "protocol", "metric", "best detectors: mean [95% CI] (avg rank, sets)", "ranked",
+        "protocol", "metric", "best by average rank (mean [95% CI], sets)", "ranked",
         "data sets", "failed cells", "missing / not computed", "saturated data sets",
         "can the tests separate detectors?",
     ]  # fmt: skip
@@ -157,11 +158,14 @@ def _summary(report: Report) -> str:
         + "".join(items)
         + "</ul>"
         + table(rows, headers, search=True, table_id="summary-table")
-        + "<p class='note'>Best detectors: the three best average ranks, with the mean over "
-        "the data sets every ranked detector covers and its stratified bootstrap 95% CI over "
-        "data sets and seeds. Oracle metrics read the test labels (upper bounds).</p>"
-        + _selection_summary(report)
-        + "</section>"
+        + "<p class='note'>Best detectors: the three best average ranks, in that order, each "
+        "with its mean over the data sets every ranked detector covers and its stratified "
+        "bootstrap 95% CI over data sets and seeds (a lower mean can rank higher: ranks "
+        "count wins per data set, the mean weighs margins). Missing / not computed: cells "
+        "that never ran, and finished cells without this metric (a threshold policy that "
+        "was not computed: batch-dependent detectors, published protocols, a failed "
+        "calibration; a series metric on a table). Oracle metrics read the test labels "
+        "(upper bounds).</p>" + _selection_summary(report) + "</section>"
     )
 
 
