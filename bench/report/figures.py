@@ -72,8 +72,13 @@ def submit_plots(
         part = ok[ok["protocol"] == protocol]
         runtime = part.assign(seconds=part["fit_seconds"] + part["score_seconds"]).groupby("label")
         summary = pd.DataFrame(
-            {"seconds": runtime["seconds"].mean(), "value": runtime["roc_auc"].mean()}
+            {
+                "seconds": runtime["seconds"].mean(),
+                "value": runtime["roc_auc"].mean(),
+                "sets": runtime["dataset"].nunique(),
+            }
         )
+        summary.attrs["of"] = int(part["dataset"].nunique())
         summary["family"] = [families.get(lab, "unknown") for lab in summary.index]
         emit_here(
             f"runtime_{protocol}",

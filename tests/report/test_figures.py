@@ -168,3 +168,20 @@ def test_a_figure_may_have_its_own_formats(tmp_path: Path) -> None:
     pool.wait()
     names = {p.name for p in tmp_path.iterdir() if not p.name.startswith(".")}
     assert names == {"summary.png", "summary.pdf", "summary.svg", "overview.png"}
+
+
+def test_heatmap_scale_fits_the_values_and_runtime_lists_full_coverage_first() -> None:
+    import pandas as pd
+
+    from anobench.report.plots import charts
+
+    means = pd.DataFrame({"a": [0.85, 0.99], "b": [0.95, float("nan")]}, index=["x", "y"])
+    fig = charts.heatmap(means)
+    assert fig.axes[0].collections[0].get_clim() == (0.85, 0.99)  # not 0-1
+    summary = pd.DataFrame(
+        {"seconds": [1.0, 2.0], "value": [0.7, 0.99], "family": ["c", "d"], "sets": [9, 2]},
+        index=["full", "cae"],
+    )
+    summary.attrs["of"] = 9
+    texts = [t.get_text() for t in charts.runtime_vs_metric(summary).axes[0].texts]
+    assert texts[0] == "full" and texts[1] == "cae (2/9 sets)"

@@ -70,13 +70,21 @@ def heatmap(means: pd.DataFrame, *, title: str = "ROC-AUC") -> Figure:
     fig, ax = _subplots(
         figsize=(1.0 + 0.55 * data.shape[1], 1.5 + 0.35 * data.shape[0] + label_inches)
     )
+    # the colour scale spans the values shown (0.9-1.0 was one yellow on a 0-1 scale),
+    # widened to at least 0.1 so near-equal values do not look far apart
+    values = data.to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    low, high = (float(finite.min()), float(finite.max())) if finite.size else (0.0, 1.0)
+    if high - low < 0.1:
+        middle = (high + low) / 2
+        low, high = middle - 0.05, middle + 0.05
     sns.heatmap(
         data,
         annot=data.shape[1] <= 25,
         fmt=".2f",
         cmap="viridis",
-        vmin=0.0,
-        vmax=1.0,
+        vmin=low,
+        vmax=high,
         cbar_kws={"label": title},
         ax=ax,
         annot_kws={"fontsize": 7},
@@ -109,10 +117,10 @@ def rank_distribution(
         sns.boxplot(long, x="rank", y="detector", order=order, color="#9ecae1", ax=ax, fliersize=0)
         sns.stripplot(long, x="rank", y="detector", order=order, color="#08519c", size=3, ax=ax)
     apart = f"; {len(st.apart)} not ranked (too few data sets)" if st.apart else ""
-    ax.set_title(
-        f"Rank per data set by {title} (1 = best), {len(st.datasets)} data sets{apart}",
-        fontsize=9,
-    )
+    import textwrap
+
+    heading = f"Rank per data set by {title} (1 = best), {len(st.datasets)} data sets{apart}"
+    ax.set_title("\n".join(textwrap.wrap(heading, 70)), fontsize=9)
     fig.tight_layout()
     return fig
 
@@ -123,7 +131,8 @@ NAMED_POINTS = 12
 
 def runtime_vs_metric(summary: pd.DataFrame, *, title: str = "ROC-AUC") -> Figure:
     """Scatter of mean fit seconds (log scale) against the mean metric, one point per
-    detector. ``summary``: index detector, columns ``seconds``, ``value``, ``family``.
+    detector. ``summary``: index detector, columns ``seconds``, ``value``, ``family`` and
+    optionally ``sets`` (data sets with a value; ``attrs["of"]``: the run's count).
     With more than :data:`NAMED_POINTS` detectors each point carries a number (best
     value first) and the names are listed beside the axes, so none overlaps another."""
     import seaborn as sns
@@ -131,15 +140,23 @@ def runtime_vs_metric(summary: pd.DataFrame, *, title: str = "ROC-AUC") -> Figur
     many = len(summary) > NAMED_POINTS
     fig, ax = _subplots(figsize=(11, 1.5 + max(4.5, 0.2 * len(summary))) if many else (7, 5))
     sns.scatterplot(summary, x="seconds", y="value", hue="family", ax=ax, s=50)
-    ordered = summary.sort_values("value", ascending=False)
+    # detectors on every data set first (their means compare), then the others, each
+    # named with its coverage: a mean over 2 of 9 sets must not head the list
+    of = int(summary.attrs.get("of", 0))
+    sets = summary["sets"] if "sets" in summary else pd.Series(of, index=summary.index)
+    partial = sets < of
+    ordered = summary.assign(_partial=partial).sort_values(
+        ["_partial", "value"], ascending=[True, False]
+    )
     key = []
     for number, (det, row) in enumerate(ordered.iterrows(), start=1):
-        text = str(number) if many else str(det)
+        coverage = f" ({int(sets[det])}/{of} sets)" if partial[det] else ""
+        text = str(number) if many else f"{det}{coverage}"
         ax.annotate(
             text, (row["seconds"], row["value"]), fontsize=7, xytext=(3, 3),
             textcoords="offset points",
         )  # fmt: skip
-        key.append(f"{number:>2}  {det}  ({row['value']:.3f})")
+        key.append(f"{number:>2}  {det}  ({row['value']:.3f}){coverage}")
     if many:
         ax.text(
             1.02, 1.0, "\n".join(key), transform=ax.transAxes, va="top", ha="left",
@@ -151,8 +168,6 @@ def runtime_vs_metric(summary: pd.DataFrame, *, title: str = "ROC-AUC") -> Figur
     ax.set_title(f"Runtime vs {title}")
     fig.tight_layout()
     return fig
-
-
 
 
 #: line styles combined with the ten tab10 colours beyond 20 detectors
