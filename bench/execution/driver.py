@@ -253,12 +253,46 @@ def _run_locked(
     on_result: Callable[[CellResult], None] | None,
 ) -> RunSummary:
     """:func:`run_suite` once the run directory's lock is held."""
-    # Download what is missing before the cells are expanded, so each data fingerprint
-    # (part of the cell id) names the files the workers will read.
     try:
         detectors, datasets = registries(suite, detectors, datasets)
     except BadReferenceError as exc:
         raise SuiteError(f"suite {suite.name!r}: {exc}") from None
+    prestarted = None
+    if executor is None and not any(store.root.glob("cells/*.json")):
+        # a fresh run: the workers start (and import) while the cells are planned
+        prestarted = ProcessExecutor(
+            jobs=jobs, memory_budget_mb=suite.memory_budget_mb, affinity=program_affinity
+        )
+        prestarted.prestart(run_cell, failure_record)
+    try:
+        return _plan_and_run(
+            suite, store, detectors, datasets, started, jobs=jobs,
+            executor=executor or prestarted, force=force, retry_failed=retry_failed,
+            shard=shard, on_start=on_start, on_result=on_result,
+        )  # fmt: skip
+    finally:
+        if prestarted is not None:
+            prestarted.close()  # workers no run used (an error, nothing to run)
+
+
+def _plan_and_run(
+    suite: Suite,
+    store: RunStore,
+    detectors: Registry,
+    datasets: Registry,
+    started: float,
+    *,
+    jobs: int,
+    executor: Executor | None,
+    force: bool,
+    retry_failed: bool,
+    shard: tuple[int, int] | None,
+    on_start: Callable[[int], None] | None,
+    on_result: Callable[[CellResult], None] | None,
+) -> RunSummary:
+    """Expand the suite, record the invocation and run the cells not stored yet."""
+    # Download what is missing before the cells are expanded, so each data fingerprint
+    # (part of the cell id) names the files the workers will read.
     absent = set()
     for name in suite.datasets:
         spec = _load_spec(datasets, name)

@@ -20,7 +20,8 @@ def test_help_everywhere() -> None:
         assert out.returncode == 0 and "usage: anobench" in out.stdout
 
 
-def test_list(capsys) -> None:
+def test_list(capsys, monkeypatch) -> None:
+    monkeypatch.setenv("COLUMNS", "400")  # one line per row: phrases stay whole
     assert main(["list", "detectors"]) == 0
     out = capsys.readouterr().out
     assert "pyod-lmdd" in out and "ocsvm" in out

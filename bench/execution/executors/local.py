@@ -155,6 +155,7 @@ class ProcessExecutor:
         self.affinity = affinity
         self._kept: Worker | None = None
         self._main_needed = False
+        self._spare: list[Worker] = []
 
     def _start(
         self, context: Any, cores: list[int], fn: CellFunction, failure: FailureFunction
@@ -172,15 +173,49 @@ class ProcessExecutor:
         self.workers_started += 1
         return Worker(process, parent)
 
+    def prestart(self, fn: CellFunction, failure: FailureFunction) -> None:
+        """Start the workers now, before the cells are known, so that their start and
+        imports (seconds each) overlap the driver's planning; :meth:`run` with the same
+        ``fn`` uses them. Workers it does not need (fewer cells than workers, or cells
+        that refer to a script's ``__main__``, which these did not load) are stopped."""
+        if self._spare:
+            return
+        context = multiprocessing.get_context("spawn")
+        groups = core_groups(self.jobs, self.threads) if settings_mod.current().pin_workers else []
+        self._spare = [
+            self._start(context, groups[i] if groups else [], fn, failure)
+            for i in range(self.jobs)
+        ]
+
+    @staticmethod
+    def _stop(workers: Sequence[Worker]) -> None:
+        for worker in workers:
+            with contextlib.suppress(OSError, ValueError):
+                worker.conn.send(None)
+            worker.process.join(timeout=2)
+            kill_tree(worker.process)
+
     def run(
         self, cells: Sequence[Cell], fn: CellFunction, failure: FailureFunction
     ) -> Iterator[tuple[Cell, CellResult]]:
+        spares, self._spare = self._spare, []
         if not cells:
+            self._stop(spares)
             return
         self._main_needed = _refers_to_main(cells)
+        if self._main_needed:  # prestarted workers did not load the script
+            self._stop(spares)
+            spares = []
         context = multiprocessing.get_context("spawn")
         n = min(self.jobs, len(cells))
-        groups = core_groups(n, self.threads) if settings_mod.current().pin_workers else []
+        # prestarted workers are pinned to the groups of all `jobs` workers: keep them
+        groups = (
+            core_groups(len(spares) or n, self.threads)
+            if settings_mod.current().pin_workers
+            else []
+        )
+        self._stop(spares[n:])
+        spares = spares[:n]
         todo = Pending(cells, self.affinity)
         slots: list[Worker | None] = [None] * n
         try:
@@ -192,6 +227,8 @@ class ProcessExecutor:
                         taken = todo.take(worker.key if worker else None, running)
                         if taken is None:
                             break  # wait for a running cell's program to be compiled
+                        if worker is None and spares:
+                            worker = spares.pop(0)
                         worker = worker or self._start(
                             context, groups[i] if groups else [], fn, failure
                         )
@@ -218,6 +255,7 @@ class ProcessExecutor:
                         slots[i] = None
                     yield cell, record
         finally:
+            self._stop(spares)
             for worker in slots:
                 if worker is None:
                     continue
@@ -250,7 +288,10 @@ class ProcessExecutor:
                 return record
 
     def close(self) -> None:
-        """End the worker kept by :meth:`run_one` (and everything it started)."""
+        """End the worker kept by :meth:`run_one` and prestarted workers no run used
+        (and everything they started)."""
+        spares, self._spare = self._spare, []
+        self._stop(spares)
         worker, self._kept = self._kept, None
         if worker is not None:
             with contextlib.suppress(OSError, ValueError):
