@@ -91,7 +91,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _anobench(target: Path, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(target), "PYTHONSAFEPATH": "1"}
+    # wide enough that `list` keeps each row on one line
+    env = {**os.environ, "PYTHONPATH": str(target), "PYTHONSAFEPATH": "1", "COLUMNS": "400"}
     return subprocess.run(
         [sys.executable, "-m", "anobench.cli", *args],
         capture_output=True, text=True, env=env, cwd=cwd, timeout=600,
