@@ -10,12 +10,13 @@ time (each holds the directory's lock shared; a whole run holds it alone), and
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import statistics
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -229,12 +230,36 @@ def run_suite(
     started = time.perf_counter()
     check_size(suite, max_cells)
     store = RunStore(out_dir)
-    with store.lock(shared=shard is not None):
+    with (
+        store.lock(shared=shard is not None),
+        _executor_for(suite, store, jobs, executor) as chosen,
+    ):
         return _run_locked(
-            suite, store, detectors, datasets, started, jobs=jobs, executor=executor,
+            suite, store, detectors, datasets, started, jobs=jobs, executor=chosen,
             force=force, retry_failed=retry_failed, shard=shard, on_start=on_start,
             on_result=on_result,
         )  # fmt: skip
+
+
+@contextlib.contextmanager
+def _executor_for(
+    suite: Suite, store: RunStore, jobs: int, executor: Executor | None
+) -> Iterator[Executor]:
+    """``executor``, or the local worker processes: on a fresh run (no record yet) they
+    start right away, so their start and imports overlap the planning of the cells, and
+    workers no run used (an error, nothing to run) are stopped on exit."""
+    if executor is not None:
+        yield executor
+        return
+    local = ProcessExecutor(
+        jobs=jobs, memory_budget_mb=suite.memory_budget_mb, affinity=program_affinity
+    )
+    if not any(store.cells_dir.glob("*.json")):
+        local.prestart(run_cell, failure_record)
+    try:
+        yield local
+    finally:
+        local.close()
 
 
 def _run_locked(
@@ -245,52 +270,19 @@ def _run_locked(
     started: float,
     *,
     jobs: int,
-    executor: Executor | None,
+    executor: Executor,
     force: bool,
     retry_failed: bool,
     shard: tuple[int, int] | None,
     on_start: Callable[[int], None] | None,
     on_result: Callable[[CellResult], None] | None,
 ) -> RunSummary:
-    """:func:`run_suite` once the run directory's lock is held."""
+    """:func:`run_suite` once the run directory's lock is held: expand the suite, record
+    the invocation and run the cells not stored yet."""
     try:
         detectors, datasets = registries(suite, detectors, datasets)
     except BadReferenceError as exc:
         raise SuiteError(f"suite {suite.name!r}: {exc}") from None
-    prestarted = None
-    if executor is None and not any(store.root.glob("cells/*.json")):
-        # a fresh run: the workers start (and import) while the cells are planned
-        prestarted = ProcessExecutor(
-            jobs=jobs, memory_budget_mb=suite.memory_budget_mb, affinity=program_affinity
-        )
-        prestarted.prestart(run_cell, failure_record)
-    try:
-        return _plan_and_run(
-            suite, store, detectors, datasets, started, jobs=jobs,
-            executor=executor or prestarted, force=force, retry_failed=retry_failed,
-            shard=shard, on_start=on_start, on_result=on_result,
-        )  # fmt: skip
-    finally:
-        if prestarted is not None:
-            prestarted.close()  # workers no run used (an error, nothing to run)
-
-
-def _plan_and_run(
-    suite: Suite,
-    store: RunStore,
-    detectors: Registry,
-    datasets: Registry,
-    started: float,
-    *,
-    jobs: int,
-    executor: Executor | None,
-    force: bool,
-    retry_failed: bool,
-    shard: tuple[int, int] | None,
-    on_start: Callable[[int], None] | None,
-    on_result: Callable[[CellResult], None] | None,
-) -> RunSummary:
-    """Expand the suite, record the invocation and run the cells not stored yet."""
     # Download what is missing before the cells are expanded, so each data fingerprint
     # (part of the cell id) names the files the workers will read.
     absent = set()
@@ -337,9 +329,6 @@ def _plan_and_run(
         else:
             runnable.append(cell)
     if runnable:
-        executor = executor or ProcessExecutor(
-            jobs=jobs, memory_budget_mb=suite.memory_budget_mb, affinity=program_affinity
-        )
         for _cell, record in executor.run(_chain_order(runnable), run_cell, failure_record):
             keep(record)
     mine = sum(in_shard(c.cell_id, shard) for c in cells) if shard else len(cells)

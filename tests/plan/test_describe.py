@@ -20,19 +20,9 @@ from anobench.registry import UnavailableError
 
 CLI = [sys.executable, "-m", "anobench.cli"]
 
-FINE = '''
-import numpy as np
-
-class Centroid:
-    """Distance to the training mean."""
-    def __init__(self, power=2.0):
-        self.power = power
-    def fit(self, X, y=None):
-        self.mu_ = np.asarray(X).mean(0)
-        return self
-    def anomaly_score(self, X):
-        return (np.abs(np.asarray(X) - self.mu_) ** self.power).sum(1)
-'''
+#: a user's detector file (tests/fixtures/centroid.py)
+CENTROID = (Path(__file__).resolve().parents[1] / "fixtures" / "centroid.py").read_text()
+FINE = CENTROID
 
 
 def _write(tmp_path: Path, name: str, prelude: str) -> str:
