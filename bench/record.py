@@ -99,6 +99,8 @@ class CellResult(BaseModel):
     warmup_seconds: float | None = None
     fit_seconds: float | None = None
     compile_seconds: float | None = None
+    #: XLA compilations during the cell (a persistent-cache hit counts as one)
+    compiles: int | None = None
     fit_compile_seconds: float | None = None
     score_seconds: float | None = None
     total_seconds: float | None = None

@@ -12,6 +12,7 @@ from anobench.cli.options import add_selection, override, positive_int
 
 __all__ = [
     "add_commands",
+    "cmd_perf_compile",
     "cmd_perf_deep",
     "cmd_perf_isolation",
     "cmd_perf_presets",
@@ -55,6 +56,24 @@ def add_commands(sub: Any) -> None:
     )
     p_pd.add_argument("--json", metavar="FILE", help="also write every figure to FILE")
     p_pd.set_defaults(func=cmd_perf_deep)
+    p_pc = perf_sub.add_parser(
+        "compile",
+        help="XLA compiler options: compile vs training seconds of every deep model",
+        description="Fit every built-in deep model (ae, vae, deepsvdd, fanogan, cae, lstm) "
+        "under each candidate XLA option set (defaults, optimisation level 1 and 0, no "
+        "expensive LLVM passes), persistent cache off; print the training program's "
+        "compile seconds, the median training seconds of further fits, the first scoring "
+        "call, and each as a ratio to XLA's defaults. The library's choice per backend "
+        "is anobench.detectors.deep.training.COMPILER_OPTIONS.",
+    )
+    p_pc.add_argument("--models", nargs="+", metavar="NAME", help="default: all six")
+    p_pc.add_argument(
+        "--rows", type=positive_int, default=400, help="training rows (default: %(default)s)"
+    )
+    p_pc.add_argument(
+        "--repeats", type=positive_int, default=2, help="timed fits per cell (default: %(default)s)"
+    )
+    p_pc.set_defaults(func=cmd_perf_compile)
     p_pi = perf_sub.add_parser(
         "isolation",
         help="cells/s with workers reused (state reset) vs a fresh process per cell",
@@ -142,6 +161,48 @@ def cmd_perf_presets(args: argparse.Namespace) -> int:
         jobs=args.jobs,
     )
     print(format_presets(passes))
+    return 0
+
+
+def cmd_perf_compile(args: argparse.Namespace) -> int:
+    import jax
+    from tabulate import tabulate
+
+    from anobench.detectors.deep.training import compiler_options
+    from anobench.perf.compile import compile_perf
+
+    rows = compile_perf(models=args.models, n=args.rows, repeats=args.repeats)
+    base = {r.model: r for r in rows if r.options == "xla defaults"}
+    table = []
+    for r in rows:
+        b = base.get(r.model)
+        table.append(
+            [
+                r.model,
+                r.options,
+                f"{r.compile_seconds:.2f}",
+                f"{r.train_seconds:.3f}",
+                f"{r.score_seconds:.3f}",
+                f"{r.compile_seconds / b.compile_seconds:.2f}x" if b else "-",
+                f"{r.train_seconds / b.train_seconds:.2f}x" if b else "-",
+            ]
+        )
+    print(f"backend: {jax.default_backend()}; {args.rows} training rows; persistent cache off")
+    print(
+        tabulate(
+            table,
+            headers=[
+                "model",
+                "options",
+                "compile s",
+                "train s",
+                "score s (compile incl.)",
+                "compile vs defaults",
+                "train vs defaults",
+            ],
+        )
+    )
+    print(f"\nthe library compiles with: {compiler_options() or 'XLA defaults'}")
     return 0
 
 

@@ -92,7 +92,8 @@ def run_cell(cell: Cell) -> CellResult:
     Records fit / score / total seconds (score time is for the test set; the extra fits
     of out-of-sample calibration are timed apart in ``calibration``;
     ``compile_seconds`` is all the JAX tracing and compilation of the cell, fit, scoring
-    and calibration, measured by :mod:`anobench.execution.compile_clock`, and
+    and calibration, measured by :mod:`anobench.execution.compile_clock` (``compiles``
+    counts its XLA compilations, persistent-cache hits included), and
     ``fit_compile_seconds`` the part a detector exposing ``compile_seconds_`` reports for
     its fit), peak memory, score sanity, split facts, all metrics and the distinct
     warnings raised on the way.
@@ -149,6 +150,7 @@ def _fit_and_evaluate(cell: Cell, record: Record) -> None:
         if "jax" in sys.modules:  # JAX detectors, built-in or plugged in
             compile_clock.install()
         compiled_before = compile_clock.seconds()
+        compiles_before = compile_clock.compiles()
         try:
             _fit_and_score(cell, record, split, detector, deadline, prepared.after_fit)
         finally:
@@ -158,6 +160,8 @@ def _fit_and_evaluate(cell: Cell, record: Record) -> None:
             compiled = compile_clock.seconds() - compiled_before
             if compiled > 0 or own is not None:
                 record["compile_seconds"] = max(compiled, own or 0.0)
+            if compile_clock.installed():
+                record["compiles"] = compile_clock.compiles() - compiles_before
 
 
 def _probe_reference(cell: Cell, record: Record) -> None:

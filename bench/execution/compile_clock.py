@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 
-__all__ = ["EVENTS", "install", "installed", "seconds"]
+__all__ = ["EVENTS", "compiles", "install", "installed", "seconds"]
 
 #: the JAX events whose durations count as compilation
 EVENTS = (
@@ -22,16 +22,21 @@ EVENTS = (
     "/jax/core/compile/backend_compile_duration",
 )
 
+#: the event of one XLA compilation (counted by :func:`compiles`)
+BACKEND_COMPILE = "/jax/core/compile/backend_compile_duration"
+
 _lock = threading.Lock()
 _total = 0.0
+_count = 0
 _installed = False
 
 
 def _listener(event: str, duration_secs: float, **_: str | int) -> None:
-    global _total
+    global _total, _count
     if event in EVENTS:
         with _lock:
             _total += duration_secs
+            _count += event == BACKEND_COMPILE
 
 
 def install() -> None:
@@ -54,3 +59,9 @@ def installed() -> bool:
 def seconds() -> float:
     """Seconds of tracing, lowering and compilation since :func:`install`."""
     return _total
+
+
+def compiles() -> int:
+    """XLA compilations (one per program, a persistent-cache hit included) since
+    :func:`install`."""
+    return _count

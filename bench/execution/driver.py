@@ -53,10 +53,11 @@ def in_shard(cell_id: str, shard: tuple[int, int] | None) -> bool:
 
 def program_affinity(cell: Cell) -> tuple[str, ...]:
     """Cells that share compiled programs and loaded data: one detector configuration on
-    one data set (its seeds and protocols: the clean protocols' training parts round to
-    the same program shapes). The data set comes last: a worker starting a new key
-    prefers a detector configuration no other worker is running, since data sets of
-    equal shapes compile the same programs. See ``ProcessExecutor(affinity=...)``.
+    one data set (its seeds and protocols: a deep model compiles one program per width,
+    whatever the row count). The data set comes last: a worker that finished a key goes
+    on with the same configuration's next data set, else prefers a configuration no
+    other worker is running, since data sets of equal width compile the same programs.
+    See ``ProcessExecutor(affinity=...)``.
 
     Under a published protocol the cells of one trial of one data set share a split and
     a shared-RNG chain (:mod:`anobench.execution.replay`): they form one key, run in one

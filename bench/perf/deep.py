@@ -207,7 +207,7 @@ def _jax_rows(
         compiles.append(det.compile_seconds_)
         aucs.append(roc_auc_score(data.y_test, det.anomaly_score(data.X_test)))
     row = PerfRow.of(
-        "anobench ae (JAX, one scanned program)",
+        "anobench ae (JAX, one compiled program)",
         trains,
         fits[0],
         compiles[0],

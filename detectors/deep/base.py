@@ -15,6 +15,7 @@ from anobench.detectors.deep.training import (
     Apply,
     ModelFunctions,
     TrainResult,
+    compiler_options,
     enable_persistent_cache,
     resolve_seed,
     seed_keys,
@@ -24,8 +25,8 @@ from anobench.execution import compile_clock
 
 __all__ = ["SCORE_CHUNK", "DeepDetector", "Reconstructor"]
 
-#: rows scored per compiled call
-SCORE_CHUNK = 4096
+#: rows scored per compiled call: one scoring program per model, whatever the row count
+SCORE_CHUNK = 1024
 
 
 class DeepDetector(BaseDetector):
@@ -128,8 +129,9 @@ class DeepDetector(BaseDetector):
         (n_seeds, n, ...)."""
         if fn is None:
             raise NotImplementedError(f"{type(self).__name__} has no such function")
+        options = repr(sorted((compiler_options() or {}).items()))
         compiled = PROGRAMS.get(
-            ("apply", self.functions, fn, self.config()), lambda: _per_model(fn)
+            ("apply", self.functions, fn, self.config(), options), lambda: _per_model(fn)
         )
         return self._chunked(compiled, (self.config(), self.state_, self._keys()), data)
 
@@ -148,10 +150,11 @@ class DeepDetector(BaseDetector):
 
     @staticmethod
     def _chunked(fn: Any, args: tuple[Any, ...], data: np.ndarray) -> np.ndarray:
-        """Apply ``fn(*args, chunk)`` to fixed-size chunks of ``data`` (the last one padded,
-        so one compiled shape serves all) and join the (models, rows, ...) outputs."""
+        """Apply ``fn(*args, chunk)`` to chunks of :data:`SCORE_CHUNK` rows of ``data``
+        (the last one padded, so one compiled shape serves every row count) and join the
+        (models, rows, ...) outputs."""
         n = data.shape[0]
-        size = min(SCORE_CHUNK, 1 << max(0, (n - 1).bit_length()))
+        size = SCORE_CHUNK
         parts = []
         for start in range(0, n, size):
             chunk = data[start : start + size]
@@ -171,7 +174,7 @@ def _per_model(fn: Apply) -> Any:
             return fn(config, one.params, one.frozen, x, keys[0])[None]
         return jax.vmap(lambda s, k: fn(config, s.params, s.frozen, x, k))(state, keys)
 
-    return jax.jit(per_model, static_argnums=0)
+    return jax.jit(per_model, static_argnums=0, compiler_options=compiler_options())
 
 
 class Reconstructor(DeepDetector):

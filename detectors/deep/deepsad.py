@@ -3,7 +3,7 @@ labelled-normal rows are pulled towards the centre, labelled anomalies pushed aw
 (their inverse distance is penalised), so a few labelled anomalies shape the embedding;
 score = squared distance to the centre (higher = more anomalous).
 
-It is trained by the shared scanned routine: each row's label travels as an extra last
+It is trained by the shared training routine: each row's label travels as an extra last
 column of the training array, so the routine's shuffling keeps it with its row, and the
 loss splits it off. Scoring takes the features alone."""
 

@@ -167,7 +167,7 @@ def patches(x: jax.Array, kernel: int, stride: int) -> jax.Array:
 def conv2d(x: jax.Array, kernel: jax.Array, stride: int) -> jax.Array:
     """SAME convolution, NHWC x HWIO, with the kernel gradient computed as one matmul
     over :func:`patches`. XLA:CPU computes the native kernel gradient about 30x slower
-    inside a while loop (the scanned training) than outside it; the input gradient and
+    inside a while loop (the compiled training loop) than outside it; the input gradient and
     the forward pass are native."""
     return _native_conv(x, kernel, stride)
 

@@ -1,23 +1,30 @@
 """The one training routine every deep detector uses.
 
-The whole training, epochs x mini-batches, is ONE jitted XLA program built from
-``jax.lax.scan``: the data are placed on the device once, each epoch draws a permutation
-with ``jax.random``, and ``jax.vmap`` over PRNG keys trains ``n_seeds`` independent models
-in the same program.
+The whole training, epochs x mini-batches, is ONE jitted XLA program (two nested
+``jax.lax.fori_loop``): the data are placed on the device once, each epoch draws a
+permutation with ``jax.random``, and ``jax.vmap`` over PRNG keys trains ``n_seeds``
+independent models in the same program.
 
-Partial batches: the ``n`` rows are laid into ``slots`` = ``n`` rounded up to whole
-batches (``ceil(n / batch_size)`` batches; a set smaller than one batch gets one batch of
-the next power of two). The fewer than one batch of empty slots weigh 0 in the loss
-(``mask``) and each epoch's permutation spreads them at random over its batches, so
-every row is seen exactly once per epoch with weight 1 and the data are never cut to a
-multiple of the batch size. The row count is an argument of the program, not part of
-its shape: data sets whose sizes round to the same slots share one compiled program.
+One program per model shape, not per row count. The row count ``n`` and the number of
+epochs are run-time arguments of the program; what is compiled in is the model's config,
+the batch size and the *capacity*: the rows the program holds, at least
+:data:`MIN_BATCHES` batches and otherwise the batch count rounded up to a power of two
+(:func:`capacity`). So every fit of a configuration on data of one width (all seeds,
+both protocols, the calibration's held-out fits, every data set of up to 16 batches of
+rows) runs one compiled program, and larger sets share one per doubling.
+
+Partial batches: an epoch runs ``ceil(n / batch_size)`` batches; the fewer than one
+batch of empty slots after the ``n`` rows weigh 0 in the loss (``mask``) and each
+epoch's permutation spreads them at random over its batches, so every row is seen
+exactly once per epoch with weight 1, the data are never cut to a multiple of the batch
+size, and the number of updates per epoch is that of plain mini-batch training. The
+capacity beyond the used slots is never read.
 
 A model is described by a frozen, hashable config (its sizes and :class:`Optim`) and a
 :class:`ModelFunctions` of pure module-level functions that take the config first
 (``init``, ``loss`` or a custom ``step``, ``score``, ...). Nothing closes over a detector
 instance. Compiled programs live in one bounded in-process cache (:data:`PROGRAMS`,
-least recently used dropped first) keyed by ``(functions, config, epochs, shapes)``, and
+least recently used dropped first) keyed by ``(functions, config, loss buffer, shapes)``, and
 between processes in JAX's persistent compilation cache (``<anobench cache>/xla``, or
 ``JAX_COMPILATION_CACHE_DIR`` when set). Compile time is measured apart from training.
 Only ``TrainState.params`` is optimised; weight decay never applies to biases.
@@ -49,6 +56,9 @@ from anobench import settings
 from anobench.execution import compile_clock
 
 __all__ = [
+    "COMPILER_OPTIONS",
+    "MIN_BATCHES",
+    "MIN_EPOCHS",
     "PROGRAMS",
     "Apply",
     "Config",
@@ -62,8 +72,11 @@ __all__ = [
     "TrainState",
     "TrainingError",
     "batch_layout",
+    "capacity",
     "clear_cache",
+    "compiler_options",
     "enable_persistent_cache",
+    "epoch_capacity",
     "masked_mean",
     "new_state",
     "optimiser",
@@ -209,6 +222,23 @@ class ProgramCache:
             self._programs.clear()
 
 
+#: a training program holds at least this many batches of rows (see :func:`capacity`)
+MIN_BATCHES = 16
+#: a training program records the losses of at least this many epochs
+MIN_EPOCHS = 128
+
+#: XLA options per backend (``jax.default_backend()``) for every deep program: on CPU,
+#: LLVM's optimisation level 1 instead of 2 compiles 20-30% faster at the same training
+#: speed (measured per model by ``anobench perf compile``; level 0 trains 3-30x slower).
+#: No options on GPU/TPU, where nothing was measured.
+COMPILER_OPTIONS: dict[str, dict[str, Any]] = {"cpu": {"xla_backend_optimization_level": 1}}
+
+
+def compiler_options() -> dict[str, Any] | None:
+    """The :data:`COMPILER_OPTIONS` of the default backend (None: XLA's defaults)."""
+    return COMPILER_OPTIONS.get(jax.default_backend()) or None
+
+
 #: the in-process compiled training programs and scorers of every deep detector
 PROGRAMS = ProgramCache()
 
@@ -219,53 +249,77 @@ def masked_mean(values: jax.Array, mask: jax.Array) -> jax.Array:
 
 
 def batch_layout(n: int, batch_size: int) -> tuple[int, int]:
-    """``(batch size used, batches per epoch)`` for ``n`` rows (see the module docstring)."""
+    """``(batch size, batches per epoch)`` for ``n`` rows: ``ceil(n / batch_size)``
+    batches, the last one partly empty (see the module docstring)."""
     if n < 1:
         raise ValueError("training needs at least one row")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
-    size = min(batch_size, 1 << (n - 1).bit_length())
-    return size, -(-n // size)
+    return batch_size, -(-n // batch_size)
+
+
+def capacity(slots: int, size: int) -> int:
+    """Rows the compiled program holds for ``slots`` used rows in batches of ``size``:
+    at least :data:`MIN_BATCHES` batches, else the batch count rounded up to a power of
+    two, so every training set of up to ``MIN_BATCHES * size`` rows (and every set within
+    a factor of two above that) runs the same program."""
+    batches = slots // size
+    return size * max(MIN_BATCHES, 1 << (batches - 1).bit_length())
+
+
+def epoch_capacity(epochs: int) -> int:
+    """Length of the program's loss buffer: ``epochs`` up to :data:`MIN_EPOCHS` share one
+    program, above that the next power of two."""
+    return max(MIN_EPOCHS, 1 << max(0, (epochs - 1).bit_length()))
 
 
 def _program(
-    functions: ModelFunctions, config: Any, slots: int, size: int, epochs: int
+    functions: ModelFunctions, config: Any, rows: int, size: int, max_epochs: int
 ) -> Callable[..., Any]:
-    n_batches = slots // size
+    """The training program for data laid in ``rows`` slots (see :func:`capacity`), the
+    row count ``n`` and the epoch count being run-time arguments."""
     step = functions.training_step(config)
 
     def train_one(
-        key: jax.Array, X: jax.Array, n: jax.Array, context: Any
+        key: jax.Array, X: jax.Array, n: jax.Array, epochs: jax.Array, context: Any
     ) -> tuple[Any, jax.Array]:
         k_init, k_run = jax.random.split(key)
-        weights = (jnp.arange(slots) < n).astype(X.dtype)
+        weights = (jnp.arange(rows) < n).astype(X.dtype)
         state = functions.init(config, k_init, X, weights, context)
+        n_batches = (n + size - 1) // size
+        used = n_batches * size
 
-        def epoch(state: Any, k: jax.Array) -> tuple[Any, jax.Array]:
-            k_perm, k_steps = jax.random.split(k)
-            perm = jax.random.permutation(k_perm, slots)
-            # one gather per epoch, then contiguous batches (faster than a gather per step)
-            batches = X[perm].reshape(n_batches, size, *X.shape[1:])
-            mask = weights[perm].reshape(n_batches, size)
+        def epoch(e: jax.Array, carry: tuple[Any, jax.Array]) -> tuple[Any, jax.Array]:
+            state, history = carry
+            k_perm, k_steps = jax.random.split(jax.random.fold_in(k_run, e))
+            # a random order of the `used` slots (the rows and the < one batch of empty
+            # slots after them); the unused capacity sorts last and is never read
+            order = jax.random.uniform(k_perm, (rows,))
+            perm = jnp.argsort(jnp.where(jnp.arange(rows) < used, order, 2.0))
 
-            def batch(state: Any, inputs: tuple[jax.Array, ...]) -> tuple[Any, jax.Array]:
-                xb, m, kb = inputs
-                return step(state, xb, m, kb)
+            def batch(i: jax.Array, carry: tuple[Any, jax.Array]) -> tuple[Any, jax.Array]:
+                state, total = carry
+                idx = jax.lax.dynamic_slice(perm, (i * size,), (size,))
+                mask = weights[idx]
+                state, loss = step(state, X[idx], mask, jax.random.fold_in(k_steps, i))
+                return state, total + loss * jnp.sum(mask)
 
-            keys = jax.random.split(k_steps, n_batches)
-            state, losses = jax.lax.scan(batch, state, (batches, mask, keys))
-            return state, jnp.sum(losses * mask.sum(axis=1)) / n
+            state, total = jax.lax.fori_loop(0, n_batches, batch, (state, jnp.zeros((), X.dtype)))
+            return state, history.at[e].set(total / n)
 
-        return jax.lax.scan(epoch, state, jax.random.split(k_run, epochs))
+        history = jnp.zeros((max_epochs,), X.dtype)
+        return jax.lax.fori_loop(0, epochs, epoch, (state, history))
 
-    batched = jax.vmap(train_one, in_axes=(0, None, None, 0))
+    batched = jax.vmap(train_one, in_axes=(0, None, None, None, 0))
 
-    def program(keys: jax.Array, X: jax.Array, n: jax.Array, context: Any) -> tuple[Any, jax.Array]:
+    def program(
+        keys: jax.Array, X: jax.Array, n: jax.Array, epochs: jax.Array, context: Any
+    ) -> tuple[Any, jax.Array]:
         if keys.shape[0] > 1:
-            return batched(keys, X, n, context)
+            return batched(keys, X, n, epochs, context)
         # one model: no vmap, so matmuls stay plain (a batch-of-one dot is slower on CPU)
         first = jax.tree.map(lambda a: a[0], context)
-        return jax.tree.map(lambda a: a[None], train_one(keys[0], X, n, first))
+        return jax.tree.map(lambda a: a[None], train_one(keys[0], X, n, epochs, first))
 
     return program
 
@@ -363,23 +417,28 @@ def train(
     enable_persistent_cache()
     n = X.shape[0]
     size, n_batches = batch_layout(n, batch_size)
-    slots = size * n_batches
-    padded = np.zeros((slots, *X.shape[1:]), dtype=np.float32)
+    rows = capacity(size * n_batches, size)
+    padded = np.zeros((rows, *X.shape[1:]), dtype=np.float32)
     padded[:n] = X
     X_dev = jax.device_put(padded)
-    shapes = (X_dev.shape, size, keys.shape, jax.tree.map(lambda a: (a.shape, a.dtype), context))
+    max_epochs = epoch_capacity(epochs)
+    shapes = (X_dev.shape, keys.shape, jax.tree.map(lambda a: (a.shape, a.dtype), context))
     n_dev = jnp.asarray(n, dtype=jnp.int32)
+    epochs_dev = jnp.asarray(epochs, dtype=jnp.int32)
 
     def build() -> Any:
-        program = jax.jit(_program(functions, config, slots, size, epochs))
-        return program.lower(keys, X_dev, n_dev, context).compile()
+        program = jax.jit(_program(functions, config, rows, size, max_epochs))
+        lowered = program.lower(keys, X_dev, n_dev, epochs_dev, context)
+        return lowered.compile(compiler_options())
 
     start = time.perf_counter()
-    compiled = PROGRAMS.get(("train", functions, config, epochs, repr(shapes)), build)
+    options = repr(sorted((compiler_options() or {}).items()))
+    key = ("train", functions, config, max_epochs, repr(shapes), options)
+    compiled = PROGRAMS.get(key, build)
     compile_seconds = time.perf_counter() - start
     start = time.perf_counter()
-    state, losses = compiled(keys, X_dev, n_dev, context)
-    losses = np.asarray(jax.block_until_ready(losses))
+    state, history = compiled(keys, X_dev, n_dev, epochs_dev, context)
+    losses = np.asarray(jax.block_until_ready(history))[:, :epochs]
     train_seconds = time.perf_counter() - start
     bad = ~np.isfinite(losses)
     if bad.any():

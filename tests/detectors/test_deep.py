@@ -78,21 +78,51 @@ def test_every_row_is_seen_once_per_epoch_with_a_partial_last_batch() -> None:
     # empty slots hold zeros (row 0's index) with weight 0, so they add nothing
     assert np.array_equal(np.asarray(result.state), np.full((2, n), float(epochs)))
     assert training.batch_layout(37, 10) == (10, 4)
-    assert training.batch_layout(5, 128) == (8, 1)
+    assert training.batch_layout(5, 128) == (128, 1)
     assert training.batch_layout(300, 128) == (128, 3)
 
 
-def test_compiled_program_is_reused_for_identical_shapes() -> None:
+def test_one_training_program_serves_every_row_count_of_a_width() -> None:
     X_train, _, _ = subspace_task()
     training.clear_cache()
     AE(**AE.test_params(), random_state=0).fit(X_train)
-    before = len(training.PROGRAMS)
-    AE(**AE.test_params(), random_state=1).fit(X_train)
-    assert len(training.PROGRAMS) == before
-    AE(**AE.test_params(), random_state=1).fit(X_train[:390])  # same slots (7 x 64)
-    assert len(training.PROGRAMS) == before
-    AE(**AE.test_params(), random_state=1).fit(X_train[:100])  # new slots: new program
-    assert len(training.PROGRAMS) == before + 1
+    programs = [key for key in training.PROGRAMS._programs if key[0] == "train"]
+    for rows, epochs in ((390, 40), (100, 40), (7, 40), (250, 3)):
+        AE(**{**AE.test_params(), "epochs": epochs}, random_state=1).fit(X_train[:rows])
+    assert [key for key in training.PROGRAMS._programs if key[0] == "train"] == programs
+    # beyond MIN_BATCHES batches, one program per doubling of the rows
+    assert training.capacity(16 * 64, 64) == training.capacity(64, 64) == 16 * 64
+    assert training.capacity(17 * 64, 64) == training.capacity(32 * 64, 64) == 32 * 64
+
+
+def test_cells_of_one_configuration_compile_once() -> None:
+    """Two data sets of one width and different row counts, both protocols and the
+    calibration's held-out fits of one deep configuration: the first cell compiles the
+    training and scoring programs, the others compile nothing (counted by the compile
+    clock, which sees every XLA compilation in the process)."""
+    from anobench.api import evaluate
+    from anobench.execution import compile_clock
+
+    rng = np.random.default_rng(0)
+    sets = []
+    for n in (260, 410):
+        X = rng.normal(size=(n, 6)).astype(np.float32)
+        y = (np.arange(n) % 10 == 0).astype(int)
+        X[y == 1] += 4.0
+        sets.append((X, y))
+    params = {**AE.test_params(), "epochs": 5}
+    training.clear_cache()
+    compile_clock.install()
+    first = compile_clock.compiles()
+    evaluate("ae", sets[0], "novelty", seeds=[0], params=params, dataset_name="a")
+    assert compile_clock.compiles() > first
+    warm = compile_clock.compiles()
+    for data, name in ((sets[0], "a"), (sets[1], "b")):
+        for protocol in ("novelty", "unsupervised"):
+            table = evaluate("ae", data, protocol, seeds=[1], params=params, dataset_name=name)
+            assert (table["status"] == "ok").all()
+    assert compile_clock.compiles() == warm
+    assert len([key for key in training.PROGRAMS._programs if key[0] == "train"]) == 1
 
 
 def test_program_cache_is_bounded_and_keyed_by_frozen_configs() -> None:
@@ -281,12 +311,24 @@ def test_perf_deep_runs_and_reports_figures(capsys, tmp_path) -> None:
     args = ["perf", "deep", "--no-torch", "--n-train", "300", "--epochs", "2", "--repeats", "1"]
     assert main([*args, "--seeds", "2", "--json", str(out)]) == 0
     printed = capsys.readouterr().out
-    assert "anobench ae (JAX, one scanned program)" in printed and "vmap over 2 seeds" in printed
+    assert "anobench ae (JAX, one compiled program)" in printed and "vmap over 2 seeds" in printed
     report = json.loads(out.read_text())
     (row,) = report["rows"]
     assert row["train_seconds"] > 0 and row["gflops"] > 0 and 0 <= row["roc_auc"] <= 1
     assert report["matmul_gflops"] > 0 and report["config"]["n_train"] == 300
     assert report["vmap"]["speedup"] > 0
+
+
+def test_perf_compile_measures_each_option_set_and_restores_the_library_choice(capsys) -> None:
+    from anobench.cli import main
+
+    before = dict(training.COMPILER_OPTIONS)
+    assert main(["perf", "compile", "--models", "deepsvdd", "--rows", "64", "--repeats", "1"]) == 0
+    printed = capsys.readouterr().out
+    lines = [line for line in printed.splitlines() if line.startswith("deepsvdd")]
+    assert len(lines) == 4 and "xla defaults" in lines[0] and "1.00x" in lines[0]
+    assert "O1" in printed and "the library compiles with" in printed
+    assert before == training.COMPILER_OPTIONS
 
 
 def test_programs_are_keyed_by_the_functions_not_their_name() -> None:

@@ -43,6 +43,19 @@ def test_a_new_key_prefers_a_detector_no_other_worker_runs() -> None:
     assert pending.take(None, {keys[0], keys[2]}) == (keys[1], keys[1])
 
 
+def test_a_worker_continues_its_configuration_on_the_next_data_set() -> None:
+    """Its programs are compiled in its process: one program per width, so the next data
+    set of the same width compiles nothing; another detector would compile anew."""
+    keys = [("fanogan", "blobs-local"), ("ae", "wine"), ("fanogan", "blobs-global")]
+    pending = Pending(keys, lambda c: c)  # type: ignore[arg-type]
+    assert pending.take(None, set()) == (keys[0], keys[0])
+    assert pending.take(keys[0], set()) == (keys[2], keys[2])
+    # unless another worker runs that configuration now
+    pending = Pending(keys, lambda c: c)  # type: ignore[arg-type]
+    pending.take(None, set())
+    assert pending.take(keys[0], {("fanogan", "other")}) == (keys[1], keys[1])
+
+
 def test_seeds_of_a_deep_model_compile_their_program_once(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

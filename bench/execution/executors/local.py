@@ -56,7 +56,6 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 
-
 def _refers_to_main(cells: Sequence[Cell]) -> bool:
     return any(ref.startswith("__main__") for c in cells for ref in (c.detector_ref, c.dataset_ref))
 
@@ -116,12 +115,14 @@ class ProcessExecutor:
     memory_budget_mb : per-cell limit on resident memory (MiB); default
         :func:`default_memory_budget_mb`.
     affinity : cells with equal keys are kept together: an idle worker takes the next
-        cell of the key it ran last, else one of a key no other worker is running, else
-        the next cell. The driver keys cells by detector and data set, so the seeds
-        and protocols of a deep model on a data set run one after another in one
-        worker, which compiles their program once and reuses it; another worker joins a
-        key only once one of its
-        cells finished (its programs are then in the persistent compilation cache), so
+        cell of the key it ran last, else a key of the same owner (``owner_of``: the
+        detector configuration) when no other worker runs that owner, else a key whose
+        owner no other worker is running, else the next cell. The driver keys cells by
+        detector and data set, so the seeds and protocols of a deep model on a data set
+        run one after another in one worker, which compiles their program once (one per
+        width, whatever the row count) and reuses it, then goes on to that model's next
+        data set; another worker joins a key only once one of its cells finished (its
+        programs are then in the persistent compilation cache), so
         the same program is never compiled twice at the same time.
     """
 
@@ -183,8 +184,7 @@ class ProcessExecutor:
         context = multiprocessing.get_context("spawn")
         groups = core_groups(self.jobs, self.threads) if settings_mod.current().pin_workers else []
         self._spare = [
-            self._start(context, groups[i] if groups else [], fn, failure)
-            for i in range(self.jobs)
+            self._start(context, groups[i] if groups else [], fn, failure) for i in range(self.jobs)
         ]
 
     @staticmethod

@@ -130,11 +130,17 @@ class Pending:
             free = unclaimed or free
             if not free:
                 return None
-            # prefer a key whose detector no other worker is running: keys that differ
-            # only in the data set often compile programs of equal shapes (same width,
-            # same rows), which the other worker is compiling now and will have cached
+            # prefer the next data set of this worker's own detector configuration (its
+            # programs of that width are compiled in this process already), then a key
+            # whose configuration no other worker is running: keys that differ only in
+            # the data set often compile programs of equal shapes (one program per
+            # width, whatever the row count), which the other worker is compiling now
             busy = {owner_of(k) for k in running}
-            key = next((k for k in free if owner_of(k) not in busy), free[0])
+            mine = owner_of(last) if last is not None else None
+            key = next(
+                (k for k in free if mine is not None and owner_of(k) == mine and mine not in busy),
+                next((k for k in free if owner_of(k) not in busy), free[0]),
+            )
         self._started.add(key)
         group = self._groups[key]
         cell = group.popleft()
