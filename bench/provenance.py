@@ -50,6 +50,7 @@ RESULT_MODULES = (
     "anobench.execution.isolation",  # the clean state every cell starts from (RNGs, error modes)
     "anobench.metrics.series",  # point-level metrics of series cells
     "anobench.metrics.points",
+    "anobench.metrics.classification",  # the source studies' threshold rules and reports
     "anobench.plan.procedures",  # the published protocols' splits and seeding
     "anobench.plan.adapters",  # how PyOD / scikit-learn classes are scored
     "anobench.contract",  # BaseDetector: scaling and checks of every built-in

@@ -85,6 +85,10 @@ class CellResult(BaseModel):
     roc_auc: float | None = None
     ap: float | None = None
     precision_at_n: float | None = None
+    #: under a source study's preset with a threshold rule: accuracy at that rule, and
+    #: the rule, threshold, confusion matrix and per-class report (``study``)
+    accuracy: float | None = None
+    study: dict[str, Any] | None = None
     thresholds: dict[str, dict[str, Any]] = {}
     #: policy -> why its threshold was left out (not finite: the scores overflow)
     thresholds_not_computed: dict[str, str] | None = None

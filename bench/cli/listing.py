@@ -81,7 +81,7 @@ def _list_protocols() -> None:
         rows.append(
             [
                 preset.name,
-                "published",
+                preset.kind,
                 ",".join(map(str, preset.seeds)),
                 f"{preset.title}. Columns: {', '.join(mapped)}. Flaws: " + "; ".join(preset.flaws),
             ]

@@ -64,7 +64,7 @@ def add_commands(sub: Any) -> None:
         "expensive LLVM passes), persistent cache off; print the training program's "
         "compile seconds, the median training seconds of further fits, the first scoring "
         "call, and each as a ratio to XLA's defaults. The library's choice per backend "
-        "is anobench.detectors.deep.training.COMPILER_OPTIONS.",
+        "is anobench.detectors.deep.programs.COMPILER_OPTIONS.",
     )
     p_pc.add_argument("--models", nargs="+", metavar="NAME", help="default: all six")
     p_pc.add_argument(
@@ -168,8 +168,8 @@ def cmd_perf_compile(args: argparse.Namespace) -> int:
     import jax
     from tabulate import tabulate
 
-    from anobench.detectors.deep.training import compiler_options
     from anobench.perf.compile import compile_perf
+    from anobench.registry import detector_registry
 
     rows = compile_perf(models=args.models, n=args.rows, repeats=args.repeats)
     base = {r.model: r for r in rows if r.options == "xla defaults"}
@@ -202,7 +202,8 @@ def cmd_perf_compile(args: argparse.Namespace) -> int:
             ],
         )
     )
-    print(f"\nthe library compiles with: {compiler_options() or 'XLA defaults'}")
+    chosen = detector_registry().load("ae").xla_options()
+    print(f"\nthe library compiles with: {chosen or 'XLA defaults'}")
     return 0
 
 

@@ -240,6 +240,9 @@ def _fit_and_score(
     else:
         held = _calibrate(cell, record, split, calibration, deadline, t1 - t0, labels)
     cal_scores = held.scores if held is not None else None
+    study = presets.get(cell.protocol) if cell.preset is not None else None
+    if study is not None and study.threshold:
+        _study_decisions(study.threshold, detector, split, test_scores, record)
     validation = _validation(cell, split, cal_scores, record)
     record.update(
         evaluate(split.y_test, test_scores, cal_scores, cell.expected_contamination, validation)
@@ -257,6 +260,20 @@ def _fit_and_score(
     if split.groups_test is not None:
         record["roc_auc_by_group"] = roc_auc_by_group(split.y_test, test_scores, split.groups_test)
     record["arrays"] = cell_arrays(detector, split, test_scores, held)
+
+
+def _study_decisions(
+    rule: str, detector: Detector, split: Split, test_scores: np.ndarray, record: Record
+) -> None:
+    """A source study's own decision step: its threshold ``rule`` on the model's scores of
+    its own training rows (in-sample, as the study did), then accuracy and the
+    classification report on the test part (``accuracy``, ``study``)."""
+    from anobench.metrics.classification import STUDY_RULES, classification_report, study_threshold
+
+    train_scores = np.asarray(detector.anomaly_score(split.X_train), dtype=np.float64)
+    report = classification_report(split.y_test, test_scores, study_threshold(rule, train_scores))
+    record["accuracy"] = report["accuracy"]
+    record["study"] = {"rule": rule, "rule_text": STUDY_RULES[rule][0], **report}
 
 
 def _fit_labels(cell: Cell, split: Split) -> np.ndarray | None:

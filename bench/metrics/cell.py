@@ -103,6 +103,7 @@ METRICS: dict[str, Metric] = {
         Metric("roc_auc", "ROC-AUC", headline=True),
         Metric("ap", "AP", headline=True),
         Metric("precision_at_n", "precision@n", oracle=True, leaderboard=False),
+        Metric("accuracy", "accuracy at the study's threshold", leaderboard=False),
         *(_f1_metric(p) for p in POLICIES),
     )
 }
@@ -205,7 +206,8 @@ def evaluate(
     -------
     dict with ``roc_auc``, ``ap``, ``precision_at_n`` and ``thresholds``: one entry per
     policy with ``threshold``, ``precision``, ``recall``, ``f1``, ``fpr`` (the share of
-    test normals flagged) and ``oracle``; ``thresholds_not_computed`` (policy: reason) for
+    test normals flagged), ``accuracy`` (the share of test rows decided right) and
+    ``oracle``; ``thresholds_not_computed`` (policy: reason) for
     a policy whose threshold is not finite (overflowing scores), when there is one.
     """
     out: dict[str, Any] = {
@@ -235,5 +237,6 @@ def evaluate(
             continue
         values = thresholded(y_test, test_scores, thr)
         values["fpr"] = float(np.mean(test_scores[normal] >= thr)) if normal.any() else 0.0
+        values["accuracy"] = float(np.mean((test_scores >= thr) == (y_test == 1)))
         out["thresholds"][name] = {**values, "oracle": policy.oracle}
     return out

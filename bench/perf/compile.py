@@ -11,15 +11,13 @@ candidate option set, in one process with the persistent compilation cache off:
 - ``score s``: the first scoring call (its program's compilation included).
 
 Ratios are against XLA's defaults (``{}``), measured side by side in the same run. The
-options the library uses are :data:`anobench.detectors.deep.training.COMPILER_OPTIONS`.
+options the library uses are ``anobench.detectors.deep.programs.COMPILER_OPTIONS``.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,43 +49,22 @@ class CompileRow:
     score_seconds: float
 
 
-@contextlib.contextmanager
-def _options(options: dict[str, Any]) -> Iterator[None]:
-    """Every deep program compiled inside uses ``options`` (on the current backend)."""
-    import jax
-
-    from anobench.detectors.deep import training
-
-    backend = jax.default_backend()
-    saved = dict(training.COMPILER_OPTIONS)
-    training.COMPILER_OPTIONS[backend] = options
-    training.clear_cache()
-    try:
-        yield
-    finally:
-        training.COMPILER_OPTIONS.clear()
-        training.COMPILER_OPTIONS.update(saved)
-        training.clear_cache()
-
-
 def _models(n: int, seed: int = 0) -> list[tuple[str, Any, dict[str, Any], np.ndarray]]:
-    from anobench.detectors.deep.autoencoders import AE, CAE, VAE
-    from anobench.detectors.deep.deepsvdd import DeepSVDD
-    from anobench.detectors.deep.fanogan import FAnoGAN
-    from anobench.detectors.deep.lstm import LSTM
+    from anobench.registry import detector_registry
 
     rng = np.random.default_rng(seed)
     table = rng.normal(size=(n, 30)).astype(np.float32)
     images = rng.random(size=(n, 8, 8)).astype(np.float32)
     t = np.arange(n + 32)
     windows = np.stack([np.sin(0.3 * t[i : i + 32]) for i in range(n)]).astype(np.float32)
+    load = detector_registry().load
     return [
-        ("ae", AE, {}, table),
-        ("vae", VAE, {}, table),
-        ("deepsvdd", DeepSVDD, {}, table),
-        ("fanogan", FAnoGAN, {"epochs": 50, "n_critic": 3}, table),
-        ("cae", CAE, {}, images),
-        ("lstm", LSTM, {}, windows),
+        ("ae", load("ae"), {}, table),
+        ("vae", load("vae"), {}, table),
+        ("deepsvdd", load("deepsvdd"), {}, table),
+        ("fanogan", load("fanogan"), {"epochs": 50, "n_critic": 3}, table),
+        ("cae", load("cae"), {}, images),
+        ("lstm", load("lstm"), {}, windows),
     ]
 
 
@@ -103,14 +80,12 @@ def compile_perf(
     candidates = CANDIDATES if candidates is None else candidates
     rows: list[CompileRow] = []
     with overridden(xla_cache=False):
-        from anobench.detectors.deep.autoencoders import AE
-
-        AE(epochs=1, random_state=0).fit(np.zeros((8, 3), np.float32))  # JAX's own start-up
-        for name, cls, params, data in _models(n):
-            if models and name not in models:
-                continue
+        chosen = [m for m in _models(n) if not models or m[0] in models]
+        ae = _models(8)[0][1]
+        ae(epochs=1, random_state=0).fit(np.zeros((8, 3), np.float32))  # JAX's own start-up
+        for name, cls, params, data in chosen:
             for label, options in candidates.items():
-                with _options(options):
+                with cls.compiling_with(options):
                     first = cls(**params, random_state=0).fit(data)
                     start = time.perf_counter()
                     first.anomaly_score(data)

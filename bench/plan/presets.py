@@ -41,6 +41,7 @@ import numpy as np
 from anobench.plan.procedures import (
     PresetSplit,
     adbench,
+    ecg_tutorial,
     isolated_global_rng,
     pyod_benchmark,
     split_facts,
@@ -107,6 +108,18 @@ class Preset:
         averaging (``None``: no rounding).
     clean : the clean protocol closest to it (for "what the protocol does").
     procedure : ``procedure(X, y, seed, transform) -> PresetSplit``.
+    threshold : a study's label-free threshold rule
+        (:data:`anobench.metrics.classification.STUDY_RULES`) applied to the model's own
+        training scores; the cell then records ``accuracy`` and the classification report
+        at it (``study``). Empty: none (the published tables rank scores only).
+    kind : ``"published"`` (a paper's table) or ``"source study"`` (one of the studies
+        anobench started from, ``../shared/seeds``).
+    spread_rule : also call a cell ``reproduced`` when the published value lies within
+        our mean +- 2 std over the seeds (a study's single unseeded run judged against
+        our seed-to-seed spread).
+    clean_metrics : metric of the comparison -> the column a clean protocol's cells are
+        compared with instead (e.g. ``accuracy`` -> ``accuracy@mean+std``, the
+        label-free policy closest to the study's rule).
     """
 
     name: str
@@ -121,6 +134,10 @@ class Preset:
     round_digits: int | None
     clean: str
     procedure: Procedure
+    threshold: str = ""
+    spread_rule: bool = False
+    kind: str = "published"
+    clean_metrics: Mapping[str, str] = field(default_factory=dict)
 
     def column(self, detector: str) -> Column | None:
         """The published column that ``detector`` reproduces, if any."""
@@ -280,8 +297,53 @@ ADBENCH_2022 = Preset(
     procedure=adbench,
 )
 
-#: the published protocols by name
-PRESETS: dict[str, Preset] = {p.name: p for p in (PYOD_BENCHMARK, ADBENCH_2022)}
+SEED_003 = Preset(
+    name="seed-003",
+    title="source study 003: Keras autoencoder on the ECG data (Analytics Vidhya, 2021)",
+    seeds=tuple(range(10)),
+    test_size=0.2,
+    scaling="min-max (0, 1) fitted on the normal training rows",
+    datasets="ecg5000",
+    tables={"accuracy": "seed_003_ecg"},
+    columns=(
+        Column(
+            "AE",
+            "ae",
+            {
+                "hidden": [64, 32, 16, 8],
+                "activation": "relu",
+                "dropout": 0.1,
+                "output_activation": "sigmoid",
+                "loss": "msle",
+                "epochs": 20,
+                "batch_size": 512,
+                "learning_rate": 0.001,
+            },
+            tolerance=0.03,
+            drift="the study used Keras (Glorot-uniform initialisation, Adam epsilon 1e-7); "
+            "anobench's Flax layers start from LeCun-normal weights",
+        ),
+    ),
+    flaws=(
+        "one unseeded run: its number is judged against our spread over seeds 0-9",
+        "the threshold (mean + 1 std of training errors) is taken on the rows the model "
+        "was trained on, so it sits low: in-sample errors are smaller than new normal rows'",
+        "the test part is scaled with the normal training rows' min-max, so test values "
+        "fall outside the sigmoid output's [0, 1]",
+        "accuracy on a test part with about 42% anomalies: it hides the two error rates "
+        "(the classification report is recorded beside it)",
+    ),
+    round_digits=None,
+    clean="novelty",
+    procedure=ecg_tutorial,
+    threshold="train-mean+std",
+    spread_rule=True,
+    kind="source study",
+    clean_metrics={"accuracy": "accuracy@mean+std"},
+)
+
+#: the published protocols and the source studies' procedures, by name
+PRESETS: dict[str, Preset] = {p.name: p for p in (PYOD_BENCHMARK, ADBENCH_2022, SEED_003)}
 
 
 def get(protocol: str) -> Preset | None:

@@ -21,7 +21,13 @@ ADBENCH_MIN_ROWS, ADBENCH_MAX_ROWS = 1000, 10_000
 __all__ = [
     "ADBENCH_MAX_ROWS",
     "ADBENCH_MIN_ROWS",
-"PresetSplit", "adbench", "isolated_global_rng", "pyod_benchmark", "split_facts"]
+    "PresetSplit",
+    "adbench",
+    "ecg_tutorial",
+    "isolated_global_rng",
+    "pyod_benchmark",
+    "split_facts",
+]
 
 
 @dataclass
@@ -158,3 +164,29 @@ def adbench(
     done["scaling"] = "min-max (train)"
     split = _finish("adbench-2022", tuple(parts), MinMaxScaler(), transform, done)
     return PresetSplit(split, random_state=None, before_fit=lambda: _seed_global(seed))
+
+
+def ecg_tutorial(
+    X: np.ndarray, y: np.ndarray, seed: int, transform: Callable[[], Any] | None
+) -> PresetSplit:
+    """Study 003's procedure (the Keras ECG autoencoder walk-through):
+    ``train_test_split(test_size=0.2, stratify=y)`` (the study's run was unseeded: here
+    ``random_state=seed``), the normal rows of the training part kept for training,
+    ``MinMaxScaler((0, 1))`` fitted on them and applied to the test part (whose values may
+    then fall outside [0, 1])."""
+    from sklearn.model_selection import train_test_split
+    from sklearn.preprocessing import MinMaxScaler
+
+    X_train, X_test, y_train, y_test = train_test_split(
+        X, y, test_size=0.2, stratify=y, random_state=seed
+    )
+    normal = y_train == 0
+    done: dict[str, Any] = {
+        "n_rows": len(y),
+        "n_anomalies": int(y.sum()),
+        "scaling": "min-max (normal training rows)",
+        "dropped_training_anomalies": int((~normal).sum()),
+    }
+    parts = (X_train[normal], X_test, y_train[normal], y_test)
+    split = _finish("seed-003", parts, MinMaxScaler((0, 1)), transform, done)
+    return PresetSplit(split, random_state=seed, before_fit=lambda: None)

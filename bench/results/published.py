@@ -14,8 +14,9 @@ Every compared (detector, data set) gets a verdict, the first rule that matches:
 1. every seed skipped -> ``not run: <reason>`` (e.g. the data set is not in the mirror;
    not counted as compared);
 2. no ok seed -> ``failure: <first error>``;
-3. ``|difference| <= tolerance`` under the preset, every seed ok, the paper's seeds and
-   the column's parameters -> ``reproduced``;
+3. ``|difference| <= tolerance`` (or, for a source study, ``<= 2 x`` our std over the
+   seeds: :attr:`~anobench.plan.presets.Preset.spread_rule`) under the preset, every seed
+   ok, the paper's seeds and the column's parameters -> ``reproduced``;
 4. another protocol -> ``protocol differs: <protocol>``;
 5. other seeds -> ``seeds differ from the paper's``;
 6. other parameters -> ``parameters differ from the paper's``;
@@ -74,6 +75,7 @@ CELL_COLUMNS = (
     "label",
     "params",
     "published_row",
+    "std",
 )
 
 #: the columns of :func:`summarize`'s per-detector table, after ``protocol``
@@ -120,7 +122,12 @@ def _seed_values(group: pd.DataFrame, metric: str, digits: int | None) -> pd.Ser
 
 
 def _verdict(
-    group: pd.DataFrame, difference: float, protocol: str, preset: Preset, column: presets.Column
+    group: pd.DataFrame,
+    difference: float,
+    protocol: str,
+    preset: Preset,
+    column: presets.Column,
+    std: float = float("nan"),
 ) -> str:
     status = group["status"]
     n_ok, n = int((status == "ok").sum()), len(group)
@@ -133,7 +140,9 @@ def _verdict(
         return f"failure: {_short(error if isinstance(error, str) and error else first['status'])}"
     seeds_ok = sorted(int(s) for s in group["seed"].dropna()) == sorted(preset.seeds)
     params_ok = group["params"].iloc[0] == json.dumps(dict(column.params), sort_keys=True)
-    within = bool(abs(difference) <= column.tolerance + 1e-9)
+    within = bool(abs(difference) <= column.tolerance + 1e-9) or bool(
+        preset.spread_rule and np.isfinite(std) and abs(difference) <= 2 * std
+    )
     if within and protocol == preset.name and n_ok == n and seeds_ok and params_ok:
         return REPRODUCED
     if protocol != preset.name:
@@ -201,8 +210,12 @@ def compare_with_published(
         published = float(table.loc[row, column.name])
         if np.isnan(published):
             continue  # N/A in the paper
-        values = _seed_values(group, metric, preset.round_digits) if metric in group else []
+        # a clean protocol's cells: the column closest to the study's metric
+        key = metric if protocol == preset.name else preset.clean_metrics.get(metric, metric)
+        values = _seed_values(group, key, preset.round_digits) if key in group else []
+        values = [v for v in values if np.isfinite(v)]
         ours = float(np.mean(values)) if len(values) else np.nan
+        std = float(np.std(values, ddof=1)) if len(values) > 1 else np.nan
         difference = ours - published
         rows.append(
             {
@@ -215,10 +228,11 @@ def compare_with_published(
                 "difference": difference,
                 "tolerance": column.tolerance,
                 "seeds": f"{int((group['status'] == 'ok').sum())}/{len(group)}",
-                "verdict": _verdict(group, difference, str(protocol), preset, column),
+                "verdict": _verdict(group, difference, str(protocol), preset, column, std),
                 "label": group["label"].iloc[0],
                 "params": params,
                 "published_row": row,
+                "std": std,
             }
         )
     return pd.DataFrame(rows, columns=list(CELL_COLUMNS))

@@ -27,7 +27,7 @@ from anobench.data.io import (
     locate,
 )
 
-__all__ = ["REFERENCE_DIR_ENV", "TABLES", "load_table", "locate_table"]
+__all__ = ["REFERENCE_DIR_ENV", "STUDY_TABLES", "TABLES", "load_table", "locate_table"]
 
 REFERENCE_DIR_ENV = settings.ENV_VARS["reference_dir"]
 
@@ -123,10 +123,26 @@ def locate_table(name: str) -> Path:
     )
 
 
+#: the numbers the source studies (``../shared/seeds``) print, transcribed by hand: table
+#: name -> {"source": where the number is printed, "rows": {data set: {column: value}}}
+STUDY_TABLES: dict[str, dict[str, object]] = {
+    "seed_003_ecg": {
+        "source": "study 003 (Keras ECG autoencoder walk-through): "
+        "accuracy_score(predictions, y_test) # 0.944",
+        "rows": {"ecg5000": {"AE": 0.944}},
+    },
+}
+
+
 def load_table(name: str) -> pd.DataFrame:
     """A published table: rows = data sets (index from column ``Data`` in PyOD's tables,
     ``dataset`` in ADBench's Table D4), one column per published detector; an empty cell
-    (N/A in the paper) is NaN."""
+    (N/A in the paper) is NaN. A source study's printed numbers (:data:`STUDY_TABLES`)
+    are built in."""
+    if name in STUDY_TABLES:
+        rows = STUDY_TABLES[name]["rows"]
+        assert isinstance(rows, dict)
+        return pd.DataFrame.from_dict(rows, orient="index").rename_axis("dataset")
     table = pd.read_csv(locate_table(name))
     index = next((c for c in _INDEX_COLUMNS if c in table.columns), None)
     if index is None:

@@ -45,6 +45,7 @@ _SCALARS = (
     "roc_auc",
     "ap",
     "precision_at_n",
+    "accuracy",
     "warmup_seconds",
     "fit_seconds",
     "compile_seconds",
@@ -56,7 +57,7 @@ _SCALARS = (
 )
 
 #: per threshold policy, the columns ``<kind>@<policy>``
-_THRESHOLD_KINDS = ("f1", "precision", "recall", "fpr")
+_THRESHOLD_KINDS = ("f1", "precision", "recall", "fpr", "accuracy")
 
 
 def results_frame(records: Iterable[CellResult]) -> pd.DataFrame:
@@ -72,10 +73,12 @@ def results_frame(records: Iterable[CellResult]) -> pd.DataFrame:
     identical training row, and ``resampled``: rows drawn with replacement); calibration
     (``calibration``, ``calibration_seconds``, ``calibration_error``); score sanity
     (``n_nonfinite``, ``constant``, ``tie_fraction``); and for every threshold policy a
-    cell computed ``f1@<policy>``, ``precision@<policy>``, ``recall@<policy>`` and
-    ``fpr@<policy>`` (false-positive rate on test normals); series cells also have the
-    point-level metrics of :func:`anobench.metrics.series.series_columns` (``vus_pr``,
-    ``vus_roc``, ``point_ap``, ``point_roc_auc``, ``range_f1@<policy>``, ...).
+    cell computed ``f1@<policy>``, ``precision@<policy>``, ``recall@<policy>``,
+    ``fpr@<policy>`` (false-positive rate on test normals) and ``accuracy@<policy>``;
+    under a source study's preset with a threshold rule, ``accuracy`` at that rule;
+    series cells also have the point-level metrics of
+    :func:`anobench.metrics.series.series_columns` (``vus_pr``, ``vus_roc``,
+    ``point_ap``, ``point_roc_auc``, ``range_f1@<policy>``, ...).
     """
     rows = [_row(rec) for rec in records]
     frame = pd.DataFrame(rows)

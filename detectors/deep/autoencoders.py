@@ -1,6 +1,6 @@
-"""Reconstruction models: dense autoencoder ``ae``, variational autoencoder ``vae`` and
-convolutional autoencoder ``cae``. Higher scores = more anomalous (worse reconstruction,
-or lower evidence)."""
+"""Reconstruction models: dense autoencoder ``ae`` and convolutional autoencoder ``cae``
+(the variational ``vae`` is in :mod:`anobench.detectors.deep.vae`). Higher scores = more
+anomalous (worse reconstruction)."""
 
 from __future__ import annotations
 
@@ -12,8 +12,13 @@ import jax.numpy as jnp
 import numpy as np
 
 from anobench.detectors.deep.base import Reconstructor
-from anobench.detectors.deep.networks import VAE as VAENet  # noqa: N811
-from anobench.detectors.deep.networks import ConvAE, DenseAE, default_widths
+from anobench.detectors.deep.networks import (
+    ACTIVATIONS,
+    OUTPUTS,
+    ConvAE,
+    DenseAE,
+    default_widths,
+)
 from anobench.detectors.deep.training import (
     ModelFunctions,
     Optim,
@@ -27,12 +32,8 @@ __all__ = [
     "AE_FUNCTIONS",
     "CAE",
     "CAE_FUNCTIONS",
-    "VAE",
-    "VAE_FUNCTIONS",
     "AEConfig",
     "CAEConfig",
-    "VAEConfig",
-    "neg_elbo",
 ]
 
 
@@ -42,16 +43,36 @@ def _flat_mse(x: jax.Array, y: jax.Array) -> jax.Array:
 
 
 # -- dense autoencoder ----------------------------------------------------------------
+#: reconstruction errors of the dense AE by name: (x, x_hat) (b, d) -> (b,)
+ERRORS = ("mse", "msle")
+
+
+def _flat_msle(x: jax.Array, y: jax.Array) -> jax.Array:
+    """Per-sample mean squared logarithmic error, as Keras computes it (each side clipped
+    below at 1e-7, then ``log(1 + v)``): (b, d) -> (b,)."""
+    eps = 1e-7
+    return jnp.mean((jnp.log1p(jnp.maximum(x, eps)) - jnp.log1p(jnp.maximum(y, eps))) ** 2, axis=1)
+
+
 @dataclass(frozen=True)
 class AEConfig:
-    """A dense autoencoder on ``n_features`` inputs with encoder ``widths``."""
+    """A dense autoencoder on ``n_features`` inputs with encoder ``widths``; its hidden
+    ``activation``, ``dropout`` rate, ``output`` activation and reconstruction ``error``
+    (``"mse"`` or ``"msle"``), used as the training loss and the score."""
 
     n_features: int
     widths: tuple[int, ...]
     optim: Optim
+    activation: str = "leaky_relu"
+    dropout: float = 0.0
+    output: str = "linear"
+    error: str = "mse"
 
     def network(self) -> DenseAE:
-        return DenseAE(self.n_features, self.widths)
+        return DenseAE(self.n_features, self.widths, self.activation, self.dropout, self.output)
+
+    def reconstruction_error(self, x: jax.Array, x_hat: jax.Array) -> jax.Array:
+        return _flat_msle(x, x_hat) if self.error == "msle" else _flat_mse(x_hat, x)
 
 
 def ae_init(cfg: AEConfig, key: jax.Array, X: jax.Array, weights: jax.Array, _: Any) -> TrainState:
@@ -61,12 +82,15 @@ def ae_init(cfg: AEConfig, key: jax.Array, X: jax.Array, weights: jax.Array, _: 
 def ae_loss(
     cfg: AEConfig, params: Any, _: Any, xb: jax.Array, mask: jax.Array, key: jax.Array
 ) -> jax.Array:
+    if cfg.dropout > 0:  # dropout is active in training only
+        x_hat = cfg.network().apply(params, xb, deterministic=False, rngs={"dropout": key})
+        return masked_mean(cfg.reconstruction_error(xb, x_hat), mask)
     return masked_mean(ae_score(cfg, params, None, xb, key), mask)
 
 
 def ae_score(cfg: AEConfig, params: Any, _: Any, x: jax.Array, key: jax.Array) -> jax.Array:
-    """(b,) mean squared reconstruction error."""
-    return _flat_mse(cfg.network().apply(params, x), x)
+    """(b,) per-sample reconstruction error (mean squared, or mean squared logarithmic)."""
+    return cfg.reconstruction_error(x, cfg.network().apply(params, x))
 
 
 def ae_reconstruct(cfg: AEConfig, params: Any, _: Any, x: jax.Array, key: jax.Array) -> jax.Array:
@@ -79,73 +103,6 @@ def ae_encode(cfg: AEConfig, params: Any, _: Any, x: jax.Array, key: jax.Array) 
 
 AE_FUNCTIONS = ModelFunctions(
     "ae", ae_init, ae_score, loss=ae_loss, reconstruct=ae_reconstruct, encode=ae_encode
-)
-
-
-# -- variational autoencoder ----------------------------------------------------------
-@dataclass(frozen=True)
-class VAEConfig:
-    """A Gaussian VAE; ``n_samples`` posterior draws per scored row."""
-
-    n_features: int
-    widths: tuple[int, ...]
-    latent: int
-    n_samples: int
-    optim: Optim
-
-    def network(self) -> VAENet:
-        return VAENet(self.n_features, self.widths, self.latent)
-
-
-def neg_elbo(
-    cfg: VAEConfig, params: Any, x: jax.Array, keys: jax.Array, *, per_row: bool = True
-) -> jax.Array:
-    """(b,) negative ELBO, averaging the reconstruction term over ``keys``.
-
-    ``per_row``: independent noise per row (training); False shares each draw across
-    rows (scoring), so a row's score is independent of the batch."""
-    net = cfg.network()
-    mean, log_var = net.apply(params, x, method=VAENet.encode)
-    kl = -0.5 * jnp.sum(1.0 + log_var - mean**2 - jnp.exp(log_var), axis=1)
-    noise_shape = mean.shape if per_row else mean.shape[1:]
-
-    def reconstruction(key: jax.Array) -> jax.Array:
-        z = mean + jnp.exp(0.5 * log_var) * jax.random.normal(key, noise_shape)
-        x_hat = net.apply(params, z, method=VAENet.decode)
-        return 0.5 * jnp.sum((x - x_hat) ** 2, axis=1)
-
-    return jnp.mean(jax.vmap(reconstruction)(keys), axis=0) + kl
-
-
-def vae_init(
-    cfg: VAEConfig, key: jax.Array, X: jax.Array, weights: jax.Array, _: Any
-) -> TrainState:
-    return new_state(cfg.optim, cfg.network().init(key, X[:1], key))
-
-
-def vae_loss(
-    cfg: VAEConfig, params: Any, _: Any, xb: jax.Array, mask: jax.Array, key: jax.Array
-) -> jax.Array:
-    return masked_mean(neg_elbo(cfg, params, xb, key[None]), mask)
-
-
-def vae_score(cfg: VAEConfig, params: Any, _: Any, x: jax.Array, key: jax.Array) -> jax.Array:
-    """(b,) negative ELBO over ``n_samples`` draws shared by all rows."""
-    return neg_elbo(cfg, params, x, jax.random.split(key, cfg.n_samples), per_row=False)
-
-
-def vae_reconstruct(cfg: VAEConfig, params: Any, _: Any, x: jax.Array, key: jax.Array) -> jax.Array:
-    net = cfg.network()
-    mean, _ = net.apply(params, x, method=VAENet.encode)
-    return net.apply(params, mean, method=VAENet.decode)
-
-
-def vae_encode(cfg: VAEConfig, params: Any, _: Any, x: jax.Array, key: jax.Array) -> jax.Array:
-    return cfg.network().apply(params, x, method=VAENet.encode)[0]
-
-
-VAE_FUNCTIONS = ModelFunctions(
-    "vae", vae_init, vae_score, loss=vae_loss, reconstruct=vae_reconstruct, encode=vae_encode
 )
 
 
@@ -197,13 +154,20 @@ CAE_FUNCTIONS = ModelFunctions(
 
 
 class AE(Reconstructor):
-    """Dense autoencoder (JAX); score = per-sample mean squared reconstruction error.
+    """Dense autoencoder (JAX); score = per-sample reconstruction error. It is the mean
+    squared error by default (``loss``); higher = more anomalous.
 
     Parameters
     ----------
     hidden : encoder widths down to the code (mirrored by the decoder); None scales them
         with the input (:func:`~anobench.detectors.deep.networks.default_widths`:
-        256-128-64-16-4, keeping widths below the feature count). LeakyReLU(0.2).
+        256-128-64-16-4, keeping widths below the feature count).
+    activation : hidden activation, ``"leaky_relu"`` (slope 0.2), ``"relu"`` or ``"tanh"``;
+        every hidden layer, the code included, has it.
+    dropout : dropout rate after every hidden layer but the code (training only).
+    output_activation : ``"linear"`` or ``"sigmoid"`` (for inputs scaled to [0, 1]).
+    loss : reconstruction error used for training and scoring: ``"mse"`` or ``"msle"``
+        (mean squared logarithmic error as Keras computes it).
     epochs, batch_size, learning_rate : Adam training; see :mod:`..training` for batches.
     weight_decay : AdamW decoupled weight decay (0 = plain Adam).
     n_seeds : independent models trained together (vmap); the score is their mean.
@@ -215,6 +179,10 @@ class AE(Reconstructor):
     def __init__(
         self,
         hidden: tuple[int, ...] | None = None,
+        activation: str = "leaky_relu",
+        dropout: float = 0.0,
+        output_activation: str = "linear",
+        loss: str = "mse",
         epochs: int = 100,
         batch_size: int = 128,
         learning_rate: float = 1e-3,
@@ -224,6 +192,10 @@ class AE(Reconstructor):
         random_state: int | None = None,
     ) -> None:
         self.hidden = hidden
+        self.activation = activation
+        self.dropout = dropout
+        self.output_activation = output_activation
+        self.loss = loss
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -237,74 +209,36 @@ class AE(Reconstructor):
     def config(self) -> AEConfig:
         n_features = self.n_features_in_
         widths = tuple(self.hidden) if self.hidden else default_widths(n_features)
-        return AEConfig(n_features, widths, Optim(self.learning_rate, self.weight_decay))
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(
+                f"activation must be one of {sorted(ACTIVATIONS)}, got {self.activation!r}"
+            )
+        if self.output_activation not in OUTPUTS:
+            raise ValueError(
+                f"output_activation must be one of {sorted(OUTPUTS)}, "
+                f"got {self.output_activation!r}"
+            )
+        if self.loss not in ERRORS:
+            raise ValueError(f"loss must be one of {list(ERRORS)}, got {self.loss!r}")
+        if not 0.0 <= float(self.dropout) < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {self.dropout!r}")
+        return AEConfig(
+            n_features,
+            widths,
+            Optim(self.learning_rate, self.weight_decay),
+            self.activation,
+            float(self.dropout),
+            self.output_activation,
+            self.loss,
+        )
+
+    def _fit(self, X: np.ndarray) -> None:
+        self.config()  # bad options fail before any compilation
+        super()._fit(X)
 
     @classmethod
     def test_params(cls) -> dict[str, Any]:
         return {"hidden": (16, 3), "epochs": 60, "batch_size": 64, "learning_rate": 3e-3}
-
-
-class VAE(Reconstructor):
-    """Variational autoencoder (JAX); score = negative ELBO, estimated with
-    ``n_samples`` posterior samples.
-
-    Gaussian prior N(0, I), diagonal Gaussian posterior (reparameterised), unit-variance
-    Gaussian likelihood: per sample, ``-ELBO = 0.5 * ||x - decode(z)||^2 + KL(q(z|x) ||
-    p(z))`` up to a constant shared by all samples. Training uses one posterior sample per
-    row and step; scoring averages the reconstruction term over ``n_samples`` draws (fixed
-    by ``random_state``, so scores are repeatable) with the KL term in closed form. The
-    scoring draws are shared by all rows (common random numbers), so a row's score does
-    not depend on which other rows are scored with it.
-
-    Parameters
-    ----------
-    hidden : encoder hidden widths (decoder mirrors them); None: the
-        :func:`~anobench.detectors.deep.networks.default_widths` ladder without its last
-        entry, which becomes the latent size.
-    latent : latent dimension (None: the last entry of the default ladder).
-    n_samples : posterior samples per scored row.
-    Others as in :class:`AE`.
-    """
-
-    name = "vae"
-
-    def __init__(
-        self,
-        hidden: tuple[int, ...] | None = None,
-        latent: int | None = None,
-        n_samples: int = 10,
-        epochs: int = 100,
-        batch_size: int = 128,
-        learning_rate: float = 1e-3,
-        weight_decay: float = 0.0,
-        n_seeds: int = 1,
-        standardize: bool = True,
-        random_state: int | None = None,
-    ) -> None:
-        self.hidden = hidden
-        self.latent = latent
-        self.n_samples = n_samples
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.weight_decay = weight_decay
-        self.n_seeds = n_seeds
-        self.standardize = standardize
-        self.random_state = random_state
-
-    functions = VAE_FUNCTIONS
-
-    def config(self) -> VAEConfig:
-        n_features = self.n_features_in_
-        ladder = default_widths(n_features)
-        hidden = tuple(self.hidden) if self.hidden is not None else ladder[:-1]
-        latent = self.latent or ladder[-1]
-        optim = Optim(self.learning_rate, self.weight_decay)
-        return VAEConfig(n_features, hidden, latent, self.n_samples, optim)
-
-    @classmethod
-    def test_params(cls) -> dict[str, Any]:
-        return {"hidden": (16,), "latent": 3, "epochs": 60, "batch_size": 64, "learning_rate": 3e-3}
 
 
 class CAE(Reconstructor):

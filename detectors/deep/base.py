@@ -3,6 +3,8 @@ chunked, compiled scoring."""
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any, ClassVar
 
 import jax
@@ -10,13 +12,18 @@ import jax.numpy as jnp
 import numpy as np
 
 from anobench.contract import BaseDetector
-from anobench.detectors.deep.training import (
+from anobench.detectors.deep.programs import (
+    COMPILER_OPTIONS,
     PROGRAMS,
+    clear_cache,
+    compiler_options,
+    enable_persistent_cache,
+    options_key,
+)
+from anobench.detectors.deep.training import (
     Apply,
     ModelFunctions,
     TrainResult,
-    compiler_options,
-    enable_persistent_cache,
     resolve_seed,
     seed_keys,
     train,
@@ -80,6 +87,28 @@ class DeepDetector(BaseDetector):
         settings): everything the compiled programs depend on besides the shapes."""
         raise NotImplementedError
 
+    @staticmethod
+    def xla_options() -> dict[str, Any] | None:
+        """The XLA options deep programs are compiled with on the default backend."""
+        return compiler_options()
+
+    @staticmethod
+    @contextlib.contextmanager
+    def compiling_with(options: dict[str, Any]) -> Iterator[None]:
+        """Compile every deep program inside the block with ``options`` on the default
+        backend, from an empty in-process program cache (benchmarks:
+        ``anobench perf compile``); the library's options are restored after."""
+        backend = jax.default_backend()
+        saved = dict(COMPILER_OPTIONS)
+        COMPILER_OPTIONS[backend] = options
+        clear_cache()
+        try:
+            yield
+        finally:
+            COMPILER_OPTIONS.clear()
+            COMPILER_OPTIONS.update(saved)
+            clear_cache()
+
     @classmethod
     def warm_up(cls) -> None:
         """Only set up the persistent compilation cache: an XLA program is specific to its
@@ -129,9 +158,8 @@ class DeepDetector(BaseDetector):
         (n_seeds, n, ...)."""
         if fn is None:
             raise NotImplementedError(f"{type(self).__name__} has no such function")
-        options = repr(sorted((compiler_options() or {}).items()))
         compiled = PROGRAMS.get(
-            ("apply", self.functions, fn, self.config(), options), lambda: _per_model(fn)
+            ("apply", self.functions, fn, self.config(), options_key()), lambda: _per_model(fn)
         )
         return self._chunked(compiled, (self.config(), self.state_, self._keys()), data)
 

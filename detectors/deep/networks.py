@@ -15,7 +15,9 @@ import jax
 import jax.numpy as jnp
 
 __all__ = [
+    "ACTIVATIONS",
     "MLP",
+    "OUTPUTS",
     "SLOPE",
     "VAE",
     "Conv",
@@ -38,6 +40,12 @@ def leaky(x: jax.Array) -> jax.Array:
     return nn.leaky_relu(x, SLOPE)
 
 
+#: hidden activations by name (dense models)
+ACTIVATIONS = {"leaky_relu": leaky, "relu": nn.relu, "tanh": jnp.tanh}
+#: output activations by name: ``sigmoid`` for inputs scaled to [0, 1]
+OUTPUTS = {"linear": lambda x: x, "sigmoid": nn.sigmoid}
+
+
 def default_widths(n_features: int) -> tuple[int, ...]:
     """Encoder widths that scale with the input: the 256-128-64-16-4 ladder, keeping the
     widths below ``n_features`` (at least one layer of 4).
@@ -50,45 +58,67 @@ def default_widths(n_features: int) -> tuple[int, ...]:
 
 
 class MLP(nn.Module):
-    """Dense layers ``widths`` with LeakyReLU between them; the last layer is linear.
+    """Dense layers ``widths`` with ``activation`` (:data:`ACTIVATIONS`, LeakyReLU(0.2) by
+    default) between them; the last layer is linear.
 
     ``(batch, d) -> (batch, widths[-1])``. ``use_bias=False`` gives a bias-free network
-    (Deep SVDD). :meth:`with_hidden` also returns the last hidden activations.
+    (Deep SVDD). ``dropout`` > 0 follows every hidden activation with dropout of that
+    rate, active only when called with ``deterministic=False`` and a ``"dropout"`` RNG.
+    :meth:`with_hidden` also returns the last hidden activations.
     """
 
     widths: Sequence[int]
     use_bias: bool = True
+    activation: str = "leaky_relu"
+    dropout: float = 0.0
 
     def setup(self) -> None:
         self.layers = [nn.Dense(w, use_bias=self.use_bias) for w in self.widths]
+        if self.dropout > 0:
+            self.drop = nn.Dropout(self.dropout)
 
-    def with_hidden(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+    def with_hidden(self, x: jax.Array, deterministic: bool = True) -> tuple[jax.Array, jax.Array]:
         """``(output (batch, widths[-1]), last hidden activations)``; the hidden part is
         the input itself for a single layer."""
+        act = ACTIVATIONS[self.activation]
         hidden = x
         for layer in self.layers[:-1]:
-            hidden = leaky(layer(hidden))
+            hidden = act(layer(hidden))
+            if self.dropout > 0:
+                hidden = self.drop(hidden, deterministic=deterministic)
         return self.layers[-1](hidden), hidden
 
-    def __call__(self, x: jax.Array) -> jax.Array:
-        return self.with_hidden(x)[0]
+    def __call__(self, x: jax.Array, deterministic: bool = True) -> jax.Array:
+        return self.with_hidden(x, deterministic)[0]
 
 
 class DenseAE(nn.Module):
-    """Dense autoencoder: ``d -> widths -> mirror -> d``; the code layer is linear.
+    """Dense autoencoder: ``d -> widths -> mirror -> d``.
 
-    ``(batch, d) -> (batch, d)`` reconstruction.
+    ``(batch, d) -> (batch, d)`` reconstruction. Every hidden layer, the code included,
+    is followed by ``activation`` (:data:`ACTIVATIONS`); with ``dropout`` > 0 every hidden
+    layer but the code is also followed by dropout (see :class:`MLP`); the output layer
+    by ``output`` (:data:`OUTPUTS`). ``encoder`` gives the code before its activation.
     """
 
     n_features: int
     widths: Sequence[int]
+    activation: str = "leaky_relu"
+    dropout: float = 0.0
+    output: str = "linear"
 
     def setup(self) -> None:
-        self.encoder = MLP(tuple(self.widths))
-        self.decoder = MLP((*reversed(tuple(self.widths)[:-1]), self.n_features))
+        widths = tuple(self.widths)
+        self.encoder = MLP(widths, activation=self.activation, dropout=self.dropout)
+        self.decoder = MLP(
+            (*reversed(widths[:-1]), self.n_features),
+            activation=self.activation,
+            dropout=self.dropout,
+        )
 
-    def __call__(self, x: jax.Array) -> jax.Array:
-        return self.decoder(leaky(self.encoder(x)))
+    def __call__(self, x: jax.Array, deterministic: bool = True) -> jax.Array:
+        code = ACTIVATIONS[self.activation](self.encoder(x, deterministic))
+        return OUTPUTS[self.output](self.decoder(code, deterministic))
 
 
 class GaussianEncoder(nn.Module):

@@ -23,10 +23,10 @@ capacity beyond the used slots is never read.
 A model is described by a frozen, hashable config (its sizes and :class:`Optim`) and a
 :class:`ModelFunctions` of pure module-level functions that take the config first
 (``init``, ``loss`` or a custom ``step``, ``score``, ...). Nothing closes over a detector
-instance. Compiled programs live in one bounded in-process cache (:data:`PROGRAMS`,
-least recently used dropped first) keyed by ``(functions, config, loss buffer, shapes)``, and
-between processes in JAX's persistent compilation cache (``<anobench cache>/xla``, or
-``JAX_COMPILATION_CACHE_DIR`` when set). Compile time is measured apart from training.
+instance. Compiled programs live in :mod:`anobench.detectors.deep.programs` (in process,
+keyed by ``(functions, config, loss buffer, shapes, XLA options)``, and in JAX's
+persistent compilation cache between processes). Compile time is measured apart from
+training.
 Only ``TrainState.params`` is optimised; weight decay never applies to biases.
 
 Reproducibility: the same seed, data, machine and thread count give bit-identical
@@ -39,10 +39,7 @@ from __future__ import annotations
 
 import functools
 import logging
-import os
-import threading
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, NamedTuple
@@ -52,30 +49,29 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from anobench import settings
+from anobench.detectors.deep.programs import (
+    PROGRAMS,
+    compiler_options,
+    enable_persistent_cache,
+    options_key,
+)
 from anobench.execution import compile_clock
 
 __all__ = [
-    "COMPILER_OPTIONS",
     "MIN_BATCHES",
     "MIN_EPOCHS",
-    "PROGRAMS",
     "Apply",
     "Config",
     "Init",
     "Loss",
     "ModelFunctions",
     "Optim",
-    "ProgramCache",
     "Step",
     "TrainResult",
     "TrainState",
     "TrainingError",
     "batch_layout",
     "capacity",
-    "clear_cache",
-    "compiler_options",
-    "enable_persistent_cache",
     "epoch_capacity",
     "masked_mean",
     "new_state",
@@ -189,58 +185,10 @@ class ModelFunctions:
         return step
 
 
-class ProgramCache:
-    """Compiled programs by key, at most ``size`` of them (least recently used dropped
-    first), safe to use from several threads."""
-
-    def __init__(self, size: int = 64) -> None:
-        self.size = size
-        self._programs: OrderedDict[Hashable, Any] = OrderedDict()
-        self._lock = threading.RLock()
-
-    def get(self, key: Hashable, build: Callable[[], Any]) -> Any:
-        """The program under ``key``, built (once, under the lock) when missing."""
-        with self._lock:
-            program = self._programs.get(key)
-            if program is None:
-                program = build()
-                self._programs[key] = program
-                while len(self._programs) > self.size:
-                    self._programs.popitem(last=False)
-            else:
-                self._programs.move_to_end(key)
-            return program
-
-    def __len__(self) -> int:
-        return len(self._programs)
-
-    def __contains__(self, key: Hashable) -> bool:
-        return key in self._programs
-
-    def clear(self) -> None:
-        with self._lock:
-            self._programs.clear()
-
-
 #: a training program holds at least this many batches of rows (see :func:`capacity`)
 MIN_BATCHES = 16
 #: a training program records the losses of at least this many epochs
 MIN_EPOCHS = 128
-
-#: XLA options per backend (``jax.default_backend()``) for every deep program: on CPU,
-#: LLVM's optimisation level 1 instead of 2 compiles 20-30% faster at the same training
-#: speed (measured per model by ``anobench perf compile``; level 0 trains 3-30x slower).
-#: No options on GPU/TPU, where nothing was measured.
-COMPILER_OPTIONS: dict[str, dict[str, Any]] = {"cpu": {"xla_backend_optimization_level": 1}}
-
-
-def compiler_options() -> dict[str, Any] | None:
-    """The :data:`COMPILER_OPTIONS` of the default backend (None: XLA's defaults)."""
-    return COMPILER_OPTIONS.get(jax.default_backend()) or None
-
-
-#: the in-process compiled training programs and scorers of every deep detector
-PROGRAMS = ProgramCache()
 
 
 def masked_mean(values: jax.Array, mask: jax.Array) -> jax.Array:
@@ -340,33 +288,6 @@ class TrainResult:
     train_seconds: float
 
 
-_CACHE_READY = False
-
-
-def enable_persistent_cache() -> None:
-    """Point JAX's persistent compilation cache at ``<anobench cache>/xla`` (once), unless
-    the user configured one (``JAX_COMPILATION_CACHE_DIR``) or set
-    ``ANOBENCH_XLA_CACHE=0``."""
-    global _CACHE_READY
-    if _CACHE_READY:
-        return
-    _CACHE_READY = True
-    if not settings.current().xla_cache:
-        return
-    if os.environ.get("JAX_COMPILATION_CACHE_DIR") or getattr(
-        jax.config, "jax_compilation_cache_dir", None
-    ):
-        return
-    path = settings.current().downloads() / "xla"
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        logger.warning("persistent XLA cache disabled: cannot create %s: %s", path, exc)
-        return
-    jax.config.update("jax_compilation_cache_dir", str(path))
-    jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
-
-
 def resolve_seed(random_state: int | None) -> int:
     """``random_state`` as an int; fresh entropy when None (sklearn's convention)."""
     if random_state is None:
@@ -432,8 +353,7 @@ def train(
         return lowered.compile(compiler_options())
 
     start = time.perf_counter()
-    options = repr(sorted((compiler_options() or {}).items()))
-    key = ("train", functions, config, max_epochs, repr(shapes), options)
+    key = ("train", functions, config, max_epochs, repr(shapes), options_key())
     compiled = PROGRAMS.get(key, build)
     compile_seconds = time.perf_counter() - start
     start = time.perf_counter()
@@ -448,8 +368,3 @@ def train(
             "lower learning_rate or standardise the input"
         )
     return TrainResult(state, losses, compile_seconds, train_seconds)
-
-
-def clear_cache() -> None:
-    """Forget the in-process compiled programs (tests and benchmarks)."""
-    PROGRAMS.clear()

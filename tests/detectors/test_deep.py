@@ -12,10 +12,11 @@ from sklearn.metrics import roc_auc_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from anobench.detectors.deep import training
-from anobench.detectors.deep.autoencoders import AE, CAE, VAE
+from anobench.detectors.deep import programs, training
+from anobench.detectors.deep.autoencoders import AE, CAE
 from anobench.detectors.deep.deepsvdd import DeepSVDD
 from anobench.detectors.deep.fanogan import FAnoGAN
+from anobench.detectors.deep.vae import VAE
 from anobench.registry import detector_registry
 
 DEEP = {"ae": AE, "vae": VAE, "cae": CAE, "fanogan": FAnoGAN, "deepsvdd": DeepSVDD}
@@ -84,12 +85,12 @@ def test_every_row_is_seen_once_per_epoch_with_a_partial_last_batch() -> None:
 
 def test_one_training_program_serves_every_row_count_of_a_width() -> None:
     X_train, _, _ = subspace_task()
-    training.clear_cache()
+    programs.clear_cache()
     AE(**AE.test_params(), random_state=0).fit(X_train)
-    programs = [key for key in training.PROGRAMS._programs if key[0] == "train"]
+    trained = [key for key in programs.PROGRAMS._programs if key[0] == "train"]
     for rows, epochs in ((390, 40), (100, 40), (7, 40), (250, 3)):
         AE(**{**AE.test_params(), "epochs": epochs}, random_state=1).fit(X_train[:rows])
-    assert [key for key in training.PROGRAMS._programs if key[0] == "train"] == programs
+    assert [key for key in programs.PROGRAMS._programs if key[0] == "train"] == trained
     # beyond MIN_BATCHES batches, one program per doubling of the rows
     assert training.capacity(16 * 64, 64) == training.capacity(64, 64) == 16 * 64
     assert training.capacity(17 * 64, 64) == training.capacity(32 * 64, 64) == 32 * 64
@@ -111,7 +112,7 @@ def test_cells_of_one_configuration_compile_once() -> None:
         X[y == 1] += 4.0
         sets.append((X, y))
     params = {**AE.test_params(), "epochs": 5}
-    training.clear_cache()
+    programs.clear_cache()
     compile_clock.install()
     first = compile_clock.compiles()
     evaluate("ae", sets[0], "novelty", seeds=[0], params=params, dataset_name="a")
@@ -122,11 +123,11 @@ def test_cells_of_one_configuration_compile_once() -> None:
             table = evaluate("ae", data, protocol, seeds=[1], params=params, dataset_name=name)
             assert (table["status"] == "ok").all()
     assert compile_clock.compiles() == warm
-    assert len([key for key in training.PROGRAMS._programs if key[0] == "train"]) == 1
+    assert len([key for key in programs.PROGRAMS._programs if key[0] == "train"]) == 1
 
 
 def test_program_cache_is_bounded_and_keyed_by_frozen_configs() -> None:
-    cache = training.ProgramCache(size=2)
+    cache = programs.ProgramCache(size=2)
     built: list[str] = []
     for key in ("a", "b", "a", "c", "a", "b"):
         cache.get(key, lambda k=key: built.append(k) or k)
@@ -138,7 +139,7 @@ def test_program_cache_is_bounded_and_keyed_by_frozen_configs() -> None:
     assert config == AE(**AE.test_params(), random_state=5).fit(X_train).config()
     hash(config)
     # no program is keyed by (or closes over) a detector instance
-    keys = list(training.PROGRAMS._programs)
+    keys = list(programs.PROGRAMS._programs)
     assert keys and not any(isinstance(part, AE) for key in keys for part in key)
 
 
@@ -261,13 +262,13 @@ def test_untrained_key_derivation_is_stable() -> None:
 
 def test_persistent_compilation_cache_points_at_the_anobench_cache(monkeypatch, tmp_path) -> None:
     before = jax.config.jax_compilation_cache_dir
-    monkeypatch.setattr(training, "_CACHE_READY", False)
+    monkeypatch.setattr(programs, "_CACHE_READY", False)
     monkeypatch.setenv("ANOBENCH_CACHE_DIR", str(tmp_path))
     monkeypatch.delenv("JAX_COMPILATION_CACHE_DIR", raising=False)
     monkeypatch.delenv("ANOBENCH_XLA_CACHE", raising=False)
     jax.config.update("jax_compilation_cache_dir", None)
     try:
-        training.enable_persistent_cache()
+        programs.enable_persistent_cache()
         assert jax.config.jax_compilation_cache_dir == str(tmp_path / "xla")
         assert (tmp_path / "xla").is_dir()
     finally:
@@ -322,13 +323,13 @@ def test_perf_deep_runs_and_reports_figures(capsys, tmp_path) -> None:
 def test_perf_compile_measures_each_option_set_and_restores_the_library_choice(capsys) -> None:
     from anobench.cli import main
 
-    before = dict(training.COMPILER_OPTIONS)
+    before = dict(programs.COMPILER_OPTIONS)
     assert main(["perf", "compile", "--models", "deepsvdd", "--rows", "64", "--repeats", "1"]) == 0
     printed = capsys.readouterr().out
     lines = [line for line in printed.splitlines() if line.startswith("deepsvdd")]
     assert len(lines) == 4 and "xla defaults" in lines[0] and "1.00x" in lines[0]
     assert "O1" in printed and "the library compiles with" in printed
-    assert before == training.COMPILER_OPTIONS
+    assert before == programs.COMPILER_OPTIONS
 
 
 def test_programs_are_keyed_by_the_functions_not_their_name() -> None:

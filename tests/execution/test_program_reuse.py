@@ -79,8 +79,8 @@ def test_seeds_of_a_deep_model_compile_their_program_once(
 
 
 def test_deep_warm_up_compiles_nothing() -> None:
-    from anobench.detectors.deep import training
+    from anobench.detectors.deep import programs
 
-    before = len(training.PROGRAMS)
+    before = len(programs.PROGRAMS)
     import_ref("anobench.detectors.deep.autoencoders:AE").warm_up()
-    assert len(training.PROGRAMS) == before
+    assert len(programs.PROGRAMS) == before

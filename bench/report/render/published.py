@@ -42,10 +42,10 @@ SUMMARY_HEADERS = {
 }  # fmt: skip
 CELL_HEADERS = {
     "detector": "detector", "dataset": "data set", "published_row": "published row",
-    "ours": "ours", "published": "published", "difference": "difference",
-    "seeds": "ok seeds", "verdict": "verdict",
+    "ours": "ours", "std": "std over seeds", "published": "published",
+    "difference": "difference", "seeds": "ok seeds", "verdict": "verdict",
 }  # fmt: skip
-_FOUR = ("ours", "published", "max_abs_difference")
+_FOUR = ("ours", "std", "published", "max_abs_difference")
 _SIGNED = ("difference", "mean_difference")
 
 
@@ -78,10 +78,18 @@ def format_comparison(comparison: PublishedComparison) -> str:
         if preset.round_digits is not None
         else ""
     )
+    spread = " or <= 2 x our std over the seeds" if preset.spread_rule else ""
+    clean = preset.clean_metrics.get(c.metric)
+    compared = (
+        f"This protocol's cells are compared by `{clean}`, the clean protocol's closest "
+        "measure.\n\n"
+        if clean and not presets.get(c.protocol)
+        else ""
+    )
     text += [
-        "Per-cell rule: `reproduced` when abs(ours - published) <= the column's tolerance, "
-        f"under {preset.name} with the paper's seeds {list(preset.seeds)} and parameters, "
-        f"every seed ok{rounding}.",
+        f"{compared}Per-cell rule: `reproduced` when abs(ours - published) <= the column's "
+        f"tolerance{spread}, under {preset.name} with the paper's seeds "
+        f"{list(preset.seeds)} and parameters, every seed ok{rounding}.",
         "",
         _md(c.summary, SUMMARY_HEADERS)
         if len(c.summary)
