@@ -105,6 +105,8 @@ class CellResult(BaseModel):
     compile_seconds: float | None = None
     #: XLA compilations during the cell (a persistent-cache hit counts as one)
     compiles: int | None = None
+    #: deep detectors: the mean training loss of each epoch (over the ``n_seeds`` models)
+    loss_history: list[float] | None = None
     fit_compile_seconds: float | None = None
     score_seconds: float | None = None
     total_seconds: float | None = None

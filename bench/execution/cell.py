@@ -202,6 +202,10 @@ def _fit_and_score(
     compile_seconds = getattr(detector, "compile_seconds_", None)
     if compile_seconds is not None:
         record["fit_compile_seconds"] = float(compile_seconds)
+    losses = getattr(detector, "loss_history_", None)
+    if losses is not None:  # deep detectors: mean training loss per epoch, over the models
+        history = np.asarray(losses, dtype=np.float64).reshape(-1, np.shape(losses)[-1])
+        record["loss_history"] = [float(v) for v in history.mean(axis=0)]
     record.update(
         fit_seconds=t1 - t0,
         score_seconds=t2 - t1,

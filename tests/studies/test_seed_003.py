@@ -160,3 +160,23 @@ def test_the_study_table_is_built_in_and_listed() -> None:
 
     assert load_table("seed_003_ecg").loc["ecg5000", "AE"] == 0.944
     assert "seed-003" in presets.PRESETS
+
+
+def test_a_deep_cell_records_its_loss_per_epoch(tmp_path) -> None:
+    from anobench.execution.driver import run_suite
+    from anobench.execution.store import RunStore
+    from anobench.plan.suite import Suite
+    from anobench.registry import dataset_registry, detector_registry
+
+    suite = Suite(
+        name="losses",
+        protocols=["novelty"],
+        seeds=[0],
+        detectors={"ae": {"epochs": 7, "n_seeds": 2}, "iforest": {}},
+        datasets=["wine"],
+    )
+    run_suite(suite, tmp_path, detector_registry(), dataset_registry(), jobs=1)
+    records = {r["detector"]: r for r in RunStore(tmp_path).records()}
+    history = records["ae"]["loss_history"]
+    assert len(history) == 7 and all(np.isfinite(history)) and history[-1] < history[0]
+    assert records["iforest"].get("loss_history") is None
