@@ -274,6 +274,8 @@ def _study_decisions(
     classification report on the test part (``accuracy``, ``study``)."""
     from anobench.metrics.classification import STUDY_RULES, classification_report, study_threshold
 
+    if len(np.unique(split.y_test)) < 2:
+        raise ValueError(f"{rule}: the test part holds one class; its accuracy would mean nothing")
     train_scores = np.asarray(detector.anomaly_score(split.X_train), dtype=np.float64)
     report = classification_report(split.y_test, test_scores, study_threshold(rule, train_scores))
     record["accuracy"] = report["accuracy"]

@@ -173,9 +173,17 @@ def ecg_tutorial(
     ``train_test_split(test_size=0.2, stratify=y)`` (the study's run was unseeded: here
     ``random_state=seed``), the normal rows of the training part kept for training,
     ``MinMaxScaler((0, 1))`` fitted on them and applied to the test part (whose values may
-    then fall outside [0, 1])."""
+    then fall outside [0, 1]). ``seed`` seeds the split; it does not give the split the
+    study's code would give with ``random_state=seed`` (anobench's labels are the study's
+    flipped, 1 = anomaly, and stratified splitting draws per class in sorted order).
+
+    Raises :class:`ValueError` when ``y`` does not hold both classes: the study's accuracy
+    needs normal and anomalous test rows."""
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import MinMaxScaler
+
+    if len(np.unique(y)) < 2:
+        raise ValueError("seed-003 needs normal and anomalous rows (y holds one class)")
 
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.2, stratify=y, random_state=seed

@@ -353,7 +353,8 @@ def train(
         return lowered.compile(compiler_options())
 
     start = time.perf_counter()
-    key = ("train", functions, config, max_epochs, repr(shapes), options_key())
+    # the batch size and capacity are compiled in (no config holds the batch size)
+    key = ("train", functions, config, size, rows, max_epochs, repr(shapes), options_key())
     compiled = PROGRAMS.get(key, build)
     compile_seconds = time.perf_counter() - start
     start = time.perf_counter()

@@ -96,6 +96,19 @@ def test_one_training_program_serves_every_row_count_of_a_width() -> None:
     assert training.capacity(17 * 64, 64) == training.capacity(32 * 64, 64) == 32 * 64
 
 
+def test_a_program_is_never_shared_across_batch_sizes() -> None:
+    """1024 rows in batches of 32 or of 64 have the same capacity (1024 rows): each fit
+    must still train with its own batch size, as a fresh process would."""
+    X = np.random.default_rng(0).normal(size=(1024, 5)).astype(np.float32)
+    params = {"hidden": (4,), "epochs": 3, "random_state": 0}
+    programs.clear_cache()
+    alone = AE(**params, batch_size=64).fit(X).loss_history_
+    programs.clear_cache()
+    AE(**params, batch_size=32).fit(X)
+    after = AE(**params, batch_size=64).fit(X).loss_history_
+    assert np.array_equal(alone, after)
+
+
 def test_cells_of_one_configuration_compile_once() -> None:
     """Two data sets of one width and different row counts, both protocols and the
     calibration's held-out fits of one deep configuration: the first cell compiles the

@@ -180,3 +180,11 @@ def test_a_deep_cell_records_its_loss_per_epoch(tmp_path) -> None:
     history = records["ae"]["loss_history"]
     assert len(history) == 7 and all(np.isfinite(history)) and history[-1] < history[0]
     assert records["iforest"].get("loss_history") is None
+
+
+def test_one_class_data_is_refused_not_scored() -> None:
+    X, y = _curves(200, seed=4)
+    params = {**STUDY_AE, "hidden": [8, 4], "epochs": 2, "batch_size": 64}
+    table = evaluate("ae", (X, np.zeros_like(y)), "seed-003", seeds=[0], params=params)
+    assert (table["status"] == "error").all() and table["accuracy"].isna().all()
+    assert table["error"].str.contains("one class").all()
