@@ -272,14 +272,26 @@ def _study_decisions(
     """A source study's own decision step: its threshold ``rule`` on the model's scores of
     its own training rows (in-sample, as the study did), then accuracy and the
     classification report on the test part (``accuracy``, ``study``)."""
-    from anobench.metrics.classification import STUDY_RULES, classification_report, study_threshold
+    from anobench.metrics.classification import (
+        STUDY_RULES,
+        classification_report,
+        flagged_by_group,
+        study_threshold,
+    )
 
     if len(np.unique(split.y_test)) < 2:
         raise ValueError(f"{rule}: the test part holds one class; its accuracy would mean nothing")
-    train_scores = np.asarray(detector.anomaly_score(split.X_train), dtype=np.float64)
-    report = classification_report(split.y_test, test_scores, study_threshold(rule, train_scores))
+    fixed = rule.startswith("fixed:")
+    train_scores = (
+        np.zeros(0) if fixed else np.asarray(detector.anomaly_score(split.X_train), np.float64)
+    )
+    thr = study_threshold(rule, train_scores)
+    report = classification_report(split.y_test, test_scores, thr)
+    text = "a fixed value in the score's units" if fixed else STUDY_RULES[rule][0]
     record["accuracy"] = report["accuracy"]
-    record["study"] = {"rule": rule, "rule_text": STUDY_RULES[rule][0], **report}
+    record["study"] = {"rule": rule, "rule_text": text, **report}
+    if split.groups_test is not None:  # detection rate per anomaly group, false alarms
+        record["study"]["by_group"] = flagged_by_group(test_scores, thr, split.groups_test)
 
 
 def _fit_labels(cell: Cell, split: Split) -> np.ndarray | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["STUDY_RULES", "classification_report", "study_threshold"]
+__all__ = ["STUDY_RULES", "classification_report", "flagged_by_group", "study_threshold"]
 
 #: a study's label-free threshold rule: training scores (in-sample, the model's own
 #: training rows) -> threshold
@@ -30,9 +30,21 @@ STUDY_RULES: dict[str, tuple[str, Callable[[np.ndarray], float]]] = {
 
 
 def study_threshold(rule: str, train_scores: np.ndarray) -> float:
-    """The threshold of ``rule`` (:data:`STUDY_RULES`) from in-sample training scores."""
+    """The threshold of ``rule`` (:data:`STUDY_RULES`) from in-sample training scores, or
+    ``fixed:<value>``: that value in the detector's score units (label-free, the
+    training scores unused)."""
+    name, colon, value = rule.partition(":")
+    if name == "fixed" and colon:
+        try:
+            fixed = float(value)
+        except ValueError:
+            raise ValueError(f"fixed threshold {value!r} is not a number") from None
+        if not np.isfinite(fixed):
+            raise ValueError(f"fixed threshold {value!r} is not finite")
+        return fixed
     if rule not in STUDY_RULES:
-        raise KeyError(f"unknown study threshold rule {rule!r}; known: {', '.join(STUDY_RULES)}")
+        known = ", ".join([*STUDY_RULES, "fixed:<value>"])
+        raise KeyError(f"unknown study threshold rule {rule!r}; known: {known}")
     scores = np.asarray(train_scores, dtype=np.float64)
     if scores.size == 0 or not np.isfinite(scores).all():
         raise ValueError(f"{rule}: the training scores are empty or not finite")
@@ -69,4 +81,18 @@ def classification_report(y: np.ndarray, scores: np.ndarray, threshold: float) -
         "confusion": confusion_matrix(y, predicted, labels=[0, 1]).tolist(),
         "flagged_rate": float(predicted.mean()),
         **per_class,
+    }
+
+
+def flagged_by_group(
+    scores: np.ndarray, threshold: float, groups: np.ndarray
+) -> dict[str, dict[str, float]]:
+    """Per group of test rows (e.g. ``normal``, ``digit 5``, ``fashion``): its rows and
+    the share flagged (``scores > threshold``): the detection rate of an anomalous group,
+    the false-alarm rate of a normal one."""
+    flagged = np.asarray(scores, dtype=np.float64) > threshold
+    groups = np.asarray(groups).astype(str)
+    return {
+        str(g): {"rows": int((groups == g).sum()), "flagged": float(flagged[groups == g].mean())}
+        for g in np.unique(groups)
     }

@@ -110,8 +110,10 @@ class Preset:
     procedure : ``procedure(X, y, seed, transform) -> PresetSplit``.
     threshold : a study's label-free threshold rule
         (:data:`anobench.metrics.classification.STUDY_RULES`) applied to the model's own
-        training scores; the cell then records ``accuracy`` and the classification report
-        at it (``study``). Empty: none (the published tables rank scores only).
+        training scores, or ``fixed:<value>`` (a value in the score's units); the cell
+        then records ``accuracy`` and the classification report at it (``study``, with
+        the share flagged per group of test rows when the data set has groups). Empty:
+        none (the published tables rank scores only).
     kind : ``"published"`` (a paper's table) or ``"source study"`` (one of the studies
         anobench started from, ``../shared/seeds``).
     spread_rule : also call a cell ``reproduced`` when the published value lies within

@@ -14,7 +14,11 @@ from sklearn.metrics import roc_auc_score
 
 from anobench.api import evaluate
 from anobench.detectors.deep.autoencoders import AE, _flat_msle
-from anobench.metrics.classification import classification_report, study_threshold
+from anobench.metrics.classification import (
+    classification_report,
+    flagged_by_group,
+    study_threshold,
+)
 from anobench.plan import presets
 from anobench.results.published import compare_with_published
 
@@ -82,8 +86,12 @@ def test_threshold_rule_and_classification_report() -> None:
         2.0 + np.std([1.0, 2.0, 3.0])
     )
     assert study_threshold("train-max", np.array([1.0, 5.0])) == 5.0
-    with pytest.raises(KeyError, match="known"):
+    with pytest.raises(KeyError, match="fixed:<value>"):
         study_threshold("nope", np.ones(3))
+    assert study_threshold("fixed:0.05", np.zeros(0)) == 0.05  # label-free, no scores used
+    for bad in ("fixed:abc", "fixed:inf"):
+        with pytest.raises(ValueError, match="fixed threshold"):
+            study_threshold(bad, np.zeros(0))
     with pytest.raises(ValueError, match="not finite"):
         study_threshold("train-max", np.array([1.0, np.nan]))
     y = np.array([0, 0, 0, 1, 1])
@@ -95,6 +103,12 @@ def test_threshold_rule_and_classification_report() -> None:
         {"precision": 0.5, "recall": 0.5, "f1": 0.5, "support": 2}
     )
     assert report["normal"]["recall"] == pytest.approx(2 / 3)
+    groups = np.array(["normal", "normal", "normal", "digit 5", "fashion"])
+    assert flagged_by_group(scores, 0.5, groups) == {
+        "digit 5": {"rows": 1, "flagged": 1.0},
+        "fashion": {"rows": 1, "flagged": 0.0},
+        "normal": {"rows": 3, "flagged": pytest.approx(1 / 3)},
+    }
 
 
 def test_the_procedure_splits_stratified_and_scales_on_normal_training_rows() -> None:
