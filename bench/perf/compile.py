@@ -81,7 +81,9 @@ def compile_perf(
     rows: list[CompileRow] = []
     with overridden(xla_cache=False):
         chosen = [m for m in _models(n) if not models or m[0] in models]
-        ae = _models(8)[0][1]
+        from anobench.registry import detector_registry
+
+        ae = detector_registry().load("ae")
         ae(epochs=1, random_state=0).fit(np.zeros((8, 3), np.float32))  # JAX's own start-up
         for name, cls, params, data in chosen:
             for label, options in candidates.items():
